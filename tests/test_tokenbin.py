@@ -1,0 +1,129 @@
+"""tokenbin.py: the format round-trips, and each kind of damage gives its own clear error."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tokenbin as tb
+
+
+def make_corpus(tmp_path, n_stories=3, vocab=2048, seed=0):
+    rng = np.random.default_rng(seed)
+    sentences = {"en": [], "fr": []}
+    story_starts = []
+    for s in range(n_stories):
+        story_starts.append(len(sentences["en"]))
+        for _ in range(2 + s):
+            for lang in ("en", "fr"):
+                sentences[lang].append(rng.integers(0, vocab, size=rng.integers(1, 20)))
+    d = str(tmp_path / "corpus")
+    tb.write_split(d, "train", sentences, story_starts, vocab)
+    tb.write_meta(d, {"vocab_size": vocab, "languages": ["en", "fr"]})
+    return d, sentences, story_starts
+
+
+def test_split_round_trip(tmp_path):
+    d, sentences, story_starts = make_corpus(tmp_path)
+    split = tb.load_split(d, "train")
+    assert split.langs == ["en", "fr"]
+    assert split.n_stories == len(story_starts)
+    assert split.n_sentences == len(sentences["en"])
+    assert list(split.stories[:-1]) == story_starts
+    for lang in ("en", "fr"):
+        for k, sent in enumerate(sentences[lang]):
+            np.testing.assert_array_equal(split.sentence(lang, k), sent)
+        assert split.tokens[lang].dtype == np.uint16
+
+
+def test_header_layout(tmp_path):
+    path = str(tmp_path / "x.bin")
+    tb.write_bin(path, np.array([5, 0, 2047]), 2048)
+    raw = open(path, "rb").read()
+    header = np.frombuffer(raw[:1024], dtype="<i4")
+    assert list(header[:4]) == [20251201, 1, 3, 2048] and not header[4:].any()
+    assert np.frombuffer(raw[1024:], dtype="<u2").tolist() == [5, 0, 2047]
+
+
+def test_bench_round_trip(tmp_path):
+    d = str(tmp_path)
+    items = [(np.array([1, 2, 3]), np.array([4, 5]), np.array([6])),
+             (np.array([], dtype=np.int64), np.array([7]), np.array([8, 9]))]  # minimal pair: no prompt
+    tb.write_bench(d, "ssc_en-fr", items, 2048)
+    tokens, ranges = tb.load_bench(d, "ssc_en-fr", 2048)
+    assert ranges.shape == (2, 6) and ranges.dtype == np.int64
+    for (p0, p1, g0, g1, b0, b1), (prompt, good, bad) in zip(ranges, items):
+        np.testing.assert_array_equal(tokens[p0:p1], prompt)
+        np.testing.assert_array_equal(tokens[g0:g1], good)
+        np.testing.assert_array_equal(tokens[b0:b1], bad)
+    assert tb.list_benches(d) == ["ssc_en-fr"]
+
+
+def test_truncated_file(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    path = os.path.join(d, "train_fr.bin")
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 2)
+    with pytest.raises(tb.FormatError, match=r"train_fr\.bin.*truncated"):
+        tb.load_split(d, "train")
+
+
+def test_wrong_magic(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    path = os.path.join(d, "train_en.bin")
+    with open(path, "r+b") as f:
+        f.write(np.array([1234], dtype="<i4").tobytes())
+    with pytest.raises(tb.FormatError, match=r"train_en\.bin.*wrong magic"):
+        tb.load_split(d, "train")
+
+
+def test_token_out_of_range(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    path = os.path.join(d, "train_en.bin")
+    with open(path, "r+b") as f:
+        f.seek(1024 + 2 * 3)
+        f.write(np.array([3000], dtype="<u2").tobytes())
+    with pytest.raises(tb.FormatError, match=r"train_en\.bin.*token id 3000 out of range.*position 3"):
+        tb.load_split(d, "train")
+
+
+def test_sentence_counts_differ(tmp_path):
+    d, sentences, story_starts = make_corpus(tmp_path)
+    # rewrite fr with one sentence fewer, bypassing write_split's own check
+    fr = sentences["fr"][:-1]
+    tb.write_bin(os.path.join(d, "train_fr.bin"), np.concatenate(fr), 2048)
+    np.save(os.path.join(d, "train_fr.idx.npy"), np.concatenate([[0], np.cumsum([len(s) for s in fr])]))
+    with pytest.raises(tb.FormatError, match=r"train sentence counts differ"):
+        tb.load_split(d, "train")
+    with pytest.raises(ValueError, match="same number of sentences"):
+        tb.write_split(d, "val", {"en": sentences["en"], "fr": fr}, story_starts, 2048)
+
+
+def test_index_not_matching_tokens(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    path = os.path.join(d, "train_en.idx.npy")
+    idx = np.load(path)
+    idx[2], idx[3] = idx[3], idx[2]  # no longer monotone
+    np.save(path, idx)
+    with pytest.raises(tb.FormatError, match=r"train_en\.idx\.npy.*without decreasing"):
+        tb.load_split(d, "train")
+
+
+def test_vocab_mismatch_and_missing(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    with pytest.raises(tb.FormatError, match=r"vocabulary size 2048, expected 4096"):
+        tb.load_split(d, "train", vocab_size=4096)
+    with pytest.raises(tb.FormatError, match=r"val\.stories\.npy: missing"):
+        tb.load_split(d, "val")
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"languages": ["en", "fr"]}, f)
+    with pytest.raises(tb.FormatError, match=r"meta\.json: has no 'vocab_size'"):
+        tb.read_meta(d)
+
+
+def test_bench_ranges_checked(tmp_path):
+    d = str(tmp_path)
+    tb.write_bench(d, "stc_en", [(np.array([1]), np.array([2]), np.array([3]))], 2048)
+    np.save(os.path.join(d, "bench", "stc_en.items.npy"), np.array([[0, 1, 1, 2, 2, 9]], dtype=np.int64))
+    with pytest.raises(tb.FormatError, match=r"stc_en\.items\.npy: item ranges outside"):
+        tb.load_bench(d, "stc_en")

@@ -1,0 +1,306 @@
+"""
+The on-disk token format: the one reader and the one writer every other file uses.
+
+A corpus directory data/<corpus>/ holds, per split (train, val) and language (en, fr):
+
+    {split}_{lang}.bin      header of 256 little-endian int32
+                              [0] magic 20251201  [1] version 1  [2] n_tokens  [3] vocab_size  (rest 0)
+                            then n_tokens little-endian uint16: every sentence of every story, in order
+    {split}_{lang}.idx.npy  int64 (n_sentences + 1,): token offset where each sentence starts, then the end
+    {split}.stories.npy     int64 (n_stories + 1,): first sentence of each story, then n_sentences
+    meta.json               vocab_size, languages, tokenizer, counts, how the corpus was made
+    bench/{task}_{direction}.bin + .items.npy   cloze sets: items int64 (n_items, 6) =
+                            [prompt_start, prompt_end, good_start, good_end, bad_start, bad_end]
+
+Sentence k of `en` and sentence k of `fr` are translations of each other, so both languages of a
+split have the same number of sentences and share the stories file.
+
+Readers memory-map (a 42k-hour corpus is ~2 GB of tokens per language, no need to load it) and
+check everything cheap to check, failing with a message that names the file and what to do.
+
+Try it:  python tokenbin.py data/toy_enfr        (prints what the corpus holds, after checking it)
+"""
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+MAGIC = 20251201
+VERSION = 1
+HEADER_INTS = 256
+HEADER_BYTES = HEADER_INTS * 4
+TOKEN_DTYPE = np.dtype("<u2")  # uint16, little-endian: Mimi has 2048 units, plenty of room above
+
+
+class FormatError(ValueError):
+    """A corpus file is not what the format promises. The message names the file and the fix."""
+
+
+def _atomic_write(path, write_fn):
+    # write to a temporary name and rename: a crash mid-write never leaves a half file behind
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        write_fn(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _save_npy(path, array):
+    _atomic_write(path, lambda f: np.save(f, np.asarray(array, dtype=np.int64)))
+
+
+# ----------------------------------------------------------------------------- token bins
+
+def write_bin(path, tokens, vocab_size):
+    """Write a 1-D array of token ids (all < vocab_size) as a .bin file."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1:
+        raise ValueError(f"{path}: tokens must be 1-D, got shape {tokens.shape}")
+    if not 0 < vocab_size <= 65536:
+        raise ValueError(f"{path}: vocab_size {vocab_size} does not fit uint16 tokens")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab_size):
+        raise ValueError(f"{path}: token ids must lie in [0, {vocab_size}), "
+                         f"got [{tokens.min()}, {tokens.max()}]")
+    header = np.zeros(HEADER_INTS, dtype="<i4")
+    header[:4] = (MAGIC, VERSION, tokens.size, vocab_size)
+
+    def write(f):
+        f.write(header.tobytes())
+        f.write(tokens.astype(TOKEN_DTYPE).tobytes())
+    _atomic_write(path, write)
+
+
+def read_header(path):
+    """Return (n_tokens, vocab_size) after checking magic, version and file size."""
+    if not os.path.isfile(path):
+        raise FormatError(f"{path}: no such token file. Build the corpus first "
+                          f"(data/toy_enfr/prepare.py or tokenize_audio.py).")
+    size = os.path.getsize(path)
+    if size < HEADER_BYTES:
+        raise FormatError(f"{path}: truncated ({size} bytes, the header alone is {HEADER_BYTES}). "
+                          f"Re-create it.")
+    header = np.fromfile(path, dtype="<i4", count=HEADER_INTS)
+    if header[0] != MAGIC:
+        raise FormatError(f"{path}: wrong magic number {header[0]} (expected {MAGIC}): "
+                          f"not a crosstalk token file.")
+    if header[1] != VERSION:
+        raise FormatError(f"{path}: format version {header[1]}, this code reads version {VERSION}.")
+    n_tokens, vocab_size = int(header[2]), int(header[3])
+    expected = HEADER_BYTES + 2 * n_tokens
+    if size != expected:
+        raise FormatError(f"{path}: header says {n_tokens} tokens ({expected} bytes) but the file has "
+                          f"{size} bytes: truncated or corrupted. Re-create it.")
+    return n_tokens, vocab_size
+
+
+def read_bin(path, vocab_size=None, check_range=True):
+    """Memory-map a .bin file as uint16 tokens, checked against the header (and vocab_size if given)."""
+    n_tokens, file_vocab = read_header(path)
+    if vocab_size is not None and file_vocab != vocab_size:
+        raise FormatError(f"{path}: vocabulary size {file_vocab}, expected {vocab_size} "
+                          f"(meta.json or the model disagrees with the file).")
+    if n_tokens == 0:
+        return np.zeros(0, dtype=TOKEN_DTYPE)
+    tokens = np.memmap(path, dtype=TOKEN_DTYPE, mode="r", offset=HEADER_BYTES, shape=(n_tokens,))
+    if check_range:  # one pass over the file; ~1 s per GB, cheap next to training on it
+        top = int(tokens.max())
+        if top >= file_vocab:
+            where = int(np.argmax(tokens >= file_vocab))
+            raise FormatError(f"{path}: token id {top} out of range for vocabulary {file_vocab} "
+                              f"(first at position {where}). The file is corrupted or was written "
+                              f"with another vocabulary; re-create it.")
+    return tokens
+
+
+# ----------------------------------------------------------------------------- corpus splits
+
+@dataclass
+class Split:
+    """One split of a corpus: per language a token memmap and sentence offsets, shared stories."""
+    path: str
+    split: str
+    langs: list        # language codes in meta.json order; a token's language id is its index here
+    tokens: dict       # lang -> uint16 memmap (n_tokens,)
+    offsets: dict      # lang -> int64 (n_sentences + 1,)
+    stories: np.ndarray  # int64 (n_stories + 1,)
+
+    @property
+    def n_sentences(self):
+        return int(self.stories[-1])
+
+    @property
+    def n_stories(self):
+        return len(self.stories) - 1
+
+    def sentence(self, lang, k):
+        return self.tokens[lang][self.offsets[lang][k]:self.offsets[lang][k + 1]]
+
+
+def write_split(corpus_dir, split, sentences, story_starts, vocab_size):
+    """sentences: {lang: [1-D int array per sentence, story order]}; story_starts: first sentence
+    index of each story. Writes the .bin, .idx.npy of each language and the shared .stories.npy."""
+    os.makedirs(corpus_dir, exist_ok=True)
+    counts = {lang: len(s) for lang, s in sentences.items()}
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"{corpus_dir} {split}: languages must have the same number of sentences "
+                         f"(sentence k of each is a translation), got {counts}")
+    n_sentences = next(iter(counts.values()))
+    stories = np.append(np.asarray(story_starts, dtype=np.int64), n_sentences)
+    if len(stories) < 2 or stories[0] != 0 or np.any(np.diff(stories) <= 0):
+        raise ValueError(f"{corpus_dir} {split}: story_starts must start at 0 and increase strictly")
+    for lang, sents in sentences.items():
+        lengths = np.array([len(s) for s in sents], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        flat = np.concatenate(sents) if sents else np.zeros(0, dtype=np.int64)
+        write_bin(os.path.join(corpus_dir, f"{split}_{lang}.bin"), flat, vocab_size)
+        _save_npy(os.path.join(corpus_dir, f"{split}_{lang}.idx.npy"), offsets)
+    _save_npy(os.path.join(corpus_dir, f"{split}.stories.npy"), stories)
+
+
+def _load_index(path):
+    if not os.path.isfile(path):
+        raise FormatError(f"{path}: missing. Build the corpus first (data/toy_enfr/prepare.py or "
+                          f"tokenize_audio.py).")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as e:  # truncated, not an .npy file, ...
+        raise FormatError(f"{path}: unreadable ({e}). Re-create it.") from None
+    if array.dtype != np.int64 or array.ndim != 1:
+        raise FormatError(f"{path}: expected a 1-D int64 array, got {array.dtype} {array.shape}.")
+    return array
+
+
+def _check_monotone(path, array, start, end, what):
+    if len(array) == 0 or array[0] != start or array[-1] != end or np.any(np.diff(array) < 0):
+        raise FormatError(f"{path}: {what} must run from {start} to {end} without decreasing, "
+                          f"got {len(array)} entries from {array[:1]} to {array[-1:]}. "
+                          f"The index and the data disagree; re-create the corpus.")
+
+
+def load_split(corpus_dir, split, vocab_size=None):
+    """Open and check one split of a corpus. Returns a Split; fails with FormatError."""
+    meta = read_meta(corpus_dir)
+    vocab_size = meta["vocab_size"] if vocab_size is None else vocab_size
+    stories_path = os.path.join(corpus_dir, f"{split}.stories.npy")
+    stories = _load_index(stories_path)
+    tokens, offsets = {}, {}
+    for lang in meta["languages"]:
+        bin_path = os.path.join(corpus_dir, f"{split}_{lang}.bin")
+        idx_path = os.path.join(corpus_dir, f"{split}_{lang}.idx.npy")
+        tokens[lang] = read_bin(bin_path, vocab_size)
+        offsets[lang] = _load_index(idx_path)
+        _check_monotone(idx_path, offsets[lang], 0, len(tokens[lang]), "sentence offsets")
+    counts = {lang: len(o) - 1 for lang, o in offsets.items()}
+    if len(set(counts.values())) != 1:
+        raise FormatError(f"{corpus_dir}: {split} sentence counts differ between languages {counts}; "
+                          f"sentence k of each language must translate the others. Re-create the "
+                          f"corpus (tokenize_audio.py drops stories with a missing translation).")
+    _check_monotone(stories_path, stories, 0, next(iter(counts.values())), "story starts")
+    return Split(corpus_dir, split, list(meta["languages"]), tokens, offsets, stories)
+
+
+# ----------------------------------------------------------------------------- cloze benches
+
+def write_bench(corpus_dir, name, items, vocab_size):
+    """items: list of (prompt, good, bad) 1-D int arrays (prompt may be empty: minimal pairs).
+    Writes bench/{name}.bin with the three parts of each item back to back, and the item ranges."""
+    bench_dir = os.path.join(corpus_dir, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    parts, ranges, pos = [], [], 0
+    for item in items:
+        row = []
+        for part in item:
+            part = np.asarray(part, dtype=np.int64)
+            parts.append(part)
+            row += [pos, pos + len(part)]
+            pos += len(part)
+        ranges.append(row)
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    write_bin(os.path.join(bench_dir, f"{name}.bin"), flat, vocab_size)
+    _save_npy(os.path.join(bench_dir, f"{name}.items.npy"), np.array(ranges, dtype=np.int64).reshape(-1, 6))
+
+
+def load_bench(corpus_dir, name, vocab_size=None):
+    """Returns (tokens uint16 memmap, items int64 (n_items, 6)), checked."""
+    bin_path = os.path.join(corpus_dir, "bench", f"{name}.bin")
+    items_path = os.path.join(corpus_dir, "bench", f"{name}.items.npy")
+    tokens = read_bin(bin_path, vocab_size)
+    if not os.path.isfile(items_path):
+        raise FormatError(f"{items_path}: missing; every bench .bin needs its .items.npy.")
+    try:
+        items = np.load(items_path, allow_pickle=False)
+    except Exception as e:
+        raise FormatError(f"{items_path}: unreadable ({e}). Re-create it.") from None
+    if items.dtype != np.int64 or items.ndim != 2 or items.shape[1] != 6:
+        raise FormatError(f"{items_path}: expected int64 (n_items, 6), got {items.dtype} {items.shape}.")
+    starts, ends = items[:, 0::2], items[:, 1::2]
+    if np.any(starts < 0) or np.any(ends > len(tokens)) or np.any(ends < starts):
+        raise FormatError(f"{items_path}: item ranges outside {bin_path} ({len(tokens)} tokens) or "
+                          f"reversed. Re-create the bench set.")
+    if np.any(ends[:, 1:] == starts[:, 1:]):
+        raise FormatError(f"{items_path}: an item has an empty ending; every item needs a good and a "
+                          f"bad ending (only the prompt may be empty).")
+    return tokens, items
+
+
+def list_benches(corpus_dir):
+    bench_dir = os.path.join(corpus_dir, "bench")
+    if not os.path.isdir(bench_dir):
+        return []
+    return sorted(f[:-len(".items.npy")] for f in os.listdir(bench_dir) if f.endswith(".items.npy"))
+
+
+# ----------------------------------------------------------------------------- meta
+
+def write_meta(corpus_dir, meta):
+    for key in ("vocab_size", "languages"):
+        if key not in meta:
+            raise ValueError(f"meta.json for {corpus_dir} needs '{key}'")
+    os.makedirs(corpus_dir, exist_ok=True)
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    _atomic_write(os.path.join(corpus_dir, "meta.json"), lambda f: f.write(text.encode()))
+
+
+def read_meta(corpus_dir):
+    path = os.path.join(corpus_dir, "meta.json")
+    if not os.path.isfile(path):
+        raise FormatError(f"{path}: missing; is {corpus_dir} a corpus directory? Build one with "
+                          f"data/toy_enfr/prepare.py or tokenize_audio.py.")
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: not valid JSON ({e}).") from None
+    for key in ("vocab_size", "languages"):
+        if key not in meta:
+            raise FormatError(f"{path}: has no '{key}'.")
+    return meta
+
+
+# The sampler puts one story-boundary token before every story it packs, and the evaluations
+# start every scored sequence with it: it is the "a story starts here" context the model trained
+# on. It is the first id above the speech units, so the model's vocabulary is one larger.
+def story_boundary_token(meta):
+    return int(meta["vocab_size"])
+
+
+def model_vocab_size(meta):
+    return int(meta["vocab_size"]) + 1
+
+
+if __name__ == "__main__":
+    corpus = sys.argv[1] if len(sys.argv) > 1 else "data/toy_enfr"
+    meta = read_meta(corpus)
+    print(f"{corpus}: vocab {meta['vocab_size']}, languages {meta['languages']}")
+    for split in ("train", "val"):
+        if not os.path.isfile(os.path.join(corpus, f"{split}.stories.npy")):
+            continue
+        s = load_split(corpus, split)
+        sizes = ", ".join(f"{lang} {len(s.tokens[lang]):,} tokens" for lang in s.langs)
+        print(f"  {split}: {s.n_stories:,} stories, {s.n_sentences:,} sentences; {sizes}")
+    for name in list_benches(corpus):
+        _, items = load_bench(corpus, name, meta["vocab_size"])
+        print(f"  bench/{name}: {len(items)} items")
