@@ -1,0 +1,207 @@
+"""interleave.py: rows are exact copies of corpus stories, languages switch only between sentences
+with the asked probabilities, no padding, and batches are a pure function of (seed, rank, step).
+
+The test corpus gives every token of every sentence in every language its own id, so each token of a
+row tells where it came from (language, sentence, position) and a row can be rebuilt from the corpus.
+"""
+import numpy as np
+import pytest
+
+import tokenbin
+from interleave import Sampler
+
+VOCAB = 60000  # room for globally unique ids; the boundary token sits just above, as with Mimi's 2048
+BND = VOCAB
+LANGS = ["en", "fr"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """200 stories of 2-10 sentences; FR sentences a bit longer than EN, as in speech."""
+    rng = np.random.default_rng(0)
+    sentences, story_starts, next_id = {"en": [], "fr": []}, [], 1
+    for _ in range(200):
+        story_starts.append(len(sentences["en"]))
+        for _ in range(rng.integers(2, 11)):
+            for lang, (lo, hi) in zip(LANGS, [(1, 13), (2, 17)]):
+                n = int(rng.integers(lo, hi))
+                sentences[lang].append(np.arange(next_id, next_id + n))
+                next_id += n
+    assert next_id < VOCAB
+    d = str(tmp_path_factory.mktemp("corpus"))
+    tokenbin.write_split(d, "train", sentences, story_starts, VOCAB)
+    tokenbin.write_meta(d, {"vocab_size": VOCAB, "languages": LANGS})
+    split = tokenbin.load_split(d, "train")
+    # provenance of every id: language, sentence, position in the sentence (-1: not a corpus token)
+    lang_of, sent_of, pos_of = (np.full(VOCAB + 1, -1) for _ in range(3))
+    for l, lang in enumerate(LANGS):
+        for j, sent in enumerate(sentences[lang]):
+            lang_of[sent], sent_of[sent], pos_of[sent] = l, j, np.arange(len(sent))
+    story_of = np.repeat(np.arange(split.n_stories), np.diff(split.stories))
+    return dict(split=split, sentences=sentences, lang_of=lang_of, sent_of=sent_of, pos_of=pos_of,
+                story_of=story_of)
+
+
+def make(c, seq_len=255, batch_size=64, **kw):
+    return Sampler(c["split"], seq_len, batch_size, boundary_token=BND, **kw)
+
+
+def parse(c, row):
+    """Split a full row (seq_len+1 tokens) into stories, checking that it is boundary + story sentences
+    in order, each sentence whole and in one language, only the last one cut at the row end.
+    Returns ([(story, [(sentence, lang), ...]), ...], expected language of each token)."""
+    stories, sentences = c["split"].stories, c["sentences"]
+    assert row[0] == BND, "a row starts with a story boundary"
+    segs, lang = [], np.full(len(row), -1)
+    t = 0
+    while t < len(row):
+        if row[t] == BND:
+            segs.append((None, []))
+            t += 1
+            continue
+        l, j, p = c["lang_of"][row[t]], c["sent_of"][row[t]], c["pos_of"][row[t]]
+        assert l >= 0, f"token {row[t]} is neither a corpus token nor the boundary (padding?)"
+        assert p == 0, "a sentence must be copied from its first token"
+        sent = sentences[LANGS[l]][j]
+        piece = row[t:t + len(sent)]
+        np.testing.assert_array_equal(piece, sent[:len(piece)])  # whole sentence, one language
+        segs[-1][1].append((int(j), int(l)))
+        lang[t:t + len(piece)] = l
+        t += len(sent)
+    for i, (_, sents) in enumerate(segs):
+        js = [j for j, _ in sents]
+        if not js:
+            assert i == len(segs) - 1, "only the last story may be cut before its first sentence"
+            continue
+        s = int(c["story_of"][js[0]])
+        assert js[0] == stories[s], "a story is packed from its first sentence"
+        assert js == list(range(js[0], js[0] + len(js))), "sentences in story order"
+        if i < len(segs) - 1:
+            assert len(js) == stories[s + 1] - stories[s], "only the last story is cut"
+        segs[i] = (s, sents)
+    # a boundary takes the language of the sentence after it (when the row still holds it)
+    for t in np.flatnonzero(row == BND)[::-1]:
+        lang[t] = lang[t + 1] if t + 1 < len(row) else -1
+    return segs, lang
+
+
+def rows_of(x, y):
+    return np.concatenate([x[:, :1], y], axis=1)  # (B, T+1): the packed rows
+
+
+def sentence_langs(c, sampler, steps):
+    out = []
+    for step in range(steps):
+        x, y, _ = sampler.get_batch(step)
+        for row in rows_of(x, y):
+            out += [l for _, sents in parse(c, row)[0] for _, l in sents]
+    return np.array(out)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_interleave_share_of_fr_sentences(corpus, p):
+    langs = sentence_langs(corpus, make(corpus, p_fr=p, seed=1), steps=8)
+    assert len(langs) >= 10_000
+    assert abs(langs.mean() - p) < 0.02, (p, langs.mean())
+
+
+def test_every_row_is_an_exact_copy_with_correct_languages(corpus):
+    sampler = make(corpus, seed=2)
+    for step in range(3):
+        x, y, lang = sampler.get_batch(step)
+        assert x.dtype == y.dtype == np.int64 and lang.dtype == np.int8
+        assert x.shape == y.shape == lang.shape == (64, 255)
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+        for b, row in enumerate(rows_of(x, y)):
+            segs, expect = parse(corpus, row)  # raises on padding, foreign tokens, broken order
+            np.testing.assert_array_equal(lang[b], expect[:-1])
+            # rebuild the row from the corpus alone
+            rebuilt = np.concatenate([np.concatenate([[BND]] + [corpus["sentences"][LANGS[l]][j]
+                                                                for j, l in sents])
+                                      for _, sents in segs])[:len(row)]
+            np.testing.assert_array_equal(row, rebuilt)
+        mixed = [len({l for _, ss in parse(corpus, r)[0] for _, l in ss}) for r in rows_of(x, y)]
+        assert max(mixed) == 2, "interleaved rows mix languages"
+
+
+def test_switches_only_at_sentence_boundaries(corpus):
+    x, y, lang = make(corpus, seed=3).get_batch(0)
+    n_switch = 0
+    for row, lg in zip(rows_of(x, y), lang):
+        pos, sent, lo = corpus["pos_of"][row], corpus["sent_of"][row], corpus["lang_of"][row]
+        for t in range(len(row) - 1):
+            if row[t] != BND and row[t + 1] != BND and lo[t] != lo[t + 1]:
+                n_switch += 1
+                assert pos[t + 1] == 0 and sent[t + 1] == sent[t] + 1, "switch inside a sentence"
+                assert pos[t] == len(corpus["sentences"][LANGS[lo[t]]][sent[t]]) - 1
+        # and the returned language array changes only where a sentence or story starts
+        changes = np.flatnonzero(np.diff(lg.astype(int))) + 1
+        assert np.all((pos[changes] == 0) | (row[changes] == BND))
+    assert n_switch > 100
+
+
+def test_mono_one_language_per_row_and_probs(corpus):
+    for probs, fr_share in [({"en": 1.0}, 0.0), ({"fr": 1.0}, 1.0), ({"en": 0.3, "fr": 0.7}, 0.7)]:
+        sampler = make(corpus, seq_len=63, batch_size=256, mode="mono", lang_probs=probs, seed=4)
+        row_langs = []
+        for step in range(4):
+            x, y, lang = sampler.get_batch(step)
+            for row, lg in zip(rows_of(x, y), lang):
+                segs, _ = parse(corpus, row)
+                langs = {l for _, sents in segs for _, l in sents}
+                assert len(langs) == 1, "mono row mixes languages"
+                assert set(lg.tolist()) == langs
+                row_langs.append(langs.pop())
+        assert abs(np.mean(row_langs) - fr_share) < 0.04, (probs, np.mean(row_langs))
+
+
+def test_switch_story_keeps_one_language_per_story(corpus):
+    sampler = make(corpus, switch="story", p_fr=0.3, seed=5)
+    story_langs, rows_mixed = [], 0
+    for step in range(6):
+        x, y, _ = sampler.get_batch(step)
+        for row in rows_of(x, y):
+            segs, _ = parse(corpus, row)
+            langs = [{l for _, l in sents} for _, sents in segs if sents]
+            assert all(len(ls) == 1 for ls in langs), "a story switched language"
+            story_langs += [ls.pop() for ls in langs]
+            rows_mixed += len(set(story_langs[-len(langs):])) > 1
+    assert len(story_langs) > 1500 and abs(np.mean(story_langs) - 0.3) < 0.03
+    assert rows_mixed > 0, "different stories of one row draw their languages independently"
+
+
+def test_deterministic_in_seed_rank_step(corpus):
+    a = make(corpus, seed=7, rank=1, world_size=2).get_batch(5)
+    b = make(corpus, seed=7, rank=1, world_size=2).get_batch(5)  # a fresh sampler: no hidden state
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    for other in [make(corpus, seed=7, rank=0, world_size=2).get_batch(5),
+                  make(corpus, seed=7, rank=1, world_size=2).get_batch(6),
+                  make(corpus, seed=8, rank=1, world_size=2).get_batch(5)]:
+        assert not np.array_equal(a[0], other[0])
+    # the rows of a step do not depend on how they are split over ranks (same rows per step)
+    one = make(corpus, batch_size=8, seed=7).get_batch(3)
+    two = [make(corpus, batch_size=4, seed=7, rank=r, world_size=2).get_batch(3) for r in (0, 1)]
+    for i in range(3):
+        np.testing.assert_array_equal(one[i], np.concatenate([two[0][i], two[1][i]]))
+
+
+def test_state_dict_checks_resume(corpus):
+    sampler = make(corpus, batch_size=8, seed=7, p_fr=0.3)
+    state = sampler.state_dict()
+    make(corpus, batch_size=8, seed=7, p_fr=0.3).load_state_dict(state)
+    make(corpus, batch_size=4, world_size=2, seed=7, p_fr=0.3).load_state_dict(state)  # same rows/step
+    for kw, word in [(dict(seed=8, p_fr=0.3), "seed"), (dict(seed=7, p_fr=0.5), "lang_probs"),
+                     (dict(seed=7, p_fr=0.3, mode="mono"), "mode"),
+                     (dict(seed=7, p_fr=0.3, switch="story"), "switch")]:
+        with pytest.raises(ValueError, match=word):
+            make(corpus, batch_size=8, **kw).load_state_dict(state)
+    with pytest.raises(ValueError, match="rows per step"):
+        make(corpus, batch_size=4, seed=7, p_fr=0.3).load_state_dict(state)
+
+
+def test_bad_settings_are_clear_errors(corpus):
+    for kw in [dict(mode="bilingual"), dict(switch="word"), dict(p_fr=1.5), dict(rank=2, world_size=2),
+               dict(lang_probs={"en": 0.5, "de": 0.5}), dict(lang_probs={"en": 0.5, "fr": 0.6})]:
+        with pytest.raises(ValueError, match="interleave.py"):
+            make(corpus, **kw)
