@@ -1,0 +1,233 @@
+"""tokenize_audio.py on a few seconds of synthetic audio with a random Mimi, loaded by path.
+
+The Mimi comes from moshi's own get_mimi(None) (random convolutions and transformer) with its
+semantic codebook filled with random centroids around the latents it produces (get_mimi(None)
+leaves the codebooks at zero, which would map everything to one unit), saved as safetensors and
+loaded by path: the same code path as real weights. Run: python -m pytest -q tests/test_tokenize_audio.py
+"""
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import wave
+
+import numpy as np
+import pytest
+import torch
+
+import tokenbin
+import tokenize_audio as ta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATE = 24000
+
+
+def write_wav(path, x, sr):
+    """x: (channels, n) float in [-1, 1] -> 16-bit PCM WAV (stdlib, so no writer under test)."""
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").T.copy()
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(x.shape[0])
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+
+
+def signal(seed, seconds, sr, channels=1):
+    """A speech-ish test signal: a gliding tone with harmonics, an envelope and some noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 120 + 80 * seed % 200 + 60 * np.sin(2 * np.pi * 0.7 * t)
+    tone = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / sr) / k for k in (1, 2, 3))
+    x = 0.25 * tone * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.05 * rng.standard_normal(len(t))
+    return np.stack([x * (1 - 0.3 * c) for c in range(channels)])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # the cores are shared: one thread per process avoids OpenMP spinning against other jobs
+    # (measured here: 6x faster than two threads on a loaded 2-core machine)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def mimi_path(tmp_path_factory):
+    from moshi.models import loaders
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    mimi = loaders.get_mimi(None, device="cpu", num_codebooks=1)
+    x = torch.tensor(np.stack([signal(s, 2.0, RATE)[0] for s in range(3)])[:, None], dtype=torch.float32)
+    with torch.no_grad():  # latents of real-ish input, projected into the first codebook's space
+        z = mimi.quantizer.rvq_first.input_proj(mimi._encode_to_unquantized_latent(x))
+    z = z.transpose(1, 2).reshape(-1, z.shape[1])  # (frames, 256)
+    codebook = mimi.quantizer.rvq_first.vq.layers[0]._codebook
+    g = torch.Generator().manual_seed(0)
+    codebook.embedding_sum.copy_(z.mean(0) + z.std(0) * torch.randn(codebook.embedding_sum.shape, generator=g))
+    path = tmp_path_factory.mktemp("mimi") / "mimi_random.safetensors"
+    # bf16 on disk like kyutai's release; get_mimi loads it into the fp32 model
+    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in mimi.state_dict().items()}, str(path))
+    return str(path)
+
+
+# (name, seconds, rate, channels) -- 16 kHz stereo clips exercise resampling and downmix
+GOOD = {"A_en0": (1.3, 24000, 1), "A_en1": (0.9, 16000, 2), "A_fr0": (1.1, 16000, 2), "A_fr1": (1.7, 24000, 1),
+        "B_en0": (1.0, 24000, 1), "C_en0": (1.2, 16000, 2), "C_fr0": (0.8, 24000, 1), "C_en1": (0.6, 24000, 1),
+        "C_fr1": (1.0, 16000, 1), "D_fr1": (0.5, 24000, 1), "E_en0": (0.7, 24000, 1), "D_en1": (3.0, 24000, 1)}
+# expected skip reason per (story, sentence, lang); everything else is written
+EXPECTED_SKIPS = {("B", 0, "en"): "story_dropped", ("B", 0, "fr"): "unreadable",
+                  ("D", 0, "en"): "empty", ("D", 0, "fr"): "silent", ("D", 1, "en"): "too_long",
+                  ("D", 1, "fr"): "story_dropped", ("E", 0, "en"): "story_dropped"}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("audio")
+    for k, (name, (sec, sr, ch)) in enumerate(GOOD.items()):
+        write_wav(d / f"{name}.wav", signal(k + 1, sec, sr, ch), sr)
+    write_wav(d / "D_en0.wav", np.zeros((1, 0)), RATE)          # empty
+    write_wav(d / "D_fr0.wav", np.zeros((1, RATE)), RATE)       # digital silence
+    (d / "B_fr0.wav").write_bytes(b"RIFF\x10\x00\x00\x00garbage, not a wave file" * 4)  # corrupt
+    rows = [("A", 0, "en"), ("A", 1, "fr"), ("A", 0, "fr"), ("A", 1, "en"), ("B", 0, "en"), ("B", 0, "fr"),
+            ("E", 0, "en"), ("C", 1, "en"), ("C", 0, "en"), ("C", 0, "fr"), ("C", 1, "fr"),
+            ("D", 0, "en"), ("D", 0, "fr"), ("D", 1, "en"), ("D", 1, "fr")]
+    split = {"A": "train", "B": "train", "E": "train", "C": "val", "D": "val"}
+    with open(d / "clips.jsonl", "w") as f:
+        for story, s, lang in rows:
+            f.write(json.dumps(dict(audio=f"{story}_{lang}{s}.wav", story=story, sentence=s, lang=lang,
+                                    split=split[story])) + "\n")
+    bench = [dict(name="ssc_en-fr", prompt=["A_en0.wav", "A_en1.wav"], good="A_fr0.wav", bad="A_fr1.wav"),
+             dict(name="ssc_en-fr", prompt="C_en0.wav", good="C_fr0.wav", bad="C_fr1.wav"),
+             dict(name="swuggy", prompt=None, good=str(d / "C_en1.wav"), bad="A_en1.wav"),
+             dict(name="swuggy", prompt=None, good="B_fr0.wav", bad="C_en1.wav")]
+    with open(d / "bench.jsonl", "w") as f:
+        f.writelines(json.dumps(b) + "\n" for b in bench)
+    return d
+
+
+def args_for(data, mimi_path, out_dir, *extra):
+    return ["--manifest", str(data / "clips.jsonl"), "--bench_manifest", str(data / "bench.jsonl"),
+            "--out_dir", str(out_dir), "--mimi_weights", mimi_path, "--max_seconds", "2.5", "--threads", "1",
+            *extra]
+
+
+@pytest.fixture(scope="module")
+def one_rank(data, mimi_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one_rank")
+    # small batches (several clips each, several batches) and a shard file per batch: resume has work
+    result = ta.main(args_for(data, mimi_path, out, "--batch_size", "4", "--shard_seconds", "0"))
+    return out, result
+
+
+def corpus_files(out):
+    return {os.path.relpath(os.path.join(r, f), out): open(os.path.join(r, f), "rb").read()
+            for r, _, fs in os.walk(out) for f in fs if "shards" not in os.path.relpath(r, out)}
+
+
+def own_codes(mimi, path):
+    x, why = ta.load_audio(str(path), RATE, 60.0, 1e-3)
+    assert why is None
+    return ta.encode_batch(mimi, [x], "cpu")[0], len(x)
+
+
+def test_resample_is_aligned():
+    for sr, n in [(16000, 16001), (44100, 30000), (8000, 5000)]:
+        x = np.zeros(n, np.float32)
+        x[n // 3] = 1.0
+        y = ta.resample(x, sr, RATE)
+        assert len(y) == round(n * RATE / sr)
+        assert abs(int(np.argmax(y)) - (n // 3) * RATE / sr) <= 1.0
+
+
+def test_corpus_codes_frames_and_batching(one_rank, data, mimi_path):
+    out, result = one_rank
+    assert result["n_encoded"] == 11 + 8  # clips not skipped on their own + unique readable bench files
+    mimi = ta.load_mimi(mimi_path, "cpu")
+    meta = tokenbin.read_meta(out)
+    assert meta["vocab_size"] == 2048 and meta["languages"] == ["en", "fr"]
+    assert meta["tokenizer"]["weights_sha256"] == ta.sha256_file(mimi_path)
+    assert meta["tokenizer"]["frame_rate"] == 12.5 and meta["tokenizer"]["codebooks"] == 1
+    seen = set()
+    for split, story in [("train", "A"), ("val", "C")]:
+        sp = tokenbin.load_split(out, split)
+        assert sp.n_stories == 1 and sp.n_sentences == 2
+        for lang in ("en", "fr"):
+            for s in range(2):
+                codes = np.asarray(sp.sentence(lang, s))
+                ref, n24 = own_codes(mimi, data / f"{story}_{lang}{s}.wav")
+                sec, sr, _ = GOOD[f"{story}_{lang}{s}"]
+                assert n24 == round(int(sec * sr) * RATE / sr)  # resampled length
+                assert len(codes) == math.ceil(n24 / 1920) == math.ceil(n24 / RATE * 12.5)
+                np.testing.assert_array_equal(codes, ref)  # batched and padded == alone, exactly
+                seen |= set(codes.tolist())
+    assert len(seen) > 8, "the random codebook collapsed: the comparison above would prove nothing"
+
+
+def test_every_clip_written_or_skipped_with_reason(one_rank):
+    out, result = one_rank
+    recs = [json.loads(line) for line in open(out / "skipped.jsonl")]
+    clips = {(r["story"], r["sentence"], r["lang"]): r for r in recs if r["kind"] == "clip"}
+    assert {k: r["reason"] for k, r in clips.items()} == EXPECTED_SKIPS
+    assert "fr sentence 0: unreadable" in clips[("B", 0, "en")]["detail"]
+    assert "fr sentence 0: no clip in the manifest" in clips[("E", 0, "en")]["detail"]
+    c = result["counts"]
+    assert (c["clips_written"], c["clips_skipped"], c["clips_total"]) == (8, 7, 15)
+    assert c["train"]["sentences"] == c["val"]["sentences"] == 2
+    assert c["skip_reasons"] == {"empty": 1, "silent": 1, "story_dropped": 3, "too_long": 1, "unreadable": 1}
+    bench = [r for r in recs if r["kind"] == "bench"]
+    assert len(bench) == 1 and bench[0]["name"] == "swuggy" and "unreadable" in bench[0]["detail"]
+
+
+def test_bench_sets(one_rank, data, mimi_path):
+    out, _ = one_rank
+    assert tokenbin.list_benches(out) == ["ssc_en-fr", "swuggy"]
+    tokens, items = tokenbin.load_bench(out, "ssc_en-fr")
+    train = tokenbin.load_split(out, "train")
+    assert items.shape == (2, 6)
+    p0, p1, g0, g1, b0, b1 = items[0]
+    prompt = np.concatenate([train.sentence("en", 0), train.sentence("en", 1)])
+    np.testing.assert_array_equal(tokens[p0:p1], prompt)  # two prompt clips, in order
+    np.testing.assert_array_equal(tokens[g0:g1], train.sentence("fr", 0))
+    np.testing.assert_array_equal(tokens[b0:b1], train.sentence("fr", 1))
+    assert items[1, 0] == items[0, 5]  # items back to back
+    tokens, items = tokenbin.load_bench(out, "swuggy")
+    assert items.shape == (1, 6) and items[0, 0] == items[0, 1]  # no prompt: empty range
+    val = tokenbin.load_split(out, "val")
+    np.testing.assert_array_equal(tokens[items[0, 2]:items[0, 3]], val.sentence("en", 1))
+
+
+def test_resume_does_not_reencode(one_rank, data, mimi_path, tmp_path):
+    out, _ = one_rank
+    before = corpus_files(out)
+    shards = sorted((out / "shards").glob("shard_*.npz"))
+    assert len(shards) > 2
+    mtimes = {p: p.stat().st_mtime_ns for p in shards}
+    again = ta.main(args_for(data, mimi_path, out))  # finished run: only re-merges
+    assert again["n_encoded"] == 0
+    assert {p: p.stat().st_mtime_ns for p in shards} == mtimes
+    assert corpus_files(out) == before
+    # an interrupted run: one shard lost -> exactly its clips are encoded again, same corpus
+    with np.load(shards[1]) as z:
+        n_lost = len(z["idx"])
+    shards[1].unlink()
+    again = ta.main(args_for(data, mimi_path, out))
+    assert again["n_encoded"] == n_lost > 0
+    assert corpus_files(out) == before
+    with pytest.raises(SystemExit, match="another manifest, weights or settings"):
+        ta.main(args_for(data, mimi_path, out, "--min_peak", "0.01"))
+
+
+def test_two_ranks_match_one_rank(one_rank, data, mimi_path, tmp_path):
+    out, _ = one_rank
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           os.path.join(ROOT, "tokenize_audio.py"), *args_for(data, mimi_path, tmp_path / "two")]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"8 clips written \([0-9.]+ h\) \+ 7 skipped = 15", r.stdout), r.stdout[-2000:]
+    one, two = corpus_files(out), corpus_files(tmp_path / "two")
+    assert sorted(one) == sorted(two)
+    assert all(one[f] == two[f] for f in one), [f for f in one if one[f] != two[f]]

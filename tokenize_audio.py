@@ -1,0 +1,478 @@
+"""
+Audio -> Mimi units -> a corpus directory in the token format (tokenbin.py).
+
+Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encoded by Mimi
+(moshi's neural codec); only the first, semantic codebook is kept: 12.5 tokens/s, 2048 units.
+
+    python tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus
+    python tokenize_audio.py --manifest clips.jsonl --bench_manifest bench.jsonl --out_dir data/mycorpus \
+        --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
+
+clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder):
+    {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
+bench.jsonl, one cloze item a line; prompt: a list of clips (played in order), one clip, or null
+(a minimal pair with no shared prompt, e.g. whole good/bad utterances); items with the same name
+form one set, bench/{name}:
+    {"name": "ssc_en-fr", "prompt": ["p0.wav", "p1.wav"], "good": "g.wav", "bad": "b.wav"}
+
+Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
+index. Sentence k of en and fr must translate each other, so a story is written only if both languages
+have exactly the same sentence indices written; else the whole story is dropped from both (a story with
+a hole is no longer a story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
+A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
+bench item when one of its clips is. The summary prints written + skipped = total.
+
+Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
+to whole Mimi frames (1920 samples) and each keeps its own ceil(n_samples / 1920) frames: Mimi is causal,
+so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: batched == one-by-one,
+exactly, fp32). Rank r of torchrun encodes clips i % world_size == r into out_dir/shards/shard_*.npz
+(atomic, keyed by clip index); rank 0 merges in manifest order, so the corpus is byte-identical for any
+number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
+re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over.
+"""
+import argparse
+import datetime
+import glob
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+
+import numpy as np
+import sphn
+import torch
+from huggingface_hub import hf_hub_download
+from moshi.models import loaders
+from tqdm import tqdm
+
+import tokenbin
+
+LANGS = ("en", "fr")       # the corpus format's languages, in meta.json order
+SPLITS = ("train", "val")
+MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
+# Hub revision the default weights are fetched at. The file name itself carries the checkpoint id
+# (tokenizer-e351c8d8-checkpoint125) and meta.json records the sha256 of the bytes actually used,
+# so a corpus always says exactly which weights made it. Pin a commit with --mimi_revision <sha>.
+MIMI_REVISION = "main"
+VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded model
+
+
+def get_args(argv=None):
+    p = argparse.ArgumentParser(description="audio clips -> Mimi units -> crosstalk corpus",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--manifest", required=True, help="JSONL of sentence clips")
+    p.add_argument("--out_dir", required=True, help="corpus directory to write")
+    p.add_argument("--bench_manifest", default=None, help="JSONL of cloze items -> bench/{name}")
+    p.add_argument("--mimi_weights", default=None, help="local Mimi .safetensors (else the Hub)")
+    p.add_argument("--mimi_repo", default=MIMI_REPO)
+    p.add_argument("--mimi_revision", default=MIMI_REVISION, help="Hub revision (commit sha to pin)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (under torchrun: cuda:LOCAL_RANK)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                   help="bfloat16 autocast is faster on GPU but may flip a few near-tie codes")
+    p.add_argument("--batch_seconds", type=float, default=0, help="padded audio per batch (0: 600 on "
+                   "GPU, 60 on CPU; encoding takes ~20 MB of memory per second of audio in a batch)")
+    p.add_argument("--batch_size", type=int, default=64, help="max clips per batch")
+    p.add_argument("--max_seconds", type=float, default=60.0, help="longer clips are skipped")
+    p.add_argument("--min_peak", type=float, default=1e-3, help="quieter clips are 'silent' (-60 dBFS)")
+    p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
+    p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- manifests
+
+def _read_jsonl(path):
+    if not os.path.isfile(path):
+        raise SystemExit(f"tokenize_audio.py: manifest {path} not found")
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise SystemExit(f"{path}:{lineno}: not valid JSON ({e})") from None
+
+
+def _resolve(path, root, where):
+    if not isinstance(path, str) or not path:
+        raise SystemExit(f"{where}: audio path must be a non-empty string, got {path!r}")
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(root, path))
+
+
+def read_manifest(path):
+    """-> list of clip dicts (manifest order) with 'path' resolved and 'line' kept for reports."""
+    root, clips, seen = os.path.dirname(os.path.abspath(path)), [], set()
+    for lineno, rec in _read_jsonl(path):
+        where = f"{path}:{lineno}"
+        missing = [k for k in ("audio", "story", "sentence", "lang", "split") if k not in rec]
+        if missing or rec["lang"] not in LANGS or rec["split"] not in SPLITS or not isinstance(
+                rec["story"], (str, int)) or not isinstance(rec["sentence"], int) or rec["sentence"] < 0:
+            raise SystemExit(f"{where}: need audio (path), story (id), sentence (index >= 0), lang (one of "
+                             f"{LANGS}), split (one of {SPLITS}); missing {missing}, got {rec}")
+        key = (rec["split"], rec["story"], rec["sentence"], rec["lang"])
+        if key in seen:
+            raise SystemExit(f"{where}: duplicate clip for (split, story, sentence, lang) {key}")
+        seen.add(key)
+        clips.append(dict(rec, line=lineno, path=_resolve(rec["audio"], root, where)))
+    if not clips:
+        raise SystemExit(f"{path}: no clips")
+    return clips
+
+
+def read_bench_manifest(path):
+    """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path}."""
+    root, items = os.path.dirname(os.path.abspath(path)), []
+    for lineno, rec in _read_jsonl(path):
+        where = f"{path}:{lineno}"
+        name = rec.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise SystemExit(f"{where}: 'name' must be a file-safe set name like 'ssc_en-fr'")
+        prompt = rec.get("prompt") or []
+        prompt = [prompt] if isinstance(prompt, str) else prompt
+        items.append(dict(name=name, line=lineno, prompt=[_resolve(p, root, where) for p in prompt],
+                          good=_resolve(rec.get("good"), root, where),
+                          bad=_resolve(rec.get("bad"), root, where)))
+    return items
+
+
+# ----------------------------------------------------------------------------- audio
+
+_DELAY = {}  # source rate -> sphn resampler delay in output samples
+
+
+def resample(x, sr, target):
+    """(n,) float32 at sr -> (round(n * target / sr),) float32 at target, time-aligned.
+    sphn.resample (rubato, FFT-based) delays its output by a fixed number of samples and rounds the
+    length up to its chunk size; we measure the delay once per rate with an impulse, feed enough
+    trailing zeros, and cut out exactly the aligned samples."""
+    if sr not in _DELAY:
+        probe = np.zeros(2 * sr, np.float32)
+        probe[0] = 1.0
+        _DELAY[sr] = int(np.argmax(np.abs(sphn.resample(probe, sr, target))))
+    delay, n_out = _DELAY[sr], (len(x) * target + sr // 2) // sr
+    pad = np.zeros(math.ceil((delay + 4096) * sr / target), np.float32)
+    y = sphn.resample(np.concatenate([x, pad]).astype(np.float32), sr, target)
+    return np.ascontiguousarray(y[delay:delay + n_out])
+
+
+def load_audio(path, sample_rate, max_seconds, min_peak):
+    """-> (float32 (n,) mono at sample_rate, None) or (None, (reason, detail))."""
+    try:
+        data, sr = sphn.read(path)  # (channels, n) float32 at the file's own rate
+    except Exception as e:  # missing, corrupt, unsupported codec: sphn says which in the message
+        return None, ("unreadable", str(e))
+    if data.size == 0:
+        return None, ("empty", "0 samples")
+    if data.shape[-1] > max_seconds * sr:
+        return None, ("too_long", f"{data.shape[-1] / sr:.2f} s > --max_seconds {max_seconds}")
+    x = data.mean(axis=0, dtype=np.float32)  # downmix
+    if not np.all(np.isfinite(x)):
+        return None, ("unreadable", "non-finite samples")
+    x = resample(x, sr, sample_rate) if sr != sample_rate else x
+    peak = float(np.abs(x).max()) if x.size else 0.0
+    if x.size == 0 or peak < min_peak:
+        return None, ("silent", f"peak {peak:.2e} < --min_peak {min_peak}")
+    return x, None
+
+
+# ----------------------------------------------------------------------------- Mimi
+
+def resolve_weights(args):
+    if args.mimi_weights:
+        if not os.path.isfile(args.mimi_weights):
+            raise SystemExit(f"tokenize_audio.py: --mimi_weights {args.mimi_weights} not found")
+        return args.mimi_weights, None, None
+    try:
+        path = hf_hub_download(args.mimi_repo, loaders.MIMI_NAME, revision=args.mimi_revision)
+    except Exception as e:  # offline, unknown revision, ...: say what was asked and the way around it
+        raise SystemExit(f"tokenize_audio.py: could not fetch {loaders.MIMI_NAME} from {args.mimi_repo} at "
+                         f"revision {args.mimi_revision} ({type(e).__name__}: {e}). Download it once and "
+                         f"pass --mimi_weights /path/to/{loaders.MIMI_NAME}") from None
+    return path, args.mimi_repo, args.mimi_revision
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_mimi(weights, device):
+    mimi = loaders.get_mimi(weights, device=device)
+    mimi.set_num_codebooks(1)  # first codebook only: the semantic one (distilled from WavLM)
+    return mimi.eval()
+
+
+@torch.inference_mode()
+def encode_batch(mimi, wavs, device, dtype="float32"):
+    """list of (n_i,) float32 at mimi.sample_rate -> list of (ceil(n_i / frame_size),) uint16 codes."""
+    fs = mimi.frame_size  # 1920 samples at 24 kHz = one 12.5 Hz frame
+    length = math.ceil(max(len(w) for w in wavs) / fs) * fs
+    x = torch.zeros(len(wavs), 1, length)  # (B, 1, T): right-padded with zeros
+    for b, w in enumerate(wavs):
+        x[b, 0, :len(w)] = torch.from_numpy(w)
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
+        codes = mimi.encode(x.to(device))  # (B, 1, T / fs)
+    codes = codes[:, 0].cpu().numpy()
+    assert codes.shape[1] == length // fs, (codes.shape, length, fs)
+    return [codes[b, :math.ceil(len(w) / fs)].astype(np.uint16) for b, w in enumerate(wavs)]
+
+
+# ----------------------------------------------------------------------------- shards
+
+def done_indices(shard_dir):
+    """Clip indices some shard already holds (encoded or skipped); reads only the small index arrays."""
+    done = set()
+    for f in glob.glob(os.path.join(shard_dir, "shard_*.npz")):
+        with np.load(f, allow_pickle=False) as z:
+            done.update(z["idx"].tolist(), z["skip_idx"].tolist())
+    return done
+
+
+def read_shards(shard_dir):
+    """-> {clip index: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip."""
+    done, seconds = {}, {}
+    for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
+        with np.load(f, allow_pickle=False) as z:
+            idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
+            for k, i in enumerate(idx.tolist()):
+                done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
+            for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
+                done[i] = (str(reason), str(detail))
+    return done, seconds
+
+
+def write_shard(shard_dir, encoded, skipped):
+    """encoded: [(index, codes, seconds)], skipped: [(index, reason, detail)]; atomic. Named by the
+    smallest index in it, which no other shard can hold, so ranks and resumed runs never collide."""
+    if not encoded and not skipped:
+        return
+    first = min([e[0] for e in encoded] + [s[0] for s in skipped])
+    path = os.path.join(shard_dir, f"shard_{first:010d}.npz")
+    lens = [len(e[1]) for e in encoded]
+    arrays = dict(idx=np.array([e[0] for e in encoded], np.int64),
+                  offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+                  codes=np.concatenate([e[1] for e in encoded] or [np.zeros(0, np.uint16)]),
+                  seconds=np.array([e[2] for e in encoded], np.float64),
+                  skip_idx=np.array([s[0] for s in skipped], np.int64),
+                  skip_reason=np.array([s[1] for s in skipped], dtype=str).reshape(-1),
+                  skip_detail=np.array([s[2] for s in skipped], dtype=str).reshape(-1))
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+def check_fingerprint(shard_dir, fingerprint):
+    """Shards from another manifest, weights or settings must not be mixed into this corpus."""
+    path = os.path.join(shard_dir, "fingerprint.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old != fingerprint:
+            raise SystemExit(f"{path}: shards were made from another manifest, weights or settings "
+                             f"({', '.join(k for k in fingerprint if old.get(k) != fingerprint[k])} "
+                             f"differ). Use a new --out_dir or delete {shard_dir} to start over.")
+        return
+    tmp = f"{path}.tmp{os.getpid()}"  # every rank writes the same bytes: the race is harmless
+    with open(tmp, "w") as f:
+        json.dump(fingerprint, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
+    """Longest first (an out-of-memory shows at once); each batch costs n_clips x longest clip."""
+    todo = sorted(todo, key=lambda i: -min(durations[i] or 0.0, max_seconds))
+    batches, cur = [], []
+    for i in todo:
+        longest = min(durations[cur[0]] or 0.0, max_seconds) if cur else 0.0
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * longest > batch_seconds):
+            batches.append(cur)
+            cur = []
+        cur.append(i)
+    return batches + [cur] if cur else batches
+
+
+def encode_all(args, paths, shard_dir, weights, rank, world):
+    """Encode this rank's clips that no shard holds yet. Returns how many clips it encoded."""
+    done = done_indices(shard_dir)
+    todo = [i for i in range(rank, len(paths), world) if i not in done]
+    if not todo:
+        return 0
+    device = args.device
+    if world > 1 and device.startswith("cuda"):
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        torch.cuda.set_device(device)
+    mimi = load_mimi(weights, device)
+    if mimi.cardinality != VOCAB_SIZE:
+        raise SystemExit(f"{weights}: Mimi codebook has {mimi.cardinality} entries, expected {VOCAB_SIZE}")
+    sr = mimi.sample_rate
+    durations = dict(zip(todo, sphn.durations([paths[i] for i in todo])))  # header only: fast
+    batch_seconds = args.batch_seconds or (600.0 if device.startswith("cuda") else 60.0)
+    batches = make_batches(todo, durations, batch_seconds, args.batch_size, args.max_seconds)
+    load = lambda i: load_audio(paths[i], sr, args.max_seconds, args.min_peak)  # noqa: E731
+    pool = ThreadPoolExecutor(max(1, args.num_workers))
+    ahead = deque()  # decode the next batches while Mimi encodes this one
+    encoded, skipped, pending_s, n_enc, audio_s = [], [], 0.0, 0, 0.0
+    bar = tqdm(total=len(todo), unit="clip", disable=rank != 0, desc=f"rank {rank}/{world}")
+    t0 = time.perf_counter()
+    for b in range(len(batches)):
+        while len(ahead) < 2 and b + len(ahead) < len(batches):
+            ahead.append(pool.map(load, batches[b + len(ahead)]))
+        batch, loaded = batches[b], list(ahead.popleft())
+        ok = [(i, x) for i, (x, why) in zip(batch, loaded) if x is not None]
+        skipped += [(i, *why) for i, (x, why) in zip(batch, loaded) if x is None]
+        if ok:
+            codes = encode_batch(mimi, [x for _, x in ok], device, args.dtype)
+            for (i, x), c in zip(ok, codes):
+                encoded.append((i, c, len(x) / sr))
+                pending_s += len(x) / sr
+                audio_s += len(x) / sr
+            n_enc += len(ok)
+        if pending_s >= args.shard_seconds or b == len(batches) - 1:
+            write_shard(shard_dir, encoded, skipped)
+            encoded, skipped, pending_s = [], [], 0.0
+        wall = max(time.perf_counter() - t0, 1e-9)
+        bar.update(len(batch))
+        bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
+    bar.close()
+    pool.shutdown()
+    return n_enc
+
+
+# ----------------------------------------------------------------------------- merge
+
+def assemble_split(clips, split, done, seconds):
+    """One split's stories in first-appearance order, sentences by index. A story is kept only if
+    every language has the same sentence indices written; else all its clips are skipped.
+    -> ({lang: [codes per sentence]}, story starts, audio seconds, [(clip, reason, detail)], n dropped)"""
+    ok = lambda i: not isinstance(done[i], tuple)  # noqa: E731  (a tuple is (reason, detail))
+    stories = {}  # story id -> {lang: {sentence index: clip index}}; dicts keep first-appearance order
+    for i, c in enumerate(clips):
+        if c["split"] == split:
+            stories.setdefault(c["story"], {lang: {} for lang in LANGS})[c["lang"]][c["sentence"]] = i
+    sentences, starts, secs, skips, dropped = {lang: [] for lang in LANGS}, [], 0.0, [], 0
+    for by_lang in stories.values():
+        have = {lang: sorted(s for s, i in by_lang[lang].items() if ok(i)) for lang in LANGS}
+        if have[LANGS[0]] and all(have[lang] == have[LANGS[0]] for lang in LANGS):
+            starts.append(len(sentences[LANGS[0]]))
+            for lang in LANGS:
+                sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
+                secs += sum(seconds[by_lang[lang][s]] for s in have[lang])
+            continue
+        dropped += 1
+        every = sorted(set().union(*(by_lang[lang] for lang in LANGS)))
+        why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
+                                                    else "no clip in the manifest")
+                        for lang in LANGS for s in every if s not in have[lang])
+        skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
+                  for lang in LANGS for i in by_lang[lang].values()]
+    return sentences, starts, secs, skips, dropped
+
+
+def assemble_benches(items, index, done):
+    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip."""
+    sets, skipped = {}, []
+    for item in items:
+        parts = [item["prompt"], [item["good"]], [item["bad"]]]
+        bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
+        if bad:
+            skipped.append(dict(kind="bench", line=item["line"], name=item["name"], reason="clip_skipped",
+                                detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad)))
+            continue
+        cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
+        sets.setdefault(item["name"], []).append(tuple(cat(part) for part in parts))
+    return sets, skipped
+
+
+def merge(args, clips, items, paths, shard_dir, tokenizer):
+    """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
+    done, seconds = read_shards(shard_dir)
+    missing = [paths[i] for i in range(len(paths)) if i not in done]
+    if missing:
+        raise SystemExit(f"tokenize_audio.py: {len(missing)} clips have no shard entry (first: "
+                         f"{missing[0]}); a rank failed? Re-run the same command to finish them.")
+    skips, counts = [], {}
+    for split in SPLITS:
+        sentences, starts, secs, split_skips, dropped = assemble_split(clips, split, done, seconds)
+        skips += split_skips
+        if starts:
+            tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE)
+            counts[split] = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
+                                 sentences=len(sentences[LANGS[0]]),
+                                 tokens={lang: sum(len(t) for t in sentences[lang]) for lang in LANGS})
+        elif dropped:
+            print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
+    lines = [dict(kind="clip", line=clips[i]["line"], audio=clips[i]["audio"], split=clips[i]["split"],
+                  story=clips[i]["story"], sentence=clips[i]["sentence"], lang=clips[i]["lang"],
+                  reason=r, detail=d) for i, r, d in sorted(skips)]
+    index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
+    bench_sets, bench_skipped = assemble_benches(items, index, done)
+    for name, its in bench_sets.items():
+        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE)
+    with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
+        f.writelines(json.dumps(rec) + "\n" for rec in lines + bench_skipped)
+    counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),
+                  skip_reasons={r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})},
+                  bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
+                  bench={name: len(its) for name, its in sorted(bench_sets.items())})
+    with open(args.manifest, "rb") as f:
+        manifest_sha = hashlib.sha256(f.read()).hexdigest()
+    tokenbin.write_meta(args.out_dir, dict(
+        vocab_size=VOCAB_SIZE, languages=list(LANGS), tokenizer=tokenizer, counts=counts,
+        source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} "
+               f"(sha256 {manifest_sha}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
+    return counts
+
+
+def main(argv=None):
+    args = get_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
+        # timeout, since ranks can finish hours apart when their shares of audio differ
+        torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
+    clips = read_manifest(args.manifest)
+    items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
+    bench_paths = [p for it in items for p in it["prompt"] + [it["good"], it["bad"]]]
+    paths = [c["path"] for c in clips] + list(dict.fromkeys(bench_paths))  # work list, fixed order
+    weights, repo, revision = resolve_weights(args)
+    weights_sha = sha256_file(weights)
+    shard_dir = os.path.join(args.out_dir, "shards")
+    os.makedirs(shard_dir, exist_ok=True)
+    check_fingerprint(shard_dir, dict(paths_sha256=hashlib.sha256("\n".join(paths).encode()).hexdigest(),
+                                      weights_sha256=weights_sha, dtype=args.dtype,
+                                      max_seconds=args.max_seconds, min_peak=args.min_peak))
+    n_encoded = encode_all(args, paths, shard_dir, weights, rank, world)
+    if world > 1:
+        torch.distributed.barrier()
+    counts = None
+    if rank == 0:
+        tok = dict(name="mimi", codebooks=1, frame_rate=loaders.FRAME_RATE, sample_rate=loaders.SAMPLE_RATE,
+                   weights=os.path.basename(weights), weights_sha256=weights_sha, repo=repo,
+                   revision=revision, dtype=args.dtype, moshi_version=version("moshi"))
+        c = merge(args, clips, items, paths, shard_dir, tok)
+        hours = sum(c[s]["hours"] for s in SPLITS if s in c)
+        print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
+              f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "
+              f"written + {c['bench_items_skipped']} skipped = {c['bench_items_total']}; rank 0 encoded "
+              f"{n_encoded} clips this run; skips with reasons: {os.path.join(args.out_dir, 'skipped.jsonl')}")
+        counts = c
+    if world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    return dict(n_encoded=n_encoded, counts=counts)
+
+
+if __name__ == "__main__":
+    main()
