@@ -1,0 +1,488 @@
+"""
+The bundled toy corpus: parallel EN-FR stories rendered as pseudo speech units, with sSC/sTC benches.
+
+    python data/toy_enfr/prepare.py                          # ~10 s on 2 cores, writes data/toy_enfr/
+    python data/toy_enfr/prepare.py --seed=1 --n_train_stories=2000 --out_dir=/tmp/toy
+
+A synthetic teaching and test corpus, NOT speech: it lets the whole pipeline run offline on a laptop CPU
+in minutes and shows the interleaving effect at toy scale. How it is made:
+
+- Meaning first. A story is one language-neutral record: a topic (park, beach, farm, ... 10) that fixes
+  which places, objects and animals appear; a hero and a companion (a child or a relative); the hero's
+  object and its colour; a place; an outcome (the object is kept, or lost). Its 5-8 sentences follow a
+  causal chain: who the hero is, the object, going to the place with the companion, 0-3 topic sentences
+  (scenery, an animal, the companion playing with a second object), the event, and an ending that must
+  agree with all of it (happy or sad about that object, or home happy/sad with that companion from
+  that place).
+- Two renderings. Sentence k in FR translates sentence k in EN, in each language's own words and
+  grammar: the colour after the noun, articles, possessives, adjectives and participles agreeing in
+  gender and number, contractions (au, du, l').
+- "Pronunciation". Each word gets a fixed phone sequence (longer for longer spellings, consonants and
+  vowels mostly alternating) from its language's phone set: 38 EN phones and 36 FR phones, of which 6
+  consonants are shared (as real languages share /m/ or /s/), plus silence. Words are pronounced
+  independently per language and every word holds a phone of its own language, so no EN word sounds
+  like a FR word. Names are spelled alike but pronounced with each language's phones: real speech keeps
+  names similar, a free cross-lingual cue that is off here so the cross-lingual benches measure what
+  interleaving teaches (--shared_names=1 turns it on: FR names then sound as in EN).
+- Units. Each phone owns n_variants ids of the 2048-unit inventory (scattered by a seeded permutation;
+  ids no phone owns appear only as noise): a canonical unit, and substitutes. Each speaker (16 voices
+  per language, two per story and language, the narrator reading most sentences) says a share of the
+  phones with its own substitute unit; within a speaker a phone sometimes comes out as another of its
+  units. A phone lasts 1-3 frames (vowels longer, some speakers slower), silence frames sit at sentence
+  edges and sometimes between words, and 1% of units become a random unit. A sentence (5-13 words, ~9)
+  is 20-55 units (mean ~37), about the rate of a 12.5 Hz tokenizer.
+
+By construction a model trained on monolingual EN and FR sequences has nothing that ties the two
+languages together (no shared word sounds, separate voices; only silence and a few meaningless shared
+phones), so on the cross-lingual benches it can only be at chance, unless it aligns two isomorphic
+languages on its own. A model that saw interleaved stories (sentences switching language inside a
+story) sees which FR words continue which EN contexts.
+
+Benches: n_bench stories drawn from their own random stream (none is also a train or val story), the
+same stories in every direction (en, fr, en-fr = EN prompt and FR endings, fr-en); the text of every
+item is in bench/items.jsonl.
+  ssc_*: prompt = the story minus its ending; good = the true ending; bad = the same ending with one
+         fact swapped for a plausible one that contradicts the story: a name, companion, colour, object
+         or place (of the same topic) that the story did not set up, or happy <-> sad against the event.
+  stc_*: the same prompt and good ending; bad = the ending of another bench story, on another topic,
+         read by the voice of the true ending (so a change of voice gives nothing away).
+"""
+import json
+import os
+import random
+import re
+import sys
+import time
+import zlib
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import tokenbin  # noqa: E402  (the repo root's format reader/writer)
+
+# ----------------------------------------------------------------------------- config (--key=value)
+out_dir = os.path.dirname(os.path.abspath(__file__))  # data/toy_enfr/, wherever it is run from
+seed = 1337
+n_train_stories = 30000  # ~7M units per language
+n_val_stories = 1000
+n_bench = 500           # items per bench set (8 sets: ssc/stc x en, fr, en-fr, fr-en)
+n_speakers = 16         # voices per language
+n_variants = 4          # unit ids per phone: the canonical one and n_variants-1 substitutes
+speaker_shift = 0.2     # share of phones a speaker says with its own substitute unit
+variability = 0.03      # chance a phone comes out as a random one of its units (within a speaker)
+noise = 0.01            # share of units replaced by a random unit
+pause_prob = 0.10       # chance of a silence frame after a word
+shared_names = 0        # 1: names sound the same in EN and FR (a free cross-lingual cue)
+VOCAB_SIZE = 2048       # Mimi's inventory size; these units are not Mimi codes
+
+# ----------------------------------------------------------------------------- the meaning tables
+# one topic per block: places; objects; animals (EN=FR:gender); then its scene sentences (EN=FR)
+TOPICS = """
+park=parc:m; playground=aire de jeux:f; pond=étang:m; big tree=grand arbre:m
+kite=cerf-volant:m; ball=ballon:m; bike=vélo:m; frisbee=frisbee:m; skateboard=planche à roulettes:f; jump rope=corde à sauter:f
+duck=canard:m; squirrel=écureuil:m; dog=chien:m
+the sun was shining on the grass=le soleil brillait sur l'herbe
+many children were running and laughing=beaucoup d'enfants couraient et riaient
+the wind was blowing in the trees=le vent soufflait dans les arbres
+
+beach=plage:f; sea=mer:f; lighthouse=phare:m; dune=dune:f
+bucket=seau:m; shovel=pelle:f; hat=chapeau:m; towel=serviette:f; shell=coquillage:m; boat=bateau:m
+crab=crabe:m; seagull=mouette:f; fish=poisson:m
+the sand was warm and soft=le sable était chaud et doux
+the waves were big=les vagues étaient grandes
+the sun was hot in the sky=le soleil était chaud dans le ciel
+
+forest=forêt:f; cabin=cabane:f; hill=colline:f; old bridge=vieux pont:m
+basket=panier:m; lantern=lanterne:f; map=carte:f; compass=boussole:f; stick=bâton:m; backpack=sac à dos:m
+owl=hibou:m; fox=renard:m; deer=biche:f
+the trees were tall=les arbres étaient grands
+the birds were singing=les oiseaux chantaient
+it was quiet and a little dark=il faisait calme et un peu sombre
+
+farm=ferme:f; barn=grange:f; field=champ:m; orchard=verger:m
+tractor=tracteur:m; apple=pomme:f; egg=œuf:m; pitchfork=fourche:f; wheelbarrow=brouette:f; lamb toy=agneau en peluche:m
+cow=vache:f; pig=cochon:m; hen=poule:f
+the cows were eating grass=les vaches mangeaient de l'herbe
+the rooster sang very early=le coq chantait très tôt
+the air smelled of hay=l'air sentait le foin
+
+kitchen=cuisine:f; bakery=boulangerie:f; market=marché:m; dining room=salle à manger:f
+cake=gâteau:m; spoon=cuillère:f; cup=tasse:f; pot=casserole:f; cookie=biscuit:m; apron=tablier:m
+cat=chat:m; mouse=souris:f; parrot=perroquet:m
+the oven was warm=le four était chaud
+it smelled like fresh bread=ça sentait le pain frais
+the table was full of food=la table était pleine de nourriture
+
+school=école:f; classroom=classe:f; library=bibliothèque:f; gym=gymnase:m
+book=livre:m; pencil=crayon:m; schoolbag=cartable:m; ruler=règle:f; notebook=cahier:m; globe=globe:m
+hamster=hamster:m; rabbit=lapin:m; turtle=tortue:f
+the teacher was smiling=la maîtresse souriait
+the bell rang loudly=la cloche a sonné fort
+the children sat at their desks=les enfants étaient assis à leurs bureaux
+
+mountain=montagne:f; ski slope=piste:f; chalet=chalet:m; frozen lake=lac gelé:m
+sled=luge:f; scarf=écharpe:f; mitten=moufle:f; woolly hat=bonnet:m; thermos=thermos:m; snowshoe=raquette:f
+marmot=marmotte:f; eagle=aigle:m; ibex=bouquetin:m
+the snow was cold=la neige était froide
+the mountains were very high=les montagnes étaient très hautes
+snowflakes were falling softly=des flocons tombaient doucement
+
+river=rivière:f; mill=moulin:m; island=île:f; waterfall=cascade:f
+fishing rod=canne à pêche:f; net=filet:m; canoe=canoë:m; paddle=pagaie:f; boot=botte:f; jar=bocal:m
+frog=grenouille:f; heron=héron:m; beaver=castor:m
+the water was clear and cold=l'eau était claire et froide
+the current was strong=le courant était fort
+there were stones under the water=il y avait des pierres sous l'eau
+
+city=ville:f; zoo=zoo:m; museum=musée:m; station=gare:f
+umbrella=parapluie:m; ticket=ticket:m; camera=appareil photo:m; toy car=petite voiture:f; whistle=sifflet:m; flag=drapeau:m
+pigeon=pigeon:m; puppy=chiot:m; sparrow=moineau:m
+the streets were busy and noisy=les rues étaient animées et bruyantes
+there were tall buildings everywhere=il y avait de grands immeubles partout
+many people were walking fast=beaucoup de gens marchaient vite
+
+garden=jardin:m; greenhouse=serre:f; vegetable patch=potager:m; fountain=fontaine:f
+watering can=arrosoir:m; flower=fleur:f; swing=balançoire:f; garden hose=tuyau:m; little rake=râteau:m; bird house=nichoir:m
+ladybug=coccinelle:f; snail=escargot:m; butterfly=papillon:m
+the flowers smelled very nice=les fleurs sentaient très bon
+the grass was wet with rain=l'herbe était mouillée par la pluie
+bees were buzzing everywhere=des abeilles bourdonnaient partout
+"""
+BOYS = "Tom Max Leo Sam Ben Hugo Noah Jack Paul Louis Adam Felix".split()
+GIRLS = "Lily Emma Mia Zoe Lucy Anna Chloe Julie Nina Alice Clara Ella".split()
+RELATIVES = [("mom", "maman", "f"), ("dad", "papa", "m"), ("grandma", "mamie", "f"),
+             ("grandpa", "papi", "m")]
+COLORS = [("red", "rouge", "rouge"), ("blue", "bleu", "bleue"), ("green", "vert", "verte"),  # EN, FR m, FR f
+          ("yellow", "jaune", "jaune"), ("black", "noir", "noire"), ("white", "blanc", "blanche"),
+          ("pink", "rose", "rose"), ("purple", "violet", "violette")]
+TRAITS = [("kind", "gentil", "gentille"), ("curious", "curieux", "curieuse"), ("shy", "timide", "timide"),
+          ("brave", "courageux", "courageuse"), ("cheerful", "joyeux", "joyeuse"), ("funny", "drôle", "drôle")]
+# sentence frames, each a list of paraphrases (the same one in both languages); slots: slots_en/slots_fr
+EN = {"intro": ["once upon a time there was a little {kid} named {N}", "{N} was a {trait} little {kid}"],
+      "have": ["{N} had a {color} {obj}", "{N} loved {his} {color} {obj} very much"],
+      "go": ["one day {he} took the {obj} to the {place} with {F}",
+             "in the morning {N} and {F} went to the {place} with the {obj}"],
+      "animal": ["there they saw {a_animal} near the {place2}"],
+      "play": ["{F} played with a {color2} {obj2}"],
+      "kept": ["{he} played with the {obj} all day long", "{F} and {N} had fun with the {obj} all day"],
+      "lost": ["but {a_animal} took the {obj} and ran away", "but then {he} lost the {obj} near the {place2}"],
+      "end": ["in the end {N} was {emo} about the {color} {obj}", "{N} and {F} went home {emo} from the {place}"]}
+FR = {"intro": ["il était une fois {un_petit_kid} qui s'appelait {N}", "{N} était {un_petit_kid} {trait}"],
+      "have": ["{N} avait {un_obj} {color}", "{N} aimait beaucoup {son_obj} {color}"],
+      "go": ["un jour {il} a emporté {le_obj} {au_place} avec {F}",
+             "le matin {N} et {F} sont {alles} {au_place} avec {le_obj}"],
+      "animal": ["là-bas {ils} ont vu {un_animal} près {du_place2}"],
+      "play": ["{F} a joué avec {un_obj2} {color2}"],
+      "kept": ["{il} a joué avec {le_obj} toute la journée",
+               "{F} et {N} se sont {amuses} avec {le_obj} toute la journée"],
+      "lost": ["mais {un_animal} a pris {le_obj} et s'est {enfui}",
+               "mais ensuite {il} a perdu {le_obj} près {du_place2}"],
+      "end": ["à la fin {N} était {emo} à cause {du_obj} {color}", "{N} et {F} sont {rentres} {emos} {du_place}"]}
+DIRECTIONS = {"en": ("en", "en"), "fr": ("fr", "fr"), "en-fr": ("en", "fr"), "fr-en": ("fr", "en")}  # prompt, endings
+END_FACTS = [("name", "emo", "color", "obj"), ("name", "friend", "emo", "place")]  # what each ending states
+
+
+def _entries(line):  # "kite=cerf-volant:m; ..." -> [("kite", "cerf-volant", "m"), ...]
+    return [(e.split("=")[0],) + tuple(e.split("=")[1].rsplit(":", 1)) for e in line.split("; ")]
+
+
+TOPIC_TABLES = [dict(places=_entries(p), objects=_entries(o), animals=_entries(a),
+                     scenes=[tuple(x.split("=")) for x in sc])
+                for p, o, a, *sc in (block.split("\n") for block in TOPICS.strip().split("\n\n"))]
+NAMES = set(BOYS + GIRLS)
+SHARED_PHONES = np.arange(19, 25)  # consonant phone ids both languages use (see Voice)
+VOWELS = tuple("aeiouéèêâîœ")  # h counts as a consonant: every h-word here is "h aspiré"
+WORD_RE = re.compile(r"[^\s']+'?")  # FR "l'herbe" -> "l'", "herbe": the elided article is its own word
+
+
+def fr_det(noun, g, det):
+    """French determiner + noun with gender agreement, elision and contraction (le/un/au/du/son)."""
+    v = noun.startswith(VOWELS)
+    forms = {"le": ("l'" if v else "le", "l'" if v else "la"), "un": ("un", "une"),
+             "au": ("à l'" if v else "au", "à l'" if v else "à la"),
+             "du": ("de l'" if v else "du", "de l'" if v else "de la"), "son": ("son", "son" if v else "sa")}
+    return f"{forms[det][g == 'f']} {noun}"
+
+
+# ----------------------------------------------------------------------------- stories (meaning)
+
+def make_story(r, topic=None):
+    """One language-neutral story record, drawn with random.Random r."""
+    t = r.randrange(len(TOPIC_TABLES)) if topic is None else topic
+    hero_g = r.choice("mf")
+    hero = r.choice(BOYS if hero_g == "m" else GIRLS)
+    if r.random() < 0.6:  # the companion: another child or a relative
+        fg = r.choice("mf")
+        friend = ("name", r.choice([n for n in (BOYS if fg == "m" else GIRLS) if n != hero]), fg)
+    else:
+        rel = RELATIVES[r.randrange(4)]
+        friend = ("rel", rel, rel[2])
+    (o, o2), (p, p2), (c, c2) = r.sample(range(6), 2), r.sample(range(4), 2), r.sample(range(len(COLORS)), 2)
+    fillers = r.sample(["scene0", "scene1", "scene2", "animal", "play"], r.randint(0, 3))
+    kept = r.random() < 0.5
+    frames = ["intro", "have", "go"] + fillers + ["kept" if kept else "lost", "end"]
+    voices, share = {}, r.uniform(0.5, 0.9)  # two voices per language; the narrator reads most sentences
+    for lang in ("en", "fr"):
+        narr, other = r.sample(range(n_speakers), 2)
+        voices[lang] = [narr if k == 0 or r.random() < share else other for k in range(len(frames))]
+    return dict(topic=t, hero=hero, hero_g=hero_g, friend=friend, obj=o, obj2=o2, place=p, place2=p2,
+                color=c, color2=c2, animal=r.randrange(3), kept=kept, trait=r.randrange(len(TRAITS)),
+                frames=frames, voices=voices, variants=[r.randrange(2) for _ in range(9)])  # [8]: ending
+
+
+def corrupt(story, r):
+    """The sSC wrong ending: the true ending with one fact swapped for a plausible, contradicting one."""
+    bad = dict(story, frames=["end"], voices={lang: v[-1:] for lang, v in story["voices"].items()})
+    fact = r.choice(END_FACTS[story["variants"][8]])
+    if fact == "emo":
+        bad["kept"] = not story["kept"]  # happy <-> sad, against the event just told
+    elif fact == "name":
+        used = {story["hero"], story["friend"][1]}
+        bad["hero"] = r.choice([n for n in (BOYS if story["hero_g"] == "m" else GIRLS) if n not in used])
+    elif fact == "friend":
+        kind, who, g = story["friend"]
+        if kind == "name":
+            bad["friend"] = ("name", r.choice([n for n in (BOYS if g == "m" else GIRLS)
+                                               if n not in (who, story["hero"])]), g)
+        else:
+            bad["friend"] = ("rel", next(x for x in RELATIVES if x[2] == g and x != who), g)
+    else:  # a colour, object or place (of the topic) that the story never mentioned
+        n = len(COLORS) if fact == "color" else 6 if fact == "obj" else 4
+        bad[fact] = r.choice([i for i in range(n) if i not in (story[fact], story[fact + "2"])])
+    return bad
+
+
+def slots_en(s):
+    T, m = TOPIC_TABLES[s["topic"]], s["hero_g"] == "m"
+    kind, who, _ = s["friend"]
+    animal = T["animals"][s["animal"]][0]
+    return dict(N=s["hero"], kid="boy" if m else "girl", trait=TRAITS[s["trait"]][0],
+                he="he" if m else "she", his="his" if m else "her",
+                F=who if kind == "name" else f"{'his' if m else 'her'} {who[0]}",
+                obj=T["objects"][s["obj"]][0], obj2=T["objects"][s["obj2"]][0],
+                color=COLORS[s["color"]][0], color2=COLORS[s["color2"]][0],
+                place=T["places"][s["place"]][0], place2=T["places"][s["place2"]][0],
+                a_animal=("an " if animal.startswith(VOWELS) else "a ") + animal,
+                emo="happy" if s["kept"] else "sad")
+
+
+def slots_fr(s):
+    T, m = TOPIC_TABLES[s["topic"]], s["hero_g"] == "m"
+    kind, who, fg = s["friend"]
+    (_, obj, og), (_, obj2, og2) = T["objects"][s["obj"]], T["objects"][s["obj2"]]
+    (_, animal, ag), (_, pl, pg), (_, pl2, pg2) = (T["animals"][s["animal"]], T["places"][s["place"]],
+                                                   T["places"][s["place2"]])
+    both_f = not m and fg == "f"  # plural agreement: feminine only if both are
+    return dict(N=s["hero"], un_petit_kid="un petit garçon" if m else "une petite fille",
+                trait=TRAITS[s["trait"]][1 if m else 2], il="il" if m else "elle",
+                F=who if kind == "name" else fr_det(who[1], fg, "son"),
+                un_obj=fr_det(obj, og, "un"), son_obj=fr_det(obj, og, "son"), le_obj=fr_det(obj, og, "le"),
+                du_obj=fr_det(obj, og, "du"), un_obj2=fr_det(obj2, og2, "un"),
+                color=COLORS[s["color"]][1 + (og == "f")], color2=COLORS[s["color2"]][1 + (og2 == "f")],
+                au_place=fr_det(pl, pg, "au"), du_place=fr_det(pl, pg, "du"), du_place2=fr_det(pl2, pg2, "du"),
+                un_animal=fr_det(animal, ag, "un"), enfui="enfuie" if ag == "f" else "enfui",
+                ils="elles" if both_f else "ils", alles="allées" if both_f else "allés",
+                amuses="amusées" if both_f else "amusés", rentres="rentrées" if both_f else "rentrés",
+                emo=("content" if m else "contente") if s["kept"] else "triste",
+                emos=("contentes" if both_f else "contents") if s["kept"] else "tristes")
+
+
+def sentences(s, lang):
+    """The story's sentences in one language, as text (sentence k translates sentence k)."""
+    frames, slots = (EN, slots_en(s)) if lang == "en" else (FR, slots_fr(s))
+    out = []
+    for k, f in enumerate(s["frames"]):
+        if f.startswith("scene"):
+            out.append(TOPIC_TABLES[s["topic"]]["scenes"][int(f[-1])][lang == "fr"])
+        else:
+            variants = frames[f]
+            out.append(variants[s["variants"][8 if f == "end" else k] % len(variants)].format(**slots))
+    return out
+
+
+def story_key(s):  # what makes two story records the same story
+    return repr(sorted((k, v) for k, v in s.items() if k != "voices"))
+
+
+# ----------------------------------------------------------------------------- pronunciation and units
+
+class Voice:
+    """Phone sets, the unit table, the speakers, and each language's lexicon (word -> phones)."""
+
+    def __init__(self, seed):
+        rng = np.random.default_rng([seed, 7])
+        # phone ids: 0 silence; EN 1..38 (consonants 1..24, vowels 25..38); FR consonants 19..24 (shared)
+        # and 39..52, vowels 53..68
+        self.cons = {"en": np.arange(1, 25), "fr": np.r_[SHARED_PHONES, 39:53]}
+        self.vow = {"en": np.arange(25, 39), "fr": np.arange(53, 69)}
+        self.is_vowel = np.zeros(69, bool)
+        self.is_vowel[25:39] = self.is_vowel[53:69] = True
+        self.units = rng.permutation(VOCAB_SIZE)[:69 * n_variants].reshape(69, n_variants)  # (phone, variant)
+        # a speaker says most phones with the canonical unit (variant 0), some with its own substitute;
+        # some speakers are slower (an extra frame on some vowels)
+        shift = rng.random((2, n_speakers, 69)) < speaker_shift
+        sub = rng.integers(1, max(n_variants, 2), (2, n_speakers, 69)) % n_variants
+        self.prim = {lang: np.where(shift[i], sub[i], 0) for i, lang in enumerate(("en", "fr"))}
+        self.slow = {lang: rng.uniform(0.0, 0.35, n_speakers) for lang in ("en", "fr")}
+        self.seed = seed
+        self.words = {lang: {"<sil>": 0} for lang in ("en", "fr")}
+        self.pron = {lang: [np.zeros(1, np.int64)] for lang in ("en", "fr")}
+        self.cache = {"en": {}, "fr": {}}  # sentence text -> word ids (many sentences recur)
+
+    def word_ids(self, lang, text):
+        ids = self.cache[lang].get(text)
+        if ids is None:
+            ids = self.cache[lang][text] = [self._word_id(lang, w) for w in WORD_RE.findall(text)]
+        return ids
+
+    def _word_id(self, lang, w):
+        if w not in self.words[lang]:
+            self.words[lang][w] = len(self.words[lang])
+            self.pron[lang].append(self._pronounce(lang, w))
+        return self.words[lang][w]
+
+    def _pronounce(self, lang, w):
+        # a fixed function of (seed, language, spelling): the same whichever stories were drawn
+        lang = "en" if shared_names and w in NAMES else lang
+        r = np.random.default_rng([self.seed, lang == "fr", zlib.crc32(w.encode())])
+        vowel, ph = r.random() < 0.3, []  # most words start with a consonant
+        for _ in range(int(np.clip(round(len(w.strip("'")) * 0.65), 1, 7))):
+            ph.append(int(r.choice(self.vow[lang] if vowel else self.cons[lang])))
+            vowel = (not vowel) if r.random() < 0.85 else vowel  # mostly CV alternation, some clusters
+        if all(p in SHARED_PHONES for p in ph):  # keep a phone of its own language: no EN word may
+            ph[0] = int(r.choice(np.setdiff1d(self.cons[lang], SHARED_PHONES)))  # sound like a FR word
+        return np.array(ph, np.int64)
+
+    def render(self, lang, word_ids, n_words, speakers, rng):
+        """Words -> units. word_ids (W,) in sentence order, n_words (S,) per sentence, speakers (S,).
+        Returns units uint16 (U,) and sentence offsets int64 (S+1,)."""
+        lens = np.array([len(p) for p in self.pron[lang]])
+        flat, off = np.concatenate(self.pron[lang]), np.r_[0, np.cumsum(lens)]  # lexicon, CSR
+        S, W = len(n_words), len(word_ids)
+        sent = np.repeat(np.arange(S), n_words)                             # (W,) sentence of each word
+        pre = np.zeros(W, np.int64)
+        pre[np.r_[0, np.cumsum(n_words)[:-1]]] = 1                           # silence before a sentence
+        post = (rng.random(W) < pause_prob).astype(np.int64)                 # a pause between words
+        post[np.cumsum(n_words) - 1] = 1 + (rng.random(S) < 0.5)             # 1-2 silence frames at the end
+        wlen = off[word_ids + 1] - off[word_ids]
+        total = pre + wlen + post                                            # (W,) phones per word slot
+        start = np.r_[0, np.cumsum(total)[:-1]]
+        phones = np.zeros(total.sum(), np.int32)                             # (P,) silence (0) by default
+        j = np.arange(wlen.sum()) - np.repeat(np.r_[0, np.cumsum(wlen)[:-1]], wlen)
+        phones[np.repeat(start + pre, wlen) + j] = flat[np.repeat(off[word_ids], wlen) + j]
+        psent = np.repeat(sent, total)                                       # (P,) sentence of each phone
+        spk = speakers[psent]
+        var = np.where(rng.random(len(phones), np.float32) < variability,   # mostly the speaker's unit
+                       rng.integers(0, n_variants, len(phones)), self.prim[lang][spk, phones])
+        d, vow = rng.random(len(phones), np.float32), self.is_vowel[phones]  # durations in frames:
+        dur = np.where(vow, 1 + (d > 0.5) + (d > 0.88), 1 + (d > 0.85) + (d > 0.99))  # vowels longer
+        dur += vow & (rng.random(len(phones), np.float32) < self.slow[lang][spk])
+        units, usent = np.repeat(self.units[phones, var], dur), np.repeat(psent, dur)  # (U,)
+        hit = rng.random(len(units), np.float32) < noise                     # random substitutions
+        units[hit] = rng.integers(0, VOCAB_SIZE, int(hit.sum()))
+        return units.astype(np.uint16), np.r_[0, np.cumsum(np.bincount(usent, minlength=S))].astype(np.int64)
+
+
+def render_stories(voice, stories, lang, rng):
+    """All sentences of the stories in one language: units (U,), sentence offsets (S+1,), and each
+    story's first sentence (n_stories,)."""
+    ids, n_words, spk, starts = [], [], [], []
+    for s in stories:
+        starts.append(len(n_words))
+        for k, text in enumerate(sentences(s, lang)):
+            words = voice.word_ids(lang, text)
+            ids += words
+            n_words.append(len(words))
+            spk.append(s["voices"][lang][k])
+    units, offs = voice.render(lang, np.array(ids, np.int64), np.array(n_words), np.array(spk), rng)
+    return units, offs, starts
+
+
+def build_split(voice, name, stories, rng_seed):
+    rng = np.random.default_rng(rng_seed)
+    sents, tokens = {}, {}
+    for lang in ("en", "fr"):
+        units, offs, starts = render_stories(voice, stories, lang, rng)
+        sents[lang], tokens[lang] = [units[a:b] for a, b in zip(offs[:-1], offs[1:])], len(units)
+    tokenbin.write_split(out_dir, name, sents, starts, VOCAB_SIZE)
+    return dict(stories=len(stories), sentences=len(sents["en"]), tokens=tokens)
+
+
+def build_benches(voice, n, rng_seed, seen):
+    r = random.Random(rng_seed)
+    stories = []
+    while len(stories) < n:  # topics in turn; held out: no bench story is also a train or val story
+        s = make_story(r, topic=len(stories) % len(TOPIC_TABLES))
+        if story_key(s) not in seen:
+            stories.append(s)
+    ssc_bads = [corrupt(s, r) for s in stories]  # one sentence each, rendered after the stories
+    others = [r.choice([j for j in range(n) if stories[j]["topic"] != s["topic"]]) for s in stories]
+    stc_bads = [dict(stories[j], frames=["end"], voices={lang: v[-1:] for lang, v in s["voices"].items()})
+                for s, j in zip(stories, others)]  # another story's ending, in this ending's voice
+    os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
+    with open(os.path.join(out_dir, "bench", "items.jsonl"), "w", encoding="utf-8") as f:  # the text
+        for i, s in enumerate(stories):
+            text = {lang: sentences(s, lang) for lang in ("en", "fr")}
+            f.write(json.dumps(dict(item=i, topic=s["topic"], stc_other=others[i], **{
+                lang: dict(prompt=text[lang][:-1], good=text[lang][-1], ssc_bad=sentences(ssc_bads[i], lang)[0],
+                           stc_bad=sentences(stc_bads[i], lang)[0]) for lang in ("en", "fr")}),
+                ensure_ascii=False, sort_keys=True) + "\n")
+    rng, parts = np.random.default_rng(rng_seed), {}
+    for lang in ("en", "fr"):
+        units, offs, starts = render_stories(voice, stories + ssc_bads + stc_bads, lang, rng)
+        sent = lambda k: units[offs[k]:offs[k + 1]]  # noqa: E731
+        end = [starts[i + 1] - 1 for i in range(n)]  # the last sentence of story i
+        parts[lang] = dict(prompt=[units[offs[starts[i]]:offs[end[i]]] for i in range(n)],
+                           good=[sent(end[i]) for i in range(n)], ssc_bad=[sent(starts[n + i]) for i in range(n)],
+                           stc_bad=[sent(starts[2 * n + i]) for i in range(n)])
+    counts = {}
+    for task in ("ssc", "stc"):
+        for d, (pl, el) in DIRECTIONS.items():
+            items = [(parts[pl]["prompt"][i], parts[el]["good"][i], parts[el][f"{task}_bad"][i]) for i in range(n)]
+            tokenbin.write_bench(out_dir, f"{task}_{d}", items, VOCAB_SIZE)
+            counts[f"{task}_{d}"] = n
+    return counts
+
+
+def main(argv):
+    g = globals()
+    for arg in argv:  # nanoGPT-style overrides: --key=value, typed like the default
+        key, _, val = arg.lstrip("-").partition("=")
+        if key.startswith("_") or key.isupper() or not isinstance(g.get(key), (int, float, str)):
+            sys.exit(f"data/toy_enfr/prepare.py: unknown option {arg!r}; options (as --key=value): --out_dir "
+                     f"--seed --n_train_stories --n_val_stories --n_bench --n_speakers --n_variants "
+                     f"--speaker_shift --variability --noise --pause_prob --shared_names")
+        try:
+            g[key] = type(g[key])(val)
+        except ValueError:
+            sys.exit(f"data/toy_enfr/prepare.py: --{key} needs a {type(g[key]).__name__}, got {val!r}")
+    if min(n_train_stories, n_val_stories, n_variants, n_bench - 1) < 1 or n_speakers < 2:
+        sys.exit("data/toy_enfr/prepare.py: needs --n_train_stories, --n_val_stories, --n_variants >= 1, "
+                 "--n_bench >= 2 (sTC takes another story's ending) and --n_speakers >= 2")
+    t0 = time.time()
+    voice, counts, seen = Voice(seed), {}, set()
+    for i, (split, n) in enumerate((("train", n_train_stories), ("val", n_val_stories))):
+        r = random.Random(seed * 1000 + i)  # one stream per part: changing a size changes no other part
+        stories = [make_story(r) for _ in range(n)]
+        seen.update(story_key(s) for s in stories)
+        counts[split] = build_split(voice, split, stories, seed * 1000 + i)
+    counts["bench"] = build_benches(voice, n_bench, seed * 1000 + 2, seen)
+    config = {k: g[k] for k in ("seed", "n_train_stories", "n_val_stories", "n_bench", "n_speakers", "n_variants",
+                                "speaker_shift", "variability", "noise", "pause_prob", "shared_names")}
+    tokenbin.write_meta(out_dir, dict(
+        vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed, config=config,
+        special_tokens={"story_boundary": tokenbin.story_boundary_token({"vocab_size": VOCAB_SIZE})},
+        tokenizer=dict(name="toy_enfr pseudo-units", weights=None, revision=None, frame_rate=12.5, codebooks=1,
+                       note="synthetic: words -> language-specific phones -> speaker unit variants with "
+                            "durations and noise; not Mimi codes, not speech"),
+        lexicon_size={lang: len(voice.words[lang]) - 1 for lang in ("en", "fr")},
+        source="data/toy_enfr/prepare.py: a synthetic teaching corpus of parallel EN-FR stories rendered "
+               "as pseudo speech units (not speech); see its docstring"))
+    print(f"{out_dir}: " + "; ".join(f"{s} {c['stories']} stories, {c['sentences']} sentences, "
+                                     f"{c['tokens']['en']:,} EN / {c['tokens']['fr']:,} FR tokens"
+                                     for s, c in counts.items() if s != "bench")
+          + f"; {len(counts['bench'])} bench sets x {n_bench} items; {time.time() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,152 @@
+"""The bundled toy corpus (data/toy_enfr/prepare.py): deterministic, in the format, aligned, benches sound.
+
+    python -m pytest -q tests/test_toy_corpus.py        # ~5 s: three small corpora in a temp dir
+"""
+import filecmp
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tokenbin
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PREPARE = os.path.join(ROOT, "data", "toy_enfr", "prepare.py")
+SMALL = ["--n_train_stories=200", "--n_val_stories=20", "--n_bench=30"]
+DIRECTIONS = ("en", "fr", "en-fr", "fr-en")
+
+
+def prepare(out_dir, *args):
+    r = subprocess.run([sys.executable, PREPARE, f"--out_dir={out_dir}", *SMALL, *args],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, f"prepare.py failed:\n{r.stderr}"
+    return str(out_dir)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    base = tmp_path_factory.mktemp("toy")
+    return dict(a=prepare(base / "a", "--seed=3"), b=prepare(base / "b", "--seed=3"),
+                c=prepare(base / "c", "--seed=4"))
+
+
+def all_files(d):
+    return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+
+
+def test_same_seed_gives_identical_files(corpora):
+    files = all_files(corpora["a"])
+    assert files == all_files(corpora["b"])
+    assert "train_en.bin" in files and "meta.json" in files and "bench/ssc_en-fr.items.npy" in files
+    _, mismatch, errors = filecmp.cmpfiles(corpora["a"], corpora["b"], files, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_different_seed_differs(corpora):
+    for f in ("train_en.bin", "train_fr.bin", "bench/stc_en.bin"):
+        assert not filecmp.cmp(os.path.join(corpora["a"], f), os.path.join(corpora["c"], f), shallow=False)
+
+
+def test_splits_load_and_are_sentence_aligned(corpora):
+    d = corpora["a"]
+    meta = tokenbin.read_meta(d)
+    assert meta["vocab_size"] == 2048 and meta["languages"] == ["en", "fr"]
+    assert meta["tokenizer"]["name"] == "toy_enfr pseudo-units" and meta["seed"] == 3
+    for split, n in (("train", 200), ("val", 20)):
+        s = tokenbin.load_split(d, split)
+        assert s.n_stories == n and meta["counts"][split]["stories"] == n
+        assert len(s.offsets["en"]) == len(s.offsets["fr"]) == s.n_sentences + 1
+        assert meta["counts"][split]["sentences"] == s.n_sentences
+        assert np.all(np.isin(np.diff(s.stories), [5, 6, 7, 8]))  # 5-8 sentences, the same in EN and FR
+        for lang in s.langs:
+            assert meta["counts"][split]["tokens"][lang] == len(s.tokens[lang])
+            assert int(s.tokens[lang].max()) < 2048
+            lengths = np.diff(s.offsets[lang])
+            assert lengths.min() >= 8 and 25 <= lengths.mean() <= 60  # about a 12.5 Hz token rate
+
+
+def test_benches_all_present_with_the_design_shapes(corpora):
+    d = corpora["a"]
+    names = [f"{t}_{x}" for t in ("ssc", "stc") for x in DIRECTIONS]
+    assert tokenbin.list_benches(d) == sorted(names)
+    for name in names:
+        tokens, items = tokenbin.load_bench(d, name, vocab_size=2048)
+        assert items.shape == (30, 6) and items.dtype == np.int64
+        assert np.all(items[:, 1] > items[:, 0])  # the prompt is the story, never empty here
+        assert np.all(items[:, 1:] >= items[:, :-1]) and items[-1, 5] == len(tokens)
+        assert int(tokens.max()) < 2048
+        for p0, p1, g0, g1, b0, b1 in items:
+            assert not np.array_equal(tokens[g0:g1], tokens[b0:b1])
+
+
+def test_directions_reuse_the_same_renderings(corpora):
+    # en-fr = the EN prompt of the en set with the endings of the fr set (and so on)
+    d = corpora["a"]
+    for task in ("ssc", "stc"):
+        sets = {x: tokenbin.load_bench(d, f"{task}_{x}") for x in DIRECTIONS}
+        part = lambda x, i, k: sets[x][0][sets[x][1][i, 2 * k]:sets[x][1][i, 2 * k + 1]]  # noqa: E731
+        for i in range(30):
+            for x, (p, e) in {"en-fr": ("en", "fr"), "fr-en": ("fr", "en")}.items():
+                assert np.array_equal(part(x, i, 0), part(p, i, 0))
+                assert np.array_equal(part(x, i, 1), part(e, i, 1))
+                assert np.array_equal(part(x, i, 2), part(e, i, 2))
+
+
+def test_bench_endings_are_what_they_claim(corpora):
+    with open(os.path.join(corpora["a"], "bench", "items.jsonl"), encoding="utf-8") as f:
+        items = [json.loads(line) for line in f]
+    assert len(items) == 30
+    for it in items:
+        assert len(it["en"]["prompt"]) == len(it["fr"]["prompt"]) >= 4  # aligned, story minus ending
+        for lang in ("en", "fr"):
+            good, ssc_bad = it[lang]["good"].split(), it[lang]["ssc_bad"].split()
+            assert good != ssc_bad
+            if len(good) == len(ssc_bad):  # same frame, at most a contraction or agreement more
+                assert sum(a != b for a, b in zip(good, ssc_bad)) <= 3
+            other = items[it["stc_other"]]  # sTC: the ending of another story, on another topic
+            assert it["stc_other"] != it["item"] and other["topic"] != it["topic"]
+            assert it[lang]["stc_bad"] == other[lang]["good"]
+
+
+def load_prepare():
+    spec = importlib.util.spec_from_file_location("toy_prepare", PREPARE)
+    prep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prep)
+    return prep
+
+
+def test_languages_share_no_word_pronunciation():
+    # the reason a monolingual model cannot link EN and FR: no word sounds alike across languages
+    prep = load_prepare()
+    voice = prep.Voice(3)
+    r = prep.random.Random(0)
+    for s in [prep.make_story(r) for _ in range(300)]:
+        for lang in ("en", "fr"):
+            for text in prep.sentences(s, lang):
+                voice.word_ids(lang, text)
+    pron = {lang: {tuple(voice.pron[lang][i]) for w, i in voice.words[lang].items() if w != "<sil>"}
+            for lang in ("en", "fr")}
+    assert len(pron["en"]) > 150 and len(pron["fr"]) > 150
+    assert not pron["en"] & pron["fr"]
+    en_phones = set(np.concatenate([np.array(p) for p in pron["en"]]))
+    fr_phones = set(np.concatenate([np.array(p) for p in pron["fr"]]))
+    assert len(en_phones & fr_phones) <= 6  # the few shared phones (none of them a whole word)
+
+
+def test_bad_option_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, PREPARE, f"--out_dir={tmp_path}", "--n_stories=5"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "unknown option" in r.stderr and "--n_train_stories" in r.stderr
+
+
+def test_shared_names_knob():
+    prep = load_prepare()
+    voice = prep.Voice(3)
+    assert not np.array_equal(voice._pronounce("en", "Lily"), voice._pronounce("fr", "Lily"))
+    prep.shared_names = 1  # real speech keeps names alike across languages: the knob turns that on
+    assert np.array_equal(voice._pronounce("en", "Lily"), voice._pronounce("fr", "Lily"))
+    assert not np.array_equal(voice._pronounce("en", "ball"), voice._pronounce("fr", "ball"))
