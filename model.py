@@ -1,0 +1,461 @@
+"""
+model.py: one handwritten decoder-only transformer (Qwen2 / Llama family), loadable from HF weights.
+
+    token embedding -> n_layer x [RMSNorm -> GQA attention (RoPE, SDPA causal) -> +residual,
+                                  RMSNorm -> SwiGLU MLP -> +residual] -> RMSNorm -> head (tied or untied)
+
+Exact (fp32, within 1e-4 logits) against transformers' Qwen2ForCausalLM and LlamaForCausalLM, including
+Llama-3 RoPE frequency scaling; tests/test_model.py checks it. Commands:
+
+    .venv/bin/python -m pytest -q tests/test_model.py
+    .venv/bin/python model.py                      # parameter count and FLOPs/token of every preset
+    .venv/bin/python bench.py model --preset small # fwd+bwd speed against transformers
+
+In code:
+
+    m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))           # from scratch
+    m = Decoder.from_hf("Qwen/Qwen2.5-0.5B", vocab_size=2049)          # HF body, new 2049-token embedding
+    m = load_model("out/interleave")                                   # train.py checkpoint (or HF folder / id)
+    logits = m(idx)                        # idx (B,T) long -> (B,T,vocab_size)
+    logits, hs = m(idx, return_hidden=True)   # hs[i] (B,T,d_model): residual stream after block i+1
+
+Vocabulary: cfg.vocab_size is the real vocabulary; the embedding/head tables have pad_vocab(vocab_size)
+rows (a multiple of 64) and logits are cut to vocab_size, so padding rows never enter a softmax.
+"""
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 2049          # real vocabulary (2048 Mimi units + story boundary); tables are padded
+    n_layer: int = 2
+    d_model: int = 64
+    n_head: int = 4                 # query heads; head_dim = d_model // n_head
+    n_kv_head: int = 2              # key/value heads (GQA); n_head % n_kv_head == 0
+    d_ff: int = 192                 # SwiGLU hidden size
+    rope_theta: float = 10000.0
+    rope_scaling: dict | None = None  # None, or HF llama3 keys: rope_type, factor, low_freq_factor,
+                                      # high_freq_factor, original_max_position_embeddings
+    norm_eps: float = 1e-6
+    qkv_bias: bool = True           # Qwen2 has q/k/v bias; Llama does not
+    tie_embeddings: bool = True     # head shares the token embedding matrix
+    max_seq_len: int = 1024         # RoPE tables are precomputed up to here
+
+    @classmethod
+    def preset(cls, name, vocab_size, **overrides):
+        if name not in PRESETS:
+            raise ValueError(f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
+        p = {k: dict(v) if isinstance(v, dict) else v for k, v in PRESETS[name].items()}  # own rope_scaling
+        return cls(**{**p, "vocab_size": vocab_size, **overrides})
+
+
+LLAMA3_SCALING = dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                      original_max_position_embeddings=8192)
+PRESETS = {  # everything but vocab_size, which comes from the corpus (tokenbin.model_vocab_size)
+    "tiny": dict(n_layer=2, d_model=64, n_head=4, n_kv_head=2, d_ff=192, rope_theta=1e4, rope_scaling=None,
+                 norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=1024),
+    "small": dict(n_layer=4, d_model=192, n_head=4, n_kv_head=2, d_ff=512, rope_theta=1e4, rope_scaling=None,
+                  norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=1024),
+    # Qwen2.5-0.5B shape
+    "360m": dict(n_layer=24, d_model=896, n_head=14, n_kv_head=2, d_ff=4864, rope_theta=1e6, rope_scaling=None,
+                 norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=4096),
+    # Llama-3.2-1B shape
+    "1b": dict(n_layer=16, d_model=2048, n_head=32, n_kv_head=8, d_ff=8192, rope_theta=5e5,
+               rope_scaling=LLAMA3_SCALING, norm_eps=1e-5, qkv_bias=False, tie_embeddings=True, max_seq_len=4096),
+}
+
+
+def pad_vocab(n, multiple=64):
+    return (n + multiple - 1) // multiple * multiple
+
+
+def rope_tables(cfg, device=None):
+    """cos, sin (max_seq_len, head_dim/2) in fp32, with Llama-3 frequency scaling as transformers does it."""
+    hd = cfg.d_model // cfg.n_head
+    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hd, 2, device=device, dtype=torch.int64).float() / hd))
+    s = cfg.rope_scaling
+    if s is not None:  # llama3: long wavelengths slowed down by `factor`, short ones kept, smooth in between
+        old_len = s["original_max_position_embeddings"]
+        lo, hi, factor = s["low_freq_factor"], s["high_freq_factor"], s["factor"]
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > old_len / lo, inv_freq / factor, inv_freq)
+        smooth = (old_len / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wavelen >= old_len / hi) & (wavelen <= old_len / lo)
+        inv_freq = torch.where(medium, smoothed, scaled)
+    freqs = torch.outer(torch.arange(cfg.max_seq_len, device=device, dtype=torch.float32), inv_freq)
+    return freqs.cos(), freqs.sin()
+
+
+def apply_rope(x, cos, sin):
+    # x (B,T,H,hd); cos/sin (T,1,hd/2). HF's rotate_half convention: the two halves of hd form the pairs.
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # normalise in fp32, scale in the input dtype: what Qwen2/Llama do, so bf16 runs match them too
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * xf.to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_head, self.n_kv_head, self.hd = cfg.n_head, cfg.n_kv_head, cfg.d_model // cfg.n_head
+        # q, k, v in one matmul: rows [q (n_head*hd) | k (n_kv*hd) | v (n_kv*hd)]
+        self.qkv = nn.Linear(cfg.d_model, (cfg.n_head + 2 * cfg.n_kv_head) * self.hd, bias=cfg.qkv_bias)
+        self.o = nn.Linear(cfg.n_head * self.hd, cfg.d_model, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, _ = x.shape
+        qkv = self.qkv(x).view(B, T, self.n_head + 2 * self.n_kv_head, self.hd)
+        q, k, v = qkv.split([self.n_head, self.n_kv_head, self.n_kv_head], dim=2)  # (B,T,h,hd)
+        cos, sin = cos.to(q.dtype), sin.to(q.dtype)  # fp32 tables -> compute dtype (bf16 under autocast)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B,h,T,hd)
+        # enable_gqa: kv heads are shared by groups of query heads inside the kernel, no repeat copy
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_head != self.n_head)
+        return self.o(y.transpose(1, 2).reshape(B, T, self.n_head * self.hd))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        # gate and up stay two matmuls: halves of one fused output are strided views, and silu/mul on
+        # those measured slower in eager CPU runs than the two contiguous outputs (same matmul time)
+        self.gate = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+        self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+        self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg)
+        self.mlp_norm, self.mlp = RMSNorm(cfg.d_model, cfg.norm_eps), MLP(cfg)
+
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        assert cfg.d_model % cfg.n_head == 0 and cfg.n_head % cfg.n_kv_head == 0, cfg
+        self.cfg = cfg
+        V = pad_vocab(cfg.vocab_size)
+        self.tok_emb = nn.Embedding(V, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))  # FSDP2/compile unit
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.d_model, V, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.tok_emb.weight
+        self.init_weights()
+
+    @torch.no_grad()
+    def init_weights(self):
+        """Fresh weights: N(0, 0.02) as Qwen2/Llama, residual output projections scaled by 1/sqrt(2*n_layer)
+        (GPT-2), zero biases, unit norms; RoPE tables. After a meta-device build + to_empty() call this: it
+        also re-ties the head, which to_empty() unties."""
+        if self.cfg.tie_embeddings:
+            self.lm_head.weight = self.tok_emb.weight
+        for name, p in self.named_parameters():
+            if name.endswith("norm.weight"):
+                p.fill_(1.0)
+            elif name.endswith(".bias"):
+                p.zero_()
+            else:
+                residual_out = name.endswith(("attn.o.weight", "mlp.down.weight"))
+                p.normal_(0.0, 0.02 / math.sqrt(2 * self.cfg.n_layer) if residual_out else 0.02)
+        self.init_rope()
+
+    def init_rope(self):
+        cos, sin = rope_tables(self.cfg, device=self.tok_emb.weight.device)
+        self.register_buffer("rope_cos", cos, persistent=False)  # (max_seq_len, head_dim/2) fp32
+        self.register_buffer("rope_sin", sin, persistent=False)
+
+    def forward(self, idx, return_hidden=False):
+        """idx (B,T) long -> logits (B,T,vocab_size); with return_hidden also [h_1..h_L], h_i (B,T,d_model) the
+        residual stream after block i, before the final norm. transformers' output_hidden_states has L+1
+        entries: [embeddings, h_1, .., h_{L-1}, norm(h_L)], so its [i] is our [i-1] except the last."""
+        B, T = idx.shape
+        if T > self.cfg.max_seq_len:
+            raise ValueError(f"sequence length {T} > max_seq_len {self.cfg.max_seq_len}; "
+                             "build the model with a larger ModelConfig.max_seq_len")
+        x = self.tok_emb(idx)  # (B,T,d)
+        cos, sin = self.rope_cos[:T, None, :], self.rope_sin[:T, None, :]  # (T,1,hd/2): over batch and heads
+        hidden = []
+        for block in self.blocks:
+            x = block(x, cos, sin)
+            if return_hidden:
+                hidden.append(x)
+        # only the real vocabulary: the product is (B,T,vocab_size) and contiguous, padding rows unused
+        logits = F.linear(self.norm(x), self.lm_head.weight[: self.cfg.vocab_size])
+        return (logits, hidden) if return_hidden else logits
+
+    def num_params(self, non_embedding=False):
+        """Unique parameters (a tied head counts once). non_embedding drops the token embedding table (an
+        untied head stays: it is a matmul)."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.tok_emb.weight.numel() if non_embedding else n
+
+    def flops_per_token(self, seq_len):
+        """Training FLOPs per token (fwd+bwd) = 6*N + 12*L*d*T. N: the weights of every matmul (blocks, final
+        norm, and the head's vocab_size x d, tied or not; the embedding lookup costs nothing). 12*L*d*T:
+        attention's QK^T and AV, fwd+bwd, no causal discount (PaLM / nanoGPT / torchtitan convention)."""
+        c = self.cfg
+        n_matmul = sum(p.numel() for p in self.blocks.parameters()) + c.d_model + c.vocab_size * c.d_model
+        return 6 * n_matmul + 12 * c.n_layer * c.d_model * seq_len
+
+    @classmethod
+    def from_hf(cls, path_or_hub_id, vocab_size=None, revision=None):
+        """Load a Qwen2ForCausalLM / LlamaForCausalLM from a local folder or a Hub id (config.json and
+        safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept
+        and the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows.
+        Rule for the new rows: N(0, s^2) with s the std of the pretrained matrix it replaces (embedding
+        std for the embedding, head std for an untied head), so the residual stream keeps the scale the
+        body was trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights."""
+        folder = _resolve_hf(path_or_hub_id, revision)
+        cfg_path = os.path.join(folder, "config.json")
+        if not os.path.isfile(cfg_path):
+            raise FileNotFoundError(f"{cfg_path} not found: an HF model folder needs config.json and *.safetensors")
+        with open(cfg_path) as f:
+            cfg = hf_config_to_model_config(json.load(f), cfg_path)
+        weights = _SafetensorsFolder(folder)
+        V_hf = weights.shape("model.embed_tokens.weight")[0]
+        emb = weights.get("model.embed_tokens.weight", (V_hf, cfg.d_model))
+        cfg.vocab_size = V_hf if vocab_size is None else vocab_size
+        with torch.device("meta"):
+            model = cls(cfg)
+        shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        hd = cfg.d_model // cfg.n_head
+        qkv_rows = [cfg.n_head * hd, cfg.n_kv_head * hd, cfg.n_kv_head * hd]
+        sd = {"norm.weight": weights.get("model.norm.weight", (cfg.d_model,))}
+        for i in range(cfg.n_layer):
+            for ours, theirs in HF_NAMES.items():
+                if f"blocks.{i}.{ours}" not in shapes:  # q/k/v bias of a model without one
+                    continue
+                shape = shapes[f"blocks.{i}.{ours}"]
+                rows = qkv_rows if len(theirs) == 3 else [shape[0]]
+                sd[f"blocks.{i}.{ours}"] = torch.cat([weights.get(f"model.layers.{i}.{k}", (r, *shape[1:]))
+                                                      for k, r in zip(theirs, rows)])
+        head = None if cfg.tie_embeddings else weights.get("lm_head.weight", (V_hf, cfg.d_model))
+        weights.check_all_used(ignore=("lm_head.weight",) if cfg.tie_embeddings else ())
+        V = pad_vocab(cfg.vocab_size)
+        gen = torch.Generator().manual_seed(0)
+        def table(pretrained):  # (V, d): pretrained rows (zero padding), or fresh rows by the rule above
+            if vocab_size is None:
+                return torch.cat([pretrained, pretrained.new_zeros(V - V_hf, cfg.d_model)])
+            return torch.randn(V, cfg.d_model, generator=gen) * pretrained.std()
+        sd["tok_emb.weight"] = table(emb)
+        if head is not None:
+            sd["lm_head.weight"] = table(head)
+        model.load_state_dict(sd, strict=False, assign=True)
+        if cfg.tie_embeddings:  # assign=True replaced the shared Parameter: tie again
+            model.lm_head.weight = model.tok_emb.weight
+        model.init_rope()
+        missing = [n for n, t in model.state_dict().items() if t.is_meta]
+        assert not missing, f"from_hf left weights unset: {missing}"
+        return model
+
+
+# our per-block weight <- transformers' (under model.layers.{i}.), several are stacked along rows
+HF_NAMES = {
+    "attn_norm.weight": ["input_layernorm.weight"],
+    "attn.qkv.weight": ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"],
+    "attn.qkv.bias": ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"],
+    "attn.o.weight": ["self_attn.o_proj.weight"],
+    "mlp_norm.weight": ["post_attention_layernorm.weight"],
+    "mlp.gate.weight": ["mlp.gate_proj.weight"],
+    "mlp.up.weight": ["mlp.up_proj.weight"],
+    "mlp.down.weight": ["mlp.down_proj.weight"],
+}
+
+
+def hf_config_to_model_config(c, where="config.json"):
+    """An HF config.json dict (Qwen2 or Llama; top-level rope_theta/rope_scaling or rope_parameters) ->
+    ModelConfig (vocab_size is set by the caller from the weights)."""
+    arch = (c.get("architectures") or [None])[0]
+    kind = {"Qwen2ForCausalLM": "qwen2", "LlamaForCausalLM": "llama"}.get(arch)
+    if kind is None or c.get("model_type") not in (kind, None):
+        raise ValueError(f"{where}: architecture {arch!r} (model_type {c.get('model_type')!r}) is not supported; "
+                         "model.py loads Qwen2ForCausalLM (qwen2) and LlamaForCausalLM (llama)")
+    def unsupported(what):
+        raise ValueError(f"{where}: {what} is not supported by model.py's Decoder")
+    if c.get("hidden_act", "silu") != "silu":
+        unsupported(f"hidden_act={c['hidden_act']!r}")
+    if kind == "qwen2" and c.get("use_sliding_window"):
+        unsupported("use_sliding_window=true")
+    if kind == "llama" and (c.get("attention_bias") or c.get("mlp_bias")):
+        unsupported("attention_bias/mlp_bias=true (Llama then also has o_proj/MLP biases)")
+    d, nh = c["hidden_size"], c["num_attention_heads"]
+    if c.get("head_dim") not in (None, d // nh):
+        unsupported(f"head_dim={c['head_dim']} != hidden_size/num_attention_heads={d // nh}")
+    # transformers >= 5 writes rope_parameters (theta inside); Hub configs have top-level rope_theta and
+    # rope_scaling with "rope_type" (or the older "type"), or no rope_scaling at all
+    rp = dict(c.get("rope_parameters") or c.get("rope_scaling") or {})
+    theta = float(rp.get("rope_theta", c.get("rope_theta", 10000.0)))
+    rtype = rp.get("rope_type", rp.get("type", "default"))
+    if rtype == "default":
+        scaling = None
+    elif rtype == "llama3":
+        keys = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
+        if any(k not in rp for k in keys):
+            raise ValueError(f"{where}: llama3 rope scaling needs {keys}, has {sorted(rp)}")
+        scaling = {"rope_type": "llama3", **{k: rp[k] for k in keys}}
+    else:
+        unsupported(f"rope type {rtype!r} (only default and llama3)")
+    return ModelConfig(
+        vocab_size=c["vocab_size"], n_layer=c["num_hidden_layers"], d_model=d, n_head=nh,
+        n_kv_head=c.get("num_key_value_heads", nh), d_ff=c["intermediate_size"], rope_theta=theta,
+        rope_scaling=scaling, norm_eps=float(c.get("rms_norm_eps", 1e-6)), qkv_bias=kind == "qwen2",
+        tie_embeddings=bool(c.get("tie_word_embeddings", kind == "qwen2")),
+        max_seq_len=min(c.get("max_position_embeddings", 4096), 4096))  # RoPE tables; raise it to go longer
+
+
+def _resolve_hf(spec, revision):
+    """A local folder, or a Hub id fetched (config + safetensors only) into the HF cache."""
+    spec = str(spec)
+    if os.path.isdir(spec):
+        return spec
+    if os.path.isabs(spec) or spec.startswith((".", "~")) or not re.fullmatch(r"[\w.-]+/[\w.-]+", spec):
+        raise FileNotFoundError(f"{spec}: no such model folder (nor a Hub id like 'Qwen/Qwen2.5-0.5B')")
+    from huggingface_hub import snapshot_download
+    try:
+        return snapshot_download(spec, revision=revision,
+                                 allow_patterns=["config.json", "*.safetensors", "*.safetensors.index.json"])
+    except Exception as e:
+        raise FileNotFoundError(f"{spec}: not a local folder, and downloading it from the Hub failed ({e}); "
+                                "check the name and network, or pass a local folder") from e
+
+
+class _SafetensorsFolder:
+    """Tensors of model.safetensors or the shards of model.safetensors.index.json, with clear errors."""
+
+    def __init__(self, folder):
+        from safetensors import safe_open
+        single, index = os.path.join(folder, "model.safetensors"), os.path.join(folder, "model.safetensors.index.json")
+        if os.path.isfile(index):
+            with open(index) as f:
+                self.where = {k: os.path.join(folder, v) for k, v in json.load(f)["weight_map"].items()}
+        elif os.path.isfile(single):
+            self.where = None
+        else:
+            raise FileNotFoundError(f"{folder}: no model.safetensors or model.safetensors.index.json "
+                                    "(only safetensors weights are read; re-save with save_pretrained)")
+        self.files = {}
+        for path in sorted(set(self.where.values())) if self.where else [single]:
+            try:
+                self.files[path] = safe_open(path, framework="pt")
+            except Exception as e:
+                raise ValueError(f"{path}: unreadable safetensors file ({e}); re-download or re-save it") from e
+        if self.where is None:
+            self.where = {k: single for k in self.files[single].keys()}
+        self.used = set()
+
+    def _file(self, key):
+        if key not in self.where or key not in self.files[self.where[key]].keys():
+            raise ValueError(f"{self.where.get(key, sorted(self.files))}: weight {key!r} is missing; "
+                             "is the checkpoint complete and does config.json match it?")
+        return self.files[self.where[key]]
+
+    def shape(self, key):
+        return tuple(self._file(key).get_slice(key).get_shape())
+
+    def get(self, key, shape):
+        f = self._file(key)
+        if self.shape(key) != tuple(shape):
+            raise ValueError(f"{self.where[key]}: weight {key!r} has shape {self.shape(key)}, config.json implies "
+                             f"{tuple(shape)}; the weights do not belong to this config")
+        try:
+            t = f.get_tensor(key)
+        except Exception as e:
+            raise ValueError(f"{self.where[key]}: cannot read weight {key!r} ({e}); the file is damaged") from e
+        self.used.add(key)
+        return t.float()
+
+    def check_all_used(self, ignore=()):
+        extra = sorted(k for k in self.where if k not in self.used and k not in ignore and "rotary_emb" not in k)
+        if extra:
+            raise ValueError(f"{self.where[extra[0]]}: weights model.py does not use, e.g. {extra[:3]}; "
+                             "this model variant is not supported")
+
+
+def load_model(spec, vocab_size=None, map_location="cpu"):
+    """A train.py checkpoint file, an out_dir holding ckpt.pt, or an HF folder / Hub id -> Decoder (eval mode
+    is the caller's choice). vocab_size: for HF, the new vocabulary; for a checkpoint, checked against it."""
+    spec = str(spec)
+    if os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "ckpt.pt")):
+        spec = os.path.join(spec, "ckpt.pt")
+    if os.path.isfile(spec):
+        try:
+            ckpt = torch.load(spec, map_location=map_location, weights_only=True)
+        except Exception as e:
+            raise ValueError(f"{spec}: not a readable train.py checkpoint ({e})") from e
+        if not isinstance(ckpt, dict) or "model_config" not in ckpt or "model" not in ckpt:
+            raise ValueError(f"{spec}: not a train.py checkpoint (needs keys 'model_config' and 'model')")
+        cfg = ModelConfig(**ckpt["model_config"])
+        if vocab_size is not None and vocab_size != cfg.vocab_size:
+            raise ValueError(f"{spec}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
+                             "the checkpoint was trained on another corpus/vocabulary")
+        with torch.device("meta"):
+            model = Decoder(cfg)
+        sd = {k.removeprefix("_orig_mod.").replace("._orig_mod.", "."): v for k, v in ckpt["model"].items()}
+        try:
+            model.load_state_dict(sd, assign=True)
+        except RuntimeError as e:
+            raise ValueError(f"{spec}: weights do not match its model_config ({e})") from e
+        if cfg.tie_embeddings:
+            model.lm_head.weight = model.tok_emb.weight
+        model.init_rope()
+        return model
+    if os.path.isdir(spec) and not os.path.isfile(os.path.join(spec, "config.json")):
+        raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor config.json (HF model)")
+    return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)
+
+
+# bf16 dense tensor-core peaks (no 2:4 sparsity), FLOP/s per device, matched as substrings of
+# torch.cuda.get_device_name(); the longest match wins ("H100 PCIe" over "H100", "GH200" over "H200")
+PEAK_FLOPS_BF16 = {
+    "H100": 989e12, "H100 PCIe": 756e12, "H100 NVL": 835e12,  # plain "H100": SXM ("NVIDIA H100 80GB HBM3")
+    "H200": 989e12, "H200 NVL": 835e12, "GH200": 989e12, "B200": 2250e12,
+    "A100": 312e12, "L40S": 362e12, "L40": 181e12, "L4": 121e12, "RTX 4090": 165e12,
+}
+
+
+def estimate_mfu(flops_per_token, tokens_per_s, device_name, n_devices=1):
+    """Model FLOPs utilisation: flops_per_token * tokens_per_s / (peak * n_devices); tokens_per_s is the
+    throughput of all n_devices together. None (with a message) when the device is not in the table."""
+    match = [k for k in PEAK_FLOPS_BF16 if k in str(device_name)]
+    if not match:
+        print(f"MFU: no bf16 peak known for device {device_name!r}; add it to model.PEAK_FLOPS_BF16")
+        return None
+    return flops_per_token * tokens_per_s / (PEAK_FLOPS_BF16[max(match, key=len)] * n_devices)
+
+
+if __name__ == "__main__":
+    for name in PRESETS:
+        with torch.device("meta"):
+            m = Decoder(ModelConfig.preset(name, vocab_size=2049))
+        print(f"{name:>5}: {m.num_params() / 1e6:8.1f}M params ({m.num_params(True) / 1e6:.1f}M non-embedding), "
+              f"{m.flops_per_token(2048) / 1e9:.2f} GFLOPs/token at seq 2048 (fwd+bwd)")
