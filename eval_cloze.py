@@ -1,0 +1,395 @@
+"""
+eval_cloze.py: spoken cloze accuracy (sSC, sTC in EN, FR, EN>FR, FR>EN, plus any minimal-pair set)
+of a model on the bench sets of a corpus, and the results table of several models.
+
+    python eval_cloze.py out/toy_interleave                          # every bench set of data/toy_enfr
+    python eval_cloze.py out/toy_interleave/ckpt.pt --sets ssc_en-fr stc_en-fr --scoring sum
+    python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda --dtype bfloat16
+    python eval_cloze.py --report out/toy_report.md baseline=out/toy_baseline \
+        interleave=out/toy_interleave ft=out/toy_finetune
+
+What is scored. Each item of a set `bench/{task}_{direction}` gives two sequences,
+    good = [boundary] + prompt + good_ending      bad = [boundary] + prompt + bad_ending
+where `boundary` is the story-boundary token (tokenbin.story_boundary_token(meta)): the model saw one
+before every story in training, so it is the "start of story" context here. It is input only, never a
+target. In a sequence s of length T, every token after it, s[1] .. s[T-1], is a target predicted from
+its prefix: log p(s[t] | s[:t]) for t = 1 .. T-1 (the prompt tokens as well as the ending tokens). The
+model wins an item when the good sequence scores higher than the bad one; an exact tie counts 0.5.
+
+--scoring (printed with every result, written in the JSON):
+    mean    mean log p(s[t] | s[:t]) over t = 1 .. T-1, i.e. minus the mean NLL of the whole sequence
+            (prompt + ending); slamkit's convention, the default. With a shared prompt, a longer ending
+            dilutes the prompt's share, so this is not the same ranking as `sum`.
+    sum     summed log p over t = 1 .. T-1 (whole-sequence log-likelihood; favours shorter endings).
+    ending  mean log p over the ending tokens only, t = 1 + len(prompt) .. T-1 (conditioned on the
+            prompt). For a set with an empty prompt it equals `mean`.
+
+Batching: the sequences of all sets are deduplicated (identical sequences are scored once, so a tie is
+an exact tie, and sTC's good sequences, the same as sSC's, cost nothing), sorted by length, cut into
+batches of at most --batch_size sequences and --batch_tokens padded tokens (default 512 on CPU, no cap
+on CUDA), and right-padded. Attention is causal, so padding after a sequence cannot change its
+positions, and padded positions are masked out of every score (per-token log-probs are gathered,
+then only each sequence's own positions are kept and reduced).
+
+Output: a table like the paper's, and JSON {"scoring", "checkpoint", "corpus", "results": {set:
+{"accuracy", "n"}}} at --out (default: cloze_<scoring>.json next to the checkpoint). `--report` reads
+such files (and align_probe.py's align.json) from run folders and prints one markdown table.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import tokenbin
+
+SCORINGS = ("mean", "sum", "ending")
+SCORING_HELP = {
+    "mean": "mean log-lik of every token after the boundary token (slamkit); ties 0.5",
+    "sum": "summed log-lik of every token after the boundary token; ties 0.5",
+    "ending": "mean log-lik of the ending tokens given the prompt; ties 0.5",
+}
+TASKS = (("ssc", "sSC"), ("stc", "sTC"))                                    # table rows
+DIRECTIONS = (("en", "EN"), ("fr", "FR"), ("en-fr", "EN>FR"), ("fr-en", "FR>EN"))  # table columns
+# the paper's column order, used by --report
+PAPER_COLUMNS = ("ssc_en", "ssc_fr", "stc_en", "stc_fr", "ssc_en-fr", "ssc_fr-en", "stc_en-fr", "stc_fr-en")
+
+
+# ----------------------------------------------------------------------------- model loading
+
+def load_for_corpus(spec, meta, device="cpu"):
+    """Load a model spec (checkpoint / out_dir / HF folder or id) ready to read this corpus's tokens.
+    An HF body gets a fresh embedding of the corpus vocabulary (units + boundary token); a checkpoint's
+    vocabulary is checked against it (a model trained on another corpus is a clear error)."""
+    from model import load_model
+    try:
+        model = load_model(spec, vocab_size=tokenbin.model_vocab_size(meta), map_location="cpu")
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"cannot evaluate {spec} on this corpus: {e}") from None
+    return model.to(device).eval()
+
+
+def default_out(spec, name):
+    """cloze_<scoring>.json / align.json next to a train.py checkpoint (the run's out_dir); for an HF
+    folder or id, out/eval/<its name>/ (not inside someone's model folder)."""
+    if os.path.isfile(spec):
+        return os.path.join(os.path.dirname(os.path.abspath(spec)), name)
+    if os.path.isfile(os.path.join(spec, "ckpt.pt")):
+        return os.path.join(spec, name)
+    tag = os.path.basename(os.path.normpath(spec)) if os.path.isdir(spec) else spec.replace("/", "__")
+    return os.path.join("out", "eval", tag, name)
+
+
+# ----------------------------------------------------------------------------- scoring
+
+def length_batches(lengths, batch_size, batch_tokens=0):
+    """Indices sorted by length (longest first, so memory trouble shows at once), cut into batches of
+    <= batch_size sequences and, if batch_tokens > 0, <= batch_tokens padded tokens."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, cur = [], []
+    for i in order:
+        width = lengths[cur[0]] if cur else lengths[i]                  # longest in the batch = first
+        if cur and (len(cur) >= batch_size or (batch_tokens and (len(cur) + 1) * width > batch_tokens)):
+            batches.append(cur)
+            cur = []
+        cur.append(int(i))
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+# On CPU a batch pays off only while its (B, T, vocab) logits stay in the cache. Measured (bench.py eval,
+# tiny preset, 1 thread): toy stories (~270 tokens) run best one at a time (64 per batch: 0.5x), short
+# minimal pairs (~25 tokens) 1.9x faster in batches of <= 512 tokens (1.4x with no cap). GPUs want big batches.
+CPU_BATCH_TOKENS = 512
+
+
+def default_batch_tokens(device, batch_tokens=None):
+    if batch_tokens is not None:
+        return batch_tokens
+    return 0 if str(device).startswith("cuda") else CPU_BATCH_TOKENS
+
+
+def pad_batch(seqs, pad=0):
+    """Right-pad a list of 1-D int arrays into (B, T) long, with their lengths (B,)."""
+    lens = torch.tensor([len(s) for s in seqs])
+    idx = torch.full((len(seqs), int(lens.max())), pad, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        idx[b, :len(s)] = torch.as_tensor(np.asarray(s, dtype=np.int64))
+    return idx, lens
+
+
+def autocast_ctx(device, dtype):
+    """bf16/fp16 autocast where asked for, else a no-op (float32 weights and math)."""
+    if dtype in (None, "float32"):
+        return torch.autocast(device_type=torch.device(device).type, enabled=False)
+    return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, dtype))
+
+
+@torch.inference_mode()
+def token_logprobs(model, seqs, batch_size=64, batch_tokens=0, dtype=None, progress=False, desc="score"):
+    """Per-token log-probabilities: for each sequence s (T tokens) an array (T-1,) float64 whose entry
+    t-1 is log p(s[t] | s[:t]). Identical sequences are run once."""
+    device = next(model.parameters()).device
+    keys, uniq, where = {}, [], []
+    for s in seqs:
+        k = np.asarray(s, dtype=np.int64).tobytes()
+        if k not in keys:
+            keys[k] = len(uniq)
+            uniq.append(np.asarray(s, dtype=np.int64))
+        where.append(keys[k])
+    if any(len(s) < 2 for s in uniq):
+        raise ValueError("eval_cloze.py: every sequence needs the boundary token and at least one token")
+    out = [None] * len(uniq)
+    batches = length_batches([len(s) for s in uniq], batch_size, batch_tokens)
+    for batch in tqdm(batches, desc=desc, disable=not progress, unit="batch", leave=False):
+        idx, lens = pad_batch([uniq[i] for i in batch])
+        idx = idx.to(device)
+        with autocast_ctx(device, dtype):
+            logits = model(idx[:, :-1])                                        # (B, T-1, V)
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()
+        tgt = idx[:, 1:]                                                       # (B, T-1)
+        lp = logits.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)   # (B, T-1)
+        lp = lp.double().cpu().numpy()
+        for b, i in enumerate(batch):
+            out[i] = lp[b, :int(lens[b]) - 1]                                  # drop the padded tail
+    return [out[j] for j in where]
+
+
+def reduce_scores(lps, scoring, prompt_lens=None):
+    """Per-token log-probs -> one score per sequence, higher is better (see the module docstring)."""
+    if scoring not in SCORINGS:
+        raise ValueError(f"eval_cloze.py: unknown scoring {scoring!r}; use one of {SCORINGS}")
+    if scoring == "ending":
+        if prompt_lens is None:
+            raise ValueError("eval_cloze.py: scoring='ending' needs prompt_lens")
+        # lp[t-1] predicts s[t]; the ending starts at s[1 + prompt_len], i.e. lp[prompt_len:]
+        return np.array([lp[p:].mean() for lp, p in zip(lps, prompt_lens)])
+    return np.array([lp.mean() if scoring == "mean" else lp.sum() for lp in lps])
+
+
+def score_sequences(model, seqs, scoring="mean", prompt_lens=None, batch_size=64, batch_tokens=0,
+                    dtype=None, progress=False, desc="score"):
+    """Score sequences that start with the boundary token. seqs: list of 1-D int arrays; prompt_lens:
+    tokens of prompt after the boundary token (needed for 'ending'). Returns (N,) float64, higher wins."""
+    lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, desc)
+    return reduce_scores(lps, scoring, prompt_lens)
+
+
+def item_sequences(tokens, items, boundary):
+    """Bench items (n, 6) -> 2n sequences [good_0, bad_0, good_1, ...] with their prompt lengths."""
+    seqs, plens = [], []
+    head = np.array([boundary], dtype=np.int64)
+    for ps, pe, gs, ge, bs, be in np.asarray(items):
+        if ge <= gs or be <= bs:
+            raise ValueError(f"eval_cloze.py: bench item {[ps, pe, gs, ge, bs, be]} has an empty ending")
+        prompt = np.asarray(tokens[ps:pe], dtype=np.int64)
+        for s, e in ((gs, ge), (bs, be)):
+            seqs.append(np.concatenate([head, prompt, np.asarray(tokens[s:e], dtype=np.int64)]))
+            plens.append(pe - ps)
+    return seqs, plens
+
+
+def accuracy(good, bad):
+    """Share of items where good > bad; an exact tie counts 0.5."""
+    good, bad = np.asarray(good), np.asarray(bad)
+    return float(((good > bad) + 0.5 * (good == bad)).mean())
+
+
+def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_tokens=0, dtype=None,
+             progress=False):
+    """Accuracy of `model` on each bench set of corpus_dir (all of them, or `sets`):
+    {set: {"accuracy": float, "n": int}}."""
+    meta = tokenbin.read_meta(corpus_dir)
+    boundary = tokenbin.story_boundary_token(meta)
+    available = tokenbin.list_benches(corpus_dir)
+    names = available if sets is None else list(sets)
+    missing = [s for s in names if s not in available]
+    if missing:
+        raise SystemExit(f"eval_cloze.py: no bench set {missing} in {corpus_dir}/bench (has {available})")
+    if not names:
+        raise SystemExit(f"eval_cloze.py: {corpus_dir}/bench has no sets; run the corpus's prepare step")
+    # all sets in one pass: a sequence that occurs in several sets (sTC reuses sSC's prompt and good
+    # ending) is scored once, and batches are filled across sets
+    seqs, plens, spans = [], [], {}
+    for name in names:
+        tokens, items = tokenbin.load_bench(corpus_dir, name, vocab_size=meta["vocab_size"])
+        s, p = item_sequences(tokens, items, boundary)
+        spans[name] = (len(seqs), len(items))
+        seqs += s
+        plens += p
+    scores = score_sequences(model, seqs, scoring, plens, batch_size, batch_tokens, dtype, progress,
+                             desc=f"{len(names)} sets")
+    results = {}
+    for name, (start, n) in spans.items():
+        s = scores[start:start + 2 * n]
+        results[name] = {"accuracy": accuracy(s[0::2], s[1::2]), "n": int(n)}
+    return results
+
+
+# ----------------------------------------------------------------------------- tables
+
+def set_label(name):
+    """ssc_en-fr -> 'sSC EN>FR'; any other set keeps its name."""
+    task, _, d = name.partition("_")
+    if task not in dict(TASKS) or not d:
+        return name
+    return f"{dict(TASKS)[task]} {dict(DIRECTIONS).get(d, d.upper().replace('-', '>'))}"
+
+
+def format_table(results, scoring):
+    """The paper's grid (rows sSC, sTC; columns EN, FR, EN>FR, FR>EN; accuracy %), then n per row,
+    then any other set on its own line."""
+    grid = {f"{t}_{d}" for t, _ in TASKS for d, _ in DIRECTIONS}
+    lines = [f"scoring: {scoring} ({SCORING_HELP[scoring]})",
+             f"{'':6}" + "".join(f"{lab:>9}" for _, lab in DIRECTIONS) + "   n"]
+    for t, tlab in TASKS:
+        row = [results.get(f"{t}_{d}") for d, _ in DIRECTIONS]
+        if not any(row):
+            continue
+        cells = "".join(f"{100 * r['accuracy']:9.2f}" if r else f"{'-':>9}" for r in row)
+        ns = sorted({r["n"] for r in row if r})
+        lines.append(f"{tlab:6}{cells}   {'/'.join(map(str, ns))}")
+    for name in sorted(set(results) - grid):
+        lines.append(f"{name}: {100 * results[name]['accuracy']:.2f} (n={results[name]['n']})")
+    return "\n".join(lines)
+
+
+def load_run(path, scoring):
+    """A run folder (its cloze_<scoring>.json and align.json) or a JSON file -> (cloze, align) dicts."""
+    cloze = align = None
+    files = [path] if os.path.isfile(path) else [os.path.join(path, f"cloze_{scoring}.json"),
+                                                  os.path.join(path, "align.json")]
+    for f in files:
+        if os.path.isfile(f):
+            d = json.load(open(f))
+            if "results" in d:
+                cloze = d
+            elif "matched" in d:
+                align = d
+    if cloze is None and align is None:
+        raise SystemExit(f"eval_cloze.py: no cloze_{scoring}.json or align.json in {path}; "
+                         f"run eval_cloze.py / align_probe.py on it first")
+    if cloze is not None and cloze["scoring"] != scoring:
+        raise SystemExit(f"eval_cloze.py: {path} was scored with {cloze['scoring']!r}, not {scoring!r}")
+    return cloze, align
+
+
+def report(runs, scoring="mean"):
+    """runs: [(label, path)] -> markdown table: the paper's 8 columns (accuracy %), any other set,
+    then the mean matched EN-FR cosine and the mean gap (matched - mismatched), both over layers."""
+    loaded = [(label,) + load_run(path, scoring) for label, path in runs]
+    extra = sorted({s for _, c, _ in loaded if c for s in c["results"]} - set(PAPER_COLUMNS))
+    cols = list(PAPER_COLUMNS) + extra
+    head = [set_label(c) for c in cols] + ["cos EN-FR", "cos gap"]
+    lines = [f"scoring: {scoring} ({SCORING_HELP[scoring]}); accuracy %; cos: mean over layers",
+             "", "| model | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+    for label, cloze, align in loaded:
+        res = cloze["results"] if cloze else {}
+        cells = [f"{100 * res[c]['accuracy']:.2f}" if c in res else "-" for c in cols]
+        cells += [f"{align['mean_matched']:.3f}", f"{align['mean_gap']:.3f}"] if align else ["-", "-"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    ns = sorted({r["n"] for _, c, _ in loaded if c for r in c["results"].values()})
+    if ns:  # binomial noise: what a difference between two rows must exceed to mean something
+        half = ", ".join(f"+-{196 * (0.25 / n) ** 0.5:.1f} at n={n}" for n in ns)
+        lines += ["", f"items per set: {', '.join(map(str, ns))} (95% interval of an accuracy near 50%: {half})"]
+    probes = sorted({f"{a['n_pairs']} {a['split']} pairs" for _, _, a in loaded if a and "n_pairs" in a})
+    if probes:
+        lines += [f"cos: align_probe.py, matched EN-FR sentence pairs ({', '.join(probes)}); "
+                  f"gap = matched - mismatched (control)"]
+    return "\n".join(lines) + "\n", loaded
+
+
+def plot_report(loaded, path):
+    """Matched (solid) and mismatched (dashed) cosine by layer, one colour per model."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (label, _, a) in enumerate(x for x in loaded if x[2]):
+        ax.plot(a["layers"], a["matched"], "-o", color=f"C{i}", ms=3, label=f"{label} matched")
+        ax.plot(a["layers"], a["mismatched"], "--", color=f"C{i}", label=f"{label} mismatched")
+    ax.set_xlabel("layer")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("cosine of mean-pooled hidden states")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- command line
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("specs", nargs="+", help="model: ckpt.pt, out_dir, HF folder or id; "
+                    "with --report: label=run_dir (or label=file.json) ...")
+    ap.add_argument("--corpus", default="data/toy_enfr", help="corpus directory with bench/")
+    ap.add_argument("--sets", nargs="*", default=None, help="bench sets to score (default: all)")
+    ap.add_argument("--scoring", default="mean", choices=SCORINGS)
+    ap.add_argument("--batch_size", type=int, default=64, help="max sequences per batch")
+    ap.add_argument("--batch_tokens", type=int, default=None, help="max padded tokens per batch, 0: no cap "
+                    f"(default: {CPU_BATCH_TOKENS} on CPU, where bigger batches only spill the cache; 0 on CUDA)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                    help="bfloat16: autocast on CUDA (weights stay float32)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, 0: torch's default. 1 because "
+                    "a small model's ops are too small to split, and with other jobs on the cores threads stall "
+                    "(toy suite, 2 shared cores: 41 s with 1 thread, 291 s with 2)")
+    ap.add_argument("--out", default=None, help="JSON path (default: cloze_<scoring>.json beside the "
+                    "checkpoint); with --report the markdown path comes from --report")
+    ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ...")
+    args = ap.parse_args(argv)
+
+    if args.report:
+        runs = []
+        for s in args.specs:
+            if "=" not in s:
+                raise SystemExit(f"eval_cloze.py --report: expected label=run_dir, got {s!r}")
+            runs.append(tuple(s.split("=", 1)))
+        text, loaded = report(runs, args.scoring)
+        os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
+        with open(args.report, "w") as f:
+            f.write(text)
+        print(text)
+        print(f"wrote {args.report}")
+        if any(a for _, _, a in loaded):
+            png = os.path.splitext(args.report)[0] + ".png"
+            plot_report(loaded, png)
+            print(f"wrote {png}")
+        return
+
+    if len(args.specs) != 1:
+        raise SystemExit("eval_cloze.py: give one model (or use --report for several runs)")
+    spec = args.specs[0]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    meta = tokenbin.read_meta(args.corpus)
+    model = load_for_corpus(spec, meta, args.device)
+    t0 = time.time()
+    results = evaluate(model, args.corpus, args.sets or None, args.scoring, args.batch_size,
+                       default_batch_tokens(args.device, args.batch_tokens), args.dtype, progress=True)
+    dt = time.time() - t0
+    n_pairs = sum(r["n"] for r in results.values())
+    print(f"{spec} on {args.corpus}: {n_pairs} pairs in {dt:.1f}s ({n_pairs / dt:.1f} pairs/s, "
+          f"{args.device}, {args.dtype})")
+    print(format_table(results, args.scoring))
+    out = args.out or default_out(spec, f"cloze_{args.scoring}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    record = {"scoring": args.scoring, "checkpoint": spec, "corpus": args.corpus, "results": results}
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,191 @@
+"""eval_cloze.py against a plain one-item-at-a-time reference (log_softmax by hand) on a tiny random model."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import eval_cloze
+import tokenbin
+from model import PRESETS, Decoder, ModelConfig
+
+UNITS = 50                    # unit ids 0..49 in the bins; the boundary token is 50
+BOUNDARY = UNITS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """2 shared cores: one torch thread avoids oversubscription stalls (restored after this module)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    cfg = ModelConfig(**{**PRESETS["tiny"], "vocab_size": UNITS + 1, "n_layer": 2, "d_model": 32,
+                         "n_head": 4, "n_kv_head": 2, "d_ff": 64, "max_seq_len": 256})
+    model = Decoder(cfg)
+    # larger weights than the training init, so next-token distributions are far from uniform and
+    # any scoring mistake (a padded position counted, an off-by-one target) moves a score by a lot
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2:
+                p.normal_(0.0, 0.3)
+    return model.eval()
+
+
+def random_items(rng, n, empty_prompt_every=4):
+    items = []
+    for i in range(n):
+        p = 0 if i % empty_prompt_every == 0 else int(rng.integers(1, 25))
+        items.append((rng.integers(0, UNITS, p), rng.integers(0, UNITS, int(rng.integers(1, 12))),
+                      rng.integers(0, UNITS, int(rng.integers(1, 12)))))
+    return items
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A corpus with only meta.json and bench/: ssc_en (mixed prompts), stc_en-fr, an all-empty-prompt
+    minimal-pair set, and a set whose good and bad endings are identical (every item a tie)."""
+    d = str(tmp_path_factory.mktemp("corpus"))
+    tokenbin.write_meta(d, {"vocab_size": UNITS, "languages": ["en", "fr"]})
+    rng = np.random.default_rng(0)
+    sets = {"ssc_en": random_items(rng, 13), "stc_en-fr": random_items(rng, 9, empty_prompt_every=100),
+            "swuggy": [(np.zeros(0, np.int64), g, b) for _, g, b in random_items(rng, 7)],
+            "ties": [(p, g, g.copy()) for p, g, _ in random_items(rng, 6)]}
+    for name, items in sets.items():
+        tokenbin.write_bench(d, name, items, UNITS)
+    return d, sets
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model()
+
+
+def reference_scores(model, prompt, ending, scoring):
+    """One unpadded sequence [boundary] + prompt + ending; every token after the boundary is a target."""
+    seq = torch.tensor(np.concatenate([[BOUNDARY], prompt, ending]).astype(np.int64))
+    with torch.no_grad():
+        logits = model(seq[None])[0]                                   # (T, V)
+    logp = torch.log_softmax(logits[:-1].double(), dim=-1)              # row t predicts seq[t + 1]
+    tok = logp[torch.arange(len(seq) - 1), seq[1:]]                     # (T-1,)
+    if scoring == "mean":
+        return tok.mean().item()
+    if scoring == "sum":
+        return tok.sum().item()
+    return tok[len(prompt):].mean().item()                             # ending: the last len(ending) targets
+
+
+def all_sequences(items):
+    seqs, plens = [], []
+    for p, g, b in items:
+        for e in (g, b):
+            seqs.append(np.concatenate([[BOUNDARY], p, e]).astype(np.int64))
+            plens.append(len(p))
+    return seqs, plens
+
+
+@pytest.mark.parametrize("scoring", ["mean", "sum", "ending"])
+def test_scores_match_reference_batched_any_order(model, corpus, scoring):
+    _, sets = corpus
+    items = sets["ssc_en"] + sets["swuggy"]
+    seqs, plens = all_sequences(items)
+    ref = np.array([reference_scores(model, p, e, scoring) for p, g, b in items for e in (g, b)])
+    # sum of ~35 log-probs of size ~5: float32 rounding is relative, so compare sums relatively
+    tol = dict(rtol=1e-6, atol=1e-5) if scoring == "sum" else dict(rtol=0, atol=1e-5)
+    perm = np.random.default_rng(1).permutation(len(seqs))
+    for bs, bt in [(1, 0), (3, 0), (64, 0), (64, 60)]:
+        got = eval_cloze.score_sequences(model, [seqs[i] for i in perm], scoring, [plens[i] for i in perm],
+                                         batch_size=bs, batch_tokens=bt)
+        np.testing.assert_allclose(got, ref[perm], **tol, err_msg=f"batch_size={bs} batch_tokens={bt}")
+    # the conventions really differ on this data (otherwise the test above could not tell them apart)
+    other = [reference_scores(model, p, g, "mean" if scoring != "mean" else "sum") for p, g, _ in items[:3]]
+    assert not np.allclose(ref[0:6:2], other, atol=1e-3)
+
+
+def test_padding_is_masked(model):
+    """A short sequence batched with a much longer one scores exactly as alone."""
+    rng = np.random.default_rng(3)
+    short = np.concatenate([[BOUNDARY], rng.integers(0, UNITS, 3)])
+    long = np.concatenate([[BOUNDARY], rng.integers(0, UNITS, 80)])
+    for scoring in ("mean", "sum"):
+        alone = eval_cloze.score_sequences(model, [short], scoring, batch_size=1)
+        together = eval_cloze.score_sequences(model, [long, short], scoring, batch_size=2)
+        assert abs(alone[0] - together[1]) < 1e-5
+
+
+@pytest.mark.parametrize("scoring", ["mean", "sum", "ending"])
+def test_evaluate_accuracy_matches_reference(model, corpus, scoring):
+    d, sets = corpus
+    res = eval_cloze.evaluate(model, d, scoring=scoring, batch_size=5)
+    assert set(res) == set(sets)
+    for name, items in sets.items():
+        good = np.array([reference_scores(model, p, g, scoring) for p, g, _ in items])
+        bad = np.array([reference_scores(model, p, b, scoring) for p, _, b in items])
+        ties = np.isclose(good, bad, rtol=0, atol=1e-9)
+        expect = ((good > bad) & ~ties).mean() + 0.5 * ties.mean()
+        assert res[name]["n"] == len(items)
+        assert res[name]["accuracy"] == pytest.approx(expect, abs=1e-12), name
+    assert res["ties"]["accuracy"] == 0.5                              # good == bad: every item half a point
+    assert 0 < res["ssc_en"]["accuracy"] < 1                           # a random model wins some, loses some
+
+
+def test_accuracy_ties_half():
+    acc = eval_cloze.accuracy([1.0, 2.0, 3.0, -1.0], [1.0, 1.0, 3.5, -1.0])     # tie, win, loss, tie
+    assert acc == pytest.approx((0.5 + 1 + 0 + 0.5) / 4)
+
+
+def test_length_batches_cover_sorted_and_capped():
+    lengths = [5, 17, 3, 17, 9, 1, 12]
+    batches = eval_cloze.length_batches(lengths, batch_size=3, batch_tokens=40)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
+    assert all(len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 40 for b in batches)
+
+
+def save_checkpoint(model, run_dir):
+    os.makedirs(run_dir, exist_ok=True)
+    from dataclasses import asdict
+    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 0,
+                "config": {}, "phase": "pretrain", "meta": {"vocab_size": UNITS, "languages": ["en", "fr"]}},
+               os.path.join(run_dir, "ckpt.pt"))
+
+
+def test_cli_json_schema_and_report(model, corpus, tmp_path, capsys):
+    d, sets = corpus
+    run = str(tmp_path / "run")
+    save_checkpoint(model, run)
+    eval_cloze.main([run, "--corpus", d, "--scoring", "sum", "--batch_size", "4"])
+    out = os.path.join(run, "cloze_sum.json")
+    rec = json.load(open(out))
+    assert rec["scoring"] == "sum" and rec["checkpoint"] == run
+    assert set(rec["results"]) == set(sets)
+    for r in rec["results"].values():
+        assert set(r) == {"accuracy", "n"} and 0 <= r["accuracy"] <= 1 and isinstance(r["n"], int)
+    assert rec["results"] == eval_cloze.evaluate(model, d, scoring="sum", batch_size=7)
+    printed = capsys.readouterr().out
+    assert "scoring: sum" in printed and "sSC" in printed and "sTC" in printed and "swuggy" in printed
+
+    # --sets picks sets; report: one markdown row per run, the paper's columns, the alignment columns
+    eval_cloze.main([run, "--corpus", d, "--sets", "ssc_en", "--out", str(tmp_path / "b" / "cloze_sum.json"),
+                     "--scoring", "sum"])
+    assert set(json.load(open(tmp_path / "b" / "cloze_sum.json"))["results"]) == {"ssc_en"}
+    json.dump({"matched": [0.9, 0.8], "mismatched": [0.5, 0.4], "layers": [1, 2], "mean_matched": 0.85,
+               "mean_gap": 0.4}, open(tmp_path / "b" / "align.json", "w"))
+    md = str(tmp_path / "report.md")
+    eval_cloze.main(["--report", md, "--scoring", "sum", f"a={run}", f"b={tmp_path / 'b'}"])
+    lines = open(md).read().splitlines()
+    rows = [l for l in lines if l.startswith("| a |") or l.startswith("| b |")]
+    assert lines[0].startswith("scoring: sum") and len(rows) == 2
+    header = next(l for l in lines if l.startswith("| model |"))
+    assert "sSC EN>FR" in header and "cos gap" in header
+    acc = 100 * rec["results"]["ssc_en"]["accuracy"]
+    assert f"| a | {acc:.2f} |" in rows[0] and rows[1].endswith("| 0.850 | 0.400 |")
+    assert os.path.isfile(str(tmp_path / "report.png"))
+    with pytest.raises(SystemExit):                                    # run a has no cloze_mean.json
+        eval_cloze.main(["--report", md, f"a={run}"])
