@@ -1,0 +1,459 @@
+"""
+train.py: train a speech language model on a crosstalk corpus, one phase at a time (arXiv 2512.01865).
+
+    phase        data (interleave.Sampler)                          paper
+    pretrain     mono, lang_probs {"en": 1}                         EN-only pretraining, 50k steps
+    interleave   every sentence of a story EN or FR, p_fr = 0.5     interleaving, 20k steps
+    finetune     mono, lang_probs {"en": .5, "fr": .5}              bilingual fine-tuning, 15k steps
+The EN+FR baseline is not a phase: the finetune data mode, run from the pretrain checkpoint for the
+interleave + finetune budget (config/*_baseline.py).
+
+Config: the plain values below, then config files (python, exec'd) and --key=value or --key value
+overrides, in command-line order; values are python literals (ast.literal_eval), else strings.
+
+    python data/toy_enfr/prepare.py                                 # the toy corpus, once
+    python train.py config/toy_pretrain.py                          # one CPU process, fp32
+    python train.py config/toy_interleave.py                        # from out/toy_pretrain
+    python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt exactly
+    torchrun --standalone --nproc_per_node=2 train.py config/toy_pretrain.py --out_dir=out/fsdp_cpu
+    torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # as the paper
+    torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
+        --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
+    torchrun --standalone --nproc_per_node=8 train.py --phase interleave --init_from=out/paper_360m_pretrain \
+        --data_dir=data/spoken_tinystories_enfr --out_dir=out/my_interleave --seq_len=2048 \
+        --batch_size=19 --grad_accum=2 --max_iters=20000
+On a busy CPU, OMP_NUM_THREADS=1 can be several times faster than two threads fighting for cores.
+
+init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt.pt: model,
+optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
+seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
+schedule) | an HF model id or folder (Decoder.from_hf: body kept, new speech embedding and head).
+
+LR schedule, per stage (the paper gives 5% warmup + linear decay, not whether per stage; decided
+here): every run, each phase and the baseline, warms up linearly over its first warmup_frac of
+max_iters to learning_rate, then decays linearly to min_lr (0, like the usual linear schedule with
+warmup) at max_iters. Weight decay applies to 2-D weights (matmuls, embedding) only, not to norms
+and biases. No dropout and no other randomness: a batch is a function of (seed, step), so there is
+no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl (a JSON per line).
+"""
+import ast
+import builtins
+import json
+import math
+import os
+import sys
+import time
+import types
+from contextlib import nullcontext
+from dataclasses import asdict
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                     get_optimizer_state_dict, set_optimizer_state_dict)
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+import tokenbin
+from interleave import Sampler
+from model import Decoder, ModelConfig, estimate_mfu
+
+# ----------------------------------------------------------------------------- config (defaults)
+# I/O
+out_dir = "out/run"          # ckpt.pt and log.jsonl
+data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
+init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out_dir | HF id or folder
+phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
+log_interval = 10            # steps between log lines and log.jsonl records
+eval_interval = 200          # steps between val losses (also at step 0 and the last step)
+eval_iters = 20              # val batches per language, in all (split over ranks), fixed data
+ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
+stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
+# data
+seq_len = 256                # tokens per row (the paper: 2048)
+batch_size = 16              # rows per process per micro-step
+grad_accum = 1               # micro-steps per optimizer step
+tokens_per_step = 0          # > 0: global target; sets grad_accum = it / (batch_size*seq_len*world)
+p_fr = 0.5                   # interleave: probability that a sentence is FR
+lang_probs = None            # None: the phase's default; else e.g. {"en": 0.5, "fr": 0.5}
+switch = "sentence"          # interleave: language drawn per "sentence" or per "story" (ablation)
+seed = 1337                  # model init and training data
+# model
+model_preset = "tiny"        # model.PRESETS name, used by init_from=scratch only
+# optimizer: AdamW
+learning_rate = 5e-4         # peak
+min_lr = 0.0                 # at max_iters
+warmup_frac = 0.05           # linear warmup over this share of max_iters
+max_iters = 1000             # optimizer steps of this run (its schedule)
+weight_decay = 0.1           # 2-D weights only
+beta1 = 0.9
+beta2 = 0.98
+grad_clip = 1.0              # global grad norm; 0 disables
+# system
+device = "auto"              # auto: cuda if available, else cpu
+dtype = "auto"               # auto: bfloat16 on cuda (fp32 master weights), float32 on cpu
+compile = None               # torch.compile each block; None: on for cuda, off for cpu
+# -----------------------------------------------------------------------------
+DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
+            and isinstance(v, (int, float, str, bool, dict, type(None)))}
+PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
+          "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
+          "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
+CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
+EVAL_SEED = 20251201         # val batches are the same in every run and phase
+
+
+class ConfigError(ValueError):
+    """A config key or value train.py cannot use; the message says which and what to do."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used (missing, corrupt, another phase or corpus); names the file."""
+
+
+def _set(cfg, key, value, where):
+    if key not in cfg:
+        raise ConfigError(f"{where}: unknown config key '{key}'; the keys are the values at the top "
+                          f"of train.py: {', '.join(sorted(cfg))}")
+    default = DEFAULTS[key]
+    ok = (default is None or value is None or type(value) is type(default)
+          or (type(default) is float and type(value) is int))
+    if not ok:
+        raise ConfigError(f"{where}: {key}={value!r} is a {type(value).__name__}, expected "
+                          f"{type(default).__name__} like the default {default!r}")
+    cfg[key] = float(value) if type(default) is float and type(value) is int else value
+
+
+def get_config(argv):
+    """Defaults <- config files (bare arguments) <- --key=value / --key value, in order."""
+    cfg, i = dict(DEFAULTS), 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--"):  # a config file: python that assigns config values
+            if not os.path.isfile(arg):
+                raise ConfigError(f"{arg}: no such config file (give config/<name>.py or --key=value)")
+            scope = dict(cfg)
+            exec(builtins.compile(open(arg).read(), arg, "exec"), scope)  # `compile` is a key
+            for k, v in scope.items():
+                if not (k.startswith("_") or isinstance(v, (types.ModuleType, types.FunctionType, type))):
+                    _set(cfg, k, v, arg)
+        else:
+            key, eq, text = arg[2:].partition("=")
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise ConfigError(f"{arg}: needs a value (--{key}=VALUE or --{key} VALUE)")
+                text, i = argv[i + 1], i + 1
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                value = text  # a plain string: paths, names
+            _set(cfg, key, value, arg)
+        i += 1
+    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
+        if cfg[key] not in allowed:
+            raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
+    return cfg
+
+
+def load_checkpoint(path):
+    """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "ckpt.pt")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
+                              f"start with --init_from=scratch.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot be read as a train.py checkpoint ({type(e).__name__}: "
+                              f"{str(e)[:200]}). It is truncated or corrupt, or not a torch file: restore "
+                              f"it from a copy or re-run the phase that writes it.") from None
+    missing = [k for k in CKPT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
+                              f"the phase that writes it.")
+    return path, ckpt
+
+
+def check_corpus(ckpt_meta, meta, ckpt_path, data_dir):
+    """Token ids only mean the same thing under the same tokenizer and vocabulary."""
+    for key in ("vocab_size", "languages"):
+        if ckpt_meta.get(key) != meta.get(key):
+            raise CheckpointError(
+                f"{ckpt_path} was trained on a corpus with {key}={ckpt_meta.get(key)!r}, but "
+                f"{data_dir}/meta.json has {key}={meta.get(key)!r}: corpus/vocabulary mismatch. Train on "
+                f"a corpus made with the same tokenizer, or start from scratch.")
+
+
+def save_checkpoint(path, obj):
+    """Atomic: write a temporary file, fsync, rename. A crash leaves the previous checkpoint intact."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
+    os.fsync(fd)
+    os.close(fd)
+
+
+def get_lr(step, C):
+    warmup = max(1, int(C.warmup_frac * C.max_iters))
+    if step < warmup:
+        return C.learning_rate * (step + 1) / warmup
+    frac = (step - warmup) / max(1, C.max_iters - warmup)  # 0 -> 1 over the rest of the run
+    return C.learning_rate + min(frac, 1.0) * (C.min_lr - C.learning_rate)
+
+
+def load_optimizer_state(model, opt, state, distributed):
+    # the checkpoint keys optimizer state by parameter name (torch.distributed.checkpoint's full
+    # form) so it does not depend on how many ranks wrote it
+    if distributed:
+        set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
+        return
+    # one process: set_optimizer_state_dict needs a process group, so map names to positions here
+    name = {p: n for n, p in model.named_parameters()}
+    pos = {name[p]: i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
+    opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
+                         "param_groups": [{**g, "params": [pos[n] for n in g["params"]]}
+                                          for g in state["param_groups"]]})
+
+
+def main(argv=None):
+    C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
+    # ------------------------------------------------------------------ processes and devices
+    distributed = "RANK" in os.environ  # set by torchrun
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    master = rank == 0
+    if C.tokens_per_step:  # a global target: grad_accum follows from batch_size and the world size
+        C.grad_accum, left = divmod(C.tokens_per_step, C.batch_size * C.seq_len * world)
+        if left or not C.grad_accum:
+            *_, b, a = min((abs(b * a * C.seq_len * world - C.tokens_per_step), abs(b - C.batch_size),
+                            b, a) for b in range(1, 2 * C.batch_size + 1) for a in range(1, 257))
+            raise ConfigError(f"tokens_per_step={C.tokens_per_step} does not split into {world} processes"
+                              f" x batch_size {C.batch_size} x seq_len {C.seq_len} x grad_accum. Nearest: "
+                              f"--tokens_per_step=0 --batch_size={b} --grad_accum={a} "
+                              f"({b * a * C.seq_len * world:,} tokens per step)")
+    tokens_per_step = C.batch_size * C.seq_len * C.grad_accum * world
+    dev = C.device if C.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if distributed:
+        if dev.startswith("cuda"):
+            dev = f"cuda:{int(os.environ['LOCAL_RANK'])}"
+            torch.cuda.set_device(dev)
+        dist.init_process_group("nccl" if dev.startswith("cuda") else "gloo")
+    dev_type = "cuda" if dev.startswith("cuda") else "cpu"
+    dtype = {"auto": torch.bfloat16 if dev_type == "cuda" else torch.float32,
+             "bfloat16": torch.bfloat16, "float32": torch.float32}[C.dtype]
+    use_compile = dev_type == "cuda" if C.compile is None else C.compile
+    torch.manual_seed(C.seed)
+    # ------------------------------------------------------------------ data
+    meta = tokenbin.read_meta(C.data_dir)
+    vocab = tokenbin.model_vocab_size(meta)  # speech units + story boundary
+    train_split = tokenbin.load_split(C.data_dir, "train")
+    val_split = tokenbin.load_split(C.data_dir, "val")
+    bnd = tokenbin.story_boundary_token(meta)
+    mode = PHASES[C.phase]["mode"]
+    probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
+    sampler = Sampler(train_split, C.seq_len, C.batch_size, mode=mode, p_fr=C.p_fr, lang_probs=probs,
+                      switch=C.switch, seed=C.seed, rank=rank, world_size=world, boundary_token=bnd)
+    # val: one-language batches; rows depend only on the batch index, not on the number of ranks
+    val_samplers = {lang: Sampler(val_split, C.seq_len, C.batch_size, mode="mono",
+                                  lang_probs={lang: 1.0}, seed=EVAL_SEED, rank=rank,
+                                  world_size=world, boundary_token=bnd) for lang in val_split.langs}
+    n_langs = len(train_split.langs)
+    # ------------------------------------------------------------------ model
+    ckpt, step = None, 0
+    if C.init_from == "resume":
+        ckpt_path, ckpt = load_checkpoint(os.path.join(C.out_dir, "ckpt.pt"))
+        if ckpt["phase"] != C.phase:
+            raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
+                                  f"{C.phase}: resume continues the same phase. To start {C.phase} from "
+                                  f"it, use --init_from={ckpt_path} and another out_dir.")
+        step = ckpt["step"]
+        try:
+            sampler.load_state_dict(ckpt["sampler"])  # raises if this run would draw other data
+        except ValueError as e:
+            raise CheckpointError(f"{ckpt_path}: {e}") from None
+        if ckpt["config"]["grad_accum"] != C.grad_accum:  # rows per step = batch * world * grad_accum
+            raise ConfigError(f"resume with grad_accum={C.grad_accum}, the checkpoint used "
+                              f"{ckpt['config']['grad_accum']}: the run would see other data. Keep it.")
+    elif C.init_from != "scratch" and (os.path.isfile(C.init_from) or C.init_from.endswith(".pt")
+                                       or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
+                                       or C.init_from.startswith("out/")):  # else an HF model
+        ckpt_path, ckpt = load_checkpoint(C.init_from)
+    if ckpt is not None or C.init_from == "scratch":
+        if ckpt is not None:
+            check_corpus(ckpt["meta"], meta, ckpt_path, C.data_dir)
+        mcfg = ModelConfig(**ckpt["model_config"]) if ckpt else ModelConfig.preset(C.model_preset, vocab)
+        mcfg.max_seq_len = max(mcfg.max_seq_len, C.seq_len)  # RoPE tables
+        model = Decoder(mcfg)
+        if ckpt is not None:
+            model.load_state_dict(ckpt["model"])
+    else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
+        model = Decoder.from_hf(C.init_from, vocab_size=vocab)
+        model.cfg.max_seq_len = max(model.cfg.max_seq_len, C.seq_len)
+        model.init_rope()
+    if model.cfg.vocab_size != vocab:
+        raise CheckpointError(f"{C.init_from}: model vocabulary {model.cfg.vocab_size} != {vocab} of "
+                              f"{C.data_dir} (meta.json vocab_size + boundary): corpus/vocabulary mismatch.")
+    n_params, flops_per_token = model.num_params(), model.flops_per_token(C.seq_len)
+    model.to(dev)
+    if use_compile:
+        for block in model.blocks:
+            block.compile()  # in place: parameter names stay the same (checkpoints load anywhere)
+    ctx = nullcontext()
+    if distributed:
+        mesh = init_device_mesh(dev_type, (world,))
+        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
+        for block in model.blocks:
+            fully_shard(block, mesh=mesh, mp_policy=mp)
+        fully_shard(model, mesh=mesh, mp_policy=mp)  # embedding, final norm, head
+    elif dtype != torch.float32:
+        ctx = torch.autocast(dev_type, dtype=dtype)
+    # ------------------------------------------------------------------ optimizer
+    params = list(model.parameters())
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": C.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]  # norms, biases
+    opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2),
+                            fused=dev_type == "cuda")
+    if C.init_from == "resume":
+        load_optimizer_state(model, opt, ckpt["optimizer"], distributed)
+    del ckpt
+
+    def to_dev(*arrays):
+        return [torch.from_numpy(a).to(dev, non_blocking=True) for a in arrays]
+
+    def reduce(t):  # sum over ranks
+        if distributed:
+            dist.all_reduce(t)
+        return t
+
+    @torch.no_grad()
+    def evaluate():
+        model.eval()
+        out, n_batches = {}, math.ceil(C.eval_iters / world)
+        for lang, s in val_samplers.items():
+            tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
+            for i in range(n_batches):
+                x, y, _ = to_dev(*s.get_batch(i))
+                with ctx:
+                    logits = model(x)  # (B, T, V)
+                tot[0] += F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="sum")
+                tot[1] += y.numel()
+            tot = reduce(tot)
+            out[f"val_loss_{lang}"] = (tot[0] / tot[1]).item()
+        out["val_loss"] = sum(out.values()) / len(out)  # equal tokens per language
+        model.train()
+        return out
+
+    def save(step):
+        opts = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
+        msd, osd = get_model_state_dict(model, options=opts), get_optimizer_state_dict(model, opt,
+                                                                                       options=opts)
+        if master:
+            save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
+                "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
+                "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
+                "sampler": sampler.state_dict()})
+
+    # ------------------------------------------------------------------ log
+    log_path = os.path.join(C.out_dir, "log.jsonl")
+    if master:
+        os.makedirs(C.out_dir, exist_ok=True)
+        kept = []
+        if C.init_from == "resume" and os.path.isfile(log_path):  # drop records past the checkpoint
+            kept = [l for l in open(log_path) if l.endswith("}\n") and json.loads(l)["step"] <= step]
+        with open(log_path, "w") as f:
+            f.writelines(kept)
+        print(f"phase {C.phase} ({mode}, lang_probs {sampler.lang_probs}), init_from {C.init_from}, "
+              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile {use_compile}"
+              f"{', FSDP2' if distributed else ''} | {tokens_per_step:,} tokens/step = {C.batch_size} "
+              f"x {C.seq_len} x grad_accum {C.grad_accum} x {world} | steps {step} -> {C.max_iters}")
+
+    def report(rec):  # one log.jsonl record, one log line
+        if not master:
+            return
+        with open(log_path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        line = [f"step {rec['step']}/{C.max_iters}"]
+        if "loss" in rec:
+            per = " ".join(f"{l} {rec[f'loss_{l}']:.4f}" for l in langs if f"loss_{l}" in rec)
+            mfu = "-" if rec["mfu"] is None else f"{100 * rec['mfu']:.1f}%"
+            line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
+                     f"{rec['tokens_per_s']:,.0f} tok/s", f"mfu {mfu}"]
+        if "val_loss" in rec:
+            line.append("val " + " ".join(f"{l} {rec[f'val_loss_{l}']:.4f}" for l in langs))
+        print(" | ".join(line))
+
+    # ------------------------------------------------------------------ train
+    start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
+    ckpt_every = C.ckpt_interval or C.eval_interval
+    langs = train_split.langs
+    # MFU = mfu_per_tps * tokens/s: the device's bf16 peak is looked up once (None on CPU)
+    mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=world)
+                   if dev_type == "cuda" else None)
+    stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
+    n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
+    if step == 0 and stop > 0:
+        report({"step": 0, "tokens": 0, **evaluate()})
+    t0 = time.perf_counter()
+    while step < stop:
+        lr = get_lr(step, C)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        for micro in range(C.grad_accum):
+            x, y, lang = to_dev(*sampler.get_batch(step * C.grad_accum + micro))
+            with ctx:
+                logits = model(x)  # (B, T, V)
+            loss_tok = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="none")
+            loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
+            (loss / C.grad_accum).backward()
+            with torch.no_grad():  # per-language train loss from the lang array; masks, no sync
+                is_lang = lang.flatten()[None] == torch.arange(n_langs, device=dev)[:, None]  # (L, B*T)
+                stats += torch.cat([loss[None], (is_lang * loss_tok).sum(1), is_lang.sum(1)])
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step, n_acc = step + 1, n_acc + 1
+        is_log = step % C.log_interval == 0 or step == stop
+        is_eval = step % C.eval_interval == 0 or step == C.max_iters
+        is_ckpt = step % ckpt_every == 0 or step == stop
+        if not (is_log or is_eval or is_ckpt):
+            continue
+        if dev_type == "cuda":
+            torch.cuda.synchronize()
+        train_time += time.perf_counter() - t0
+        rec = {"step": step, "tokens": step * tokens_per_step}
+        if is_log:
+            s = reduce(stats.clone()).tolist()
+            gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
+            tps = tokens_per_step * n_acc / train_time
+            rec["loss"] = s[0] / (C.grad_accum * world * n_acc)
+            rec.update({f"loss_{l}": s[1 + i] / s[1 + n_langs + i] for i, l in enumerate(langs)
+                        if s[1 + n_langs + i] > 0})  # where measured: the language was in the batches
+            rec.update(lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
+                       mfu=None if mfu_per_tps is None else mfu_per_tps * tps)
+            stats.zero_()
+            n_acc, train_time = 0, 0.0
+        if is_eval:
+            rec.update(evaluate())
+        if is_log or is_eval:
+            report(rec)
+        if is_ckpt:
+            save(step)
+        t0 = time.perf_counter()
+    if master and step > start:
+        print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ConfigError, CheckpointError, tokenbin.FormatError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        sys.exit(1)
