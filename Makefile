@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MOSHI_VERSION := 0.2.13
 
-.PHONY: venv test toy smoke bench clean
+.PHONY: venv test toy smoke clean
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,14 @@ venv: $(BIN)/.installed
 
 test: $(BIN)/.installed-test
 	$(BIN)/python -m pytest -q tests
+
+toy: $(BIN)/.installed
+	./toy.sh
+
+# the same pipeline on a tiny corpus with a few steps per stage: checks that every command runs
+smoke: $(BIN)/.installed
+	OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
+	TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh
 
 clean:
 	rm -rf $(VENV)

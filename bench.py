@@ -1,0 +1,332 @@
+"""
+bench.py: speed measurements, one subcommand each (one function per subcommand, plain argparse).
+
+    .venv/bin/python bench.py model --preset small --batch 8 --seq 256 --steps 10          # CPU, fp32
+    .venv/bin/python bench.py model --preset 360m --batch 8 --seq 2048 --device cuda \\
+        --dtype bfloat16 --compile                                                          # H100: + MFU
+
+    .venv/bin/python bench.py sampler                     # interleave.Sampler tokens/s on one core
+    .venv/bin/python bench.py tokenize --threads 1        # Mimi batched vs one-by-one, x realtime
+    .venv/bin/python bench.py tokenize --device cuda --clips 1024
+    .venv/bin/python bench.py eval --corpus data/toy_enfr # cloze scoring, batched vs one at a time
+    .venv/bin/python bench.py eval --preset 360m --device cuda --dtype bfloat16 --suite  # 8 sets, 15k pairs
+
+model: forward+backward time of model.Decoder against transformers' Qwen2ForCausalLM / LlamaForCausalLM of
+the same shape and the same weights (ours is loaded from the HF model's save_pretrained folder through
+Decoder.from_hf), on the same batch. Steps alternate which model goes first; medians are compared.
+"""
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def hf_model_for(cfg):
+    """A random transformers model of ModelConfig's shape: Qwen2 when it has q/k/v bias, else Llama."""
+    import transformers as T
+    common = dict(vocab_size=cfg.vocab_size, hidden_size=cfg.d_model, intermediate_size=cfg.d_ff,
+                  num_hidden_layers=cfg.n_layer, num_attention_heads=cfg.n_head, num_key_value_heads=cfg.n_kv_head,
+                  rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings,
+                  max_position_embeddings=cfg.max_seq_len, attn_implementation="sdpa")
+    if cfg.qkv_bias:
+        return T.Qwen2ForCausalLM(T.Qwen2Config(rope_theta=cfg.rope_theta, **common))
+    return T.LlamaForCausalLM(T.LlamaConfig(rope_theta=cfg.rope_theta, rope_scaling=cfg.rope_scaling, **common))
+
+
+def bench_model(argv):
+    from model import Decoder, ModelConfig, estimate_mfu
+    p = argparse.ArgumentParser(prog="bench.py model", description="fwd+bwd: our Decoder vs transformers")
+    p.add_argument("--preset", default="small", help="model.PRESETS name (360m: Qwen2 shape, 1b: Llama shape)")
+    p.add_argument("--vocab", type=int, default=2049, help="vocabulary (2048 Mimi units + boundary token)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seq", type=int, default=256)
+    p.add_argument("--steps", type=int, default=10, help="timed steps per model")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps per model (compiling happens here)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "bfloat16"],
+                   help="parameters and compute (bf16 as FSDP2's param_dtype); default bf16 on CUDA, fp32 on CPU")
+    p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument("--compile_hf", action="store_true", help="torch.compile the transformers model too")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    dtype = getattr(torch, a.dtype or ("bfloat16" if a.device.startswith("cuda") else "float32"))
+    cfg = ModelConfig.preset(a.preset, vocab_size=a.vocab, max_seq_len=max(a.seq, 1024))
+    torch.manual_seed(0)
+    theirs = hf_model_for(cfg)
+    with tempfile.TemporaryDirectory() as tmp:  # ours gets the same weights through the real loader
+        theirs.save_pretrained(tmp)
+        ours = Decoder.from_hf(tmp)
+    ours.cfg.max_seq_len = cfg.max_seq_len
+    ours.init_rope()
+    ours, theirs = ours.to(a.device, dtype).train(), theirs.to(a.device, dtype).train()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, a.vocab, (a.batch, a.seq), generator=g).to(a.device)
+    y = torch.randint(0, a.vocab, (a.batch, a.seq), generator=g).to(a.device)
+    with torch.no_grad():
+        diff = (ours(x[:1]).float() - theirs(input_ids=x[:1], use_cache=False).logits.float()).abs().max().item()
+    fwd_ours = torch.compile(ours) if a.compile else ours
+    fwd_theirs = torch.compile(theirs) if a.compile_hf else theirs
+    runs = {"ours": lambda: fwd_ours(x), "transformers": lambda: fwd_theirs(input_ids=x, use_cache=False).logits}
+    params = {"ours": list(ours.parameters()), "transformers": list(theirs.parameters())}
+
+    def sync():
+        if a.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    def step(name):  # one forward + backward: (wall seconds, CPU seconds of this process)
+        for q in params[name]:
+            q.grad = None
+        sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        loss = F.cross_entropy(runs[name]().float().flatten(0, 1), y.flatten())
+        loss.backward()
+        sync()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    times, cpu = {k: [] for k in runs}, {k: [] for k in runs}
+    for i in range(a.warmup + a.steps):
+        for name in (list(runs) if i % 2 == 0 else list(runs)[::-1]):  # alternate who goes first
+            t, c = step(name)
+            if i >= a.warmup:
+                times[name].append(t)
+                cpu[name].append(c)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    tok = a.batch * a.seq
+    dev_name = torch.cuda.get_device_name() if a.device.startswith("cuda") else "cpu"
+    print(f"model bench: preset {a.preset} ({ours.num_params() / 1e6:.1f}M params), batch {a.batch} x seq {a.seq}, "
+          f"{dtype}, {dev_name}, {torch.get_num_threads()} CPU threads, compile ours={a.compile} hf={a.compile_hf}")
+    print(f"  max |logits ours - transformers| before timing: {diff:.2e}")
+    for k in runs:
+        print(f"  {k:>12}: median {med[k] * 1e3:8.1f} ms/step fwd+bwd (min {min(times[k]) * 1e3:.1f}, "
+              f"max {max(times[k]) * 1e3:.1f}, {a.steps} steps), {tok / med[k]:,.0f} tokens/s")
+        if a.device.startswith("cuda"):
+            mfu = estimate_mfu(ours.flops_per_token(a.seq), tok / med[k], dev_name)
+            if mfu is not None:
+                print(f"  {'':>12}  MFU {mfu * 100:.1f}% ({ours.flops_per_token(a.seq) / 1e9:.2f} GFLOP/token)")
+    print(f"  speed ratio ours/transformers: {med['transformers'] / med['ours']:.2f}x (>1: ours is faster)")
+    if not a.device.startswith("cuda"):  # on a shared CPU, CPU time is steadier than wall time
+        mc = {k: statistics.median(v) for k, v in cpu.items()}
+        print(f"  CPU-time ratio ours/transformers: {mc['transformers'] / mc['ours']:.2f}x "
+              f"(median CPU s/step: ours {mc['ours']:.3f}, transformers {mc['transformers']:.3f})")
+    return med
+
+
+def bench_sampler(argv):
+    """tokens/s of interleave.Sampler.get_batch on one CPU core (target >= 2M at seq 2048, batch 8)."""
+    import os
+    import numpy as np
+    import tokenbin
+    from interleave import Sampler
+    p = argparse.ArgumentParser(prog="bench.py sampler", description="interleave.py throughput, one core")
+    p.add_argument("--corpus", default="data/toy_enfr", help="else a synthetic one, 30-80 tokens a sentence")
+    p.add_argument("--seq", type=int, default=2048)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--steps", type=int, default=200)
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    if hasattr(os, "sched_setaffinity"):  # pin to one core: the number is per core
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = a.corpus
+        if not os.path.isfile(os.path.join(corpus, "meta.json")):
+            rng, corpus = np.random.default_rng(0), tmp  # 20k stories of 5-15 sentences, 30-80 tokens each
+            per = rng.integers(5, 16, 20000)
+            sents = {lang: [rng.integers(0, 2048, rng.integers(30, 81)) for _ in range(per.sum())]
+                     for lang in ("en", "fr")}
+            tokenbin.write_split(tmp, "train", sents, np.cumsum(per) - per, 2048)
+            tokenbin.write_meta(tmp, {"vocab_size": 2048, "languages": ["en", "fr"]})
+        meta, split = tokenbin.read_meta(corpus), tokenbin.load_split(corpus, "train")
+        print(f"sampler bench: {a.corpus if corpus == a.corpus else 'synthetic corpus'} ({split.n_stories:,} "
+              f"stories, {split.n_sentences:,} sentences), seq {a.seq}, batch {a.batch}, one core")
+        for mode, switch in [("interleave", "sentence"), ("interleave", "story"), ("mono", "sentence")]:
+            s = Sampler(split, a.seq, a.batch, mode=mode, switch=switch,
+                        boundary_token=tokenbin.story_boundary_token(meta))
+            s.get_batch(0)  # warm the page cache
+            t0 = time.perf_counter()
+            for step in range(1, a.steps + 1):
+                s.get_batch(step)
+            dt = time.perf_counter() - t0
+            print(f"  {mode:>10} switch={switch:<8}: {a.steps * a.batch * a.seq / dt / 1e6:6.2f}M tokens/s "
+                  f"({dt / a.steps * 1e3:.2f} ms/batch)")
+
+
+def bench_tokenize(argv):
+    """tokenize_audio.py's Mimi encoding, batched (as the script runs) vs one clip at a time, on synthetic
+    audio with a random Mimi (same compute as the real weights; pass --mimi_weights for those).
+        .venv/bin/python bench.py tokenize --threads 2                       # CPU
+        .venv/bin/python bench.py tokenize --device cuda --clips 1024        # GPU: x realtime per GPU"""
+    import numpy as np
+    import tokenize_audio as ta
+    from moshi.models import loaders
+    p = argparse.ArgumentParser(prog="bench.py tokenize", description="Mimi encoding: batched vs one-by-one")
+    p.add_argument("--clips", type=int, default=16, help="synthetic sentence clips")
+    p.add_argument("--min_seconds", type=float, default=1.0)
+    p.add_argument("--max_seconds", type=float, default=6.0)
+    p.add_argument("--batch_seconds", type=float, default=0, help="as tokenize_audio.py (0: 600 GPU, 60 CPU)")
+    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--mimi_weights", default=None, help="real weights; default a random Mimi (same compute)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    mimi = (ta.load_mimi(a.mimi_weights, a.device) if a.mimi_weights
+            else loaders.get_mimi(None, device=a.device, num_codebooks=1))
+    sr, rng = mimi.sample_rate, np.random.default_rng(0)
+    seconds = rng.uniform(a.min_seconds, a.max_seconds, a.clips)
+    wavs = [(0.1 * rng.standard_normal(int(s * sr))).astype(np.float32) for s in seconds]
+    total = sum(len(w) for w in wavs) / sr
+    batch_seconds = a.batch_seconds or (600.0 if a.device.startswith("cuda") else 60.0)
+    batches = ta.make_batches(list(range(a.clips)), dict(enumerate(seconds)), batch_seconds, a.batch_size,
+                              a.max_seconds)
+    ta.encode_batch(mimi, wavs[:2], a.device, a.dtype)  # warm-up (allocator, kernels)
+    runs = {"one-by-one": [[i] for i in range(a.clips)], "batched": batches}
+    wall, cpu = {}, {}
+    for name, groups in runs.items():
+        t0, c0 = time.perf_counter(), time.process_time()
+        for g in groups:  # encode_batch ends with .cpu(): it synchronizes the GPU
+            ta.encode_batch(mimi, [wavs[i] for i in g], a.device, a.dtype)
+        wall[name], cpu[name] = time.perf_counter() - t0, time.process_time() - c0
+    dev_name = torch.cuda.get_device_name() if a.device.startswith("cuda") else "cpu"
+    padded = sum(len(g) * max(seconds[i] for i in g) for g in batches)  # what the batches encode, padding incl.
+    print(f"tokenize bench: {a.clips} clips, {total:.1f} s of audio ({a.min_seconds}-{a.max_seconds} s each), "
+          f"{'weights ' + a.mimi_weights if a.mimi_weights else 'random Mimi'}, {a.dtype}, {dev_name}, "
+          f"{torch.get_num_threads()} CPU threads; batched: {len(batches)} batches (<= {batch_seconds:.0f} s "
+          f"padded, <= {a.batch_size} clips), padding adds {100 * (padded / total - 1):.0f}% to the audio encoded")
+    for name in runs:
+        print(f"  {name:>10}: {a.clips / wall[name]:8.1f} clips/s, {total / wall[name]:8.1f}x realtime "
+              f"({wall[name]:.2f} s wall, {cpu[name]:.2f} s CPU)")
+    print(f"  speed ratio batched/one-by-one: {wall['one-by-one'] / wall['batched']:.2f}x"
+          + ("" if a.device.startswith("cuda") else
+             f" (CPU-time ratio {cpu['one-by-one'] / cpu['batched']:.2f}x, steadier on a shared machine)"))
+    return wall
+
+
+def bench_eval(argv):
+    """eval_cloze.py throughput: batched (length-sorted, padded) vs one sequence at a time, same model,
+    same items, as pairs/s and their ratio; --suite also times all 8 sets at once (batched only).
+
+        python bench.py eval                                        # tiny preset, synthetic items, CPU
+        python bench.py eval --preset small --n_items 64
+        python bench.py eval --corpus data/toy_enfr                 # that corpus's real bench items
+        python bench.py eval --preset 360m --device cuda --dtype bfloat16 --suite   # ~15k pairs, 8 sets
+    """
+    import numpy as np
+
+    import eval_cloze
+    import tokenbin
+    from model import Decoder, ModelConfig
+
+    ap = argparse.ArgumentParser(prog="bench.py eval", description=bench_eval.__doc__.split("\n")[0])
+    ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--corpus", default=None, help="use this corpus's bench sets instead of synthetic items")
+    ap.add_argument("--n_items", type=int, default=32, help="items for the batched-vs-single comparison")
+    ap.add_argument("--suite", action="store_true", help="also time a full 8-set suite, batched")
+    ap.add_argument("--suite_items", type=int, default=1875, help="items per synthetic set (8 x 1875 = 15k)")
+    ap.add_argument("--prompt_len", type=int, nargs=2, default=(100, 250), help="synthetic prompt tokens: "
+                    "3-5 sentences of ~3 s at 12.5 Hz")
+    ap.add_argument("--ending_len", type=int, nargs=2, default=(25, 60))
+    ap.add_argument("--batch_size", type=int, default=64)
+    ap.add_argument("--batch_tokens", type=int, default=None, help="default: eval_cloze.py's for the device")
+    ap.add_argument("--scoring", default="mean", choices=eval_cloze.SCORINGS)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many alternating runs")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    args.batch_tokens = eval_cloze.default_batch_tokens(args.device, args.batch_tokens)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    units, boundary = 2048, 2048
+
+    def synthetic_set(n):  # (tokens, items (n, 6)) laid out as a bench file: prompt, good, bad per item
+        parts, items, pos = [], [], 0
+        for _ in range(n):
+            row = []
+            for lo, hi in (args.prompt_len, args.ending_len, args.ending_len):
+                part = rng.integers(0, units, int(rng.integers(lo, hi + 1)))
+                parts.append(part)
+                row += [pos, pos + len(part)]
+                pos += len(part)
+            items.append(row)
+        return np.concatenate(parts), np.array(items, dtype=np.int64)
+
+    if args.corpus:
+        meta = tokenbin.read_meta(args.corpus)
+        units, boundary = meta["vocab_size"], tokenbin.story_boundary_token(meta)
+        sets = {n: tokenbin.load_bench(args.corpus, n, units) for n in tokenbin.list_benches(args.corpus)}
+    else:
+        sets = {f"{t}_{d}": synthetic_set(args.suite_items if args.suite else args.n_items)
+                for t in ("ssc", "stc") for d in ("en", "fr", "en-fr", "fr-en")}
+    seqs = {n: eval_cloze.item_sequences(tok, it, boundary) for n, (tok, it) in sets.items()}
+
+    torch.manual_seed(args.seed)
+    with torch.device(args.device):
+        model = Decoder(ModelConfig.preset(args.preset, vocab_size=units + 1,
+                                           max_seq_len=max(1024, max(len(s) for q, _ in seqs.values() for s in q))))
+    model.eval()
+    dev = "cuda" if args.device.startswith("cuda") else "cpu"
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    print(f"eval throughput: preset {args.preset} ({model.num_params() / 1e6:.1f}M params), {args.device}, "
+          f"{args.dtype}, scoring {args.scoring}, threads {torch.get_num_threads()}, "
+          f"items {'from ' + args.corpus if args.corpus else 'synthetic'}")
+
+    def timed(s, p, bs):  # -> (wall s, CPU s, scores)
+        sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = eval_cloze.score_sequences(model, s, args.scoring, p, batch_size=bs,
+                                         batch_tokens=args.batch_tokens if bs > 1 else 0, dtype=args.dtype)
+        sync()
+        return time.perf_counter() - t0, time.process_time() - c0, out
+
+    # the same n_items pairs (from the first set) both ways; a warm-up pass first so neither pays for it
+    first = next(iter(seqs))
+    s, p = (x[:2 * args.n_items] for x in seqs[first])
+    n = len(s) // 2
+    timed(s[:4], p[:4], 4)
+    t_one = t_bat = c_one = c_bat = float("inf")
+    for _ in range(args.repeat):  # alternate, keep the best: a noisy, shared machine hits both alike
+        t, c, a = timed(s, p, 1)
+        t_one, c_one = min(t_one, t), min(c_one, c)
+        t, c, b = timed(s, p, args.batch_size)
+        t_bat, c_bat = min(t_bat, t), min(c_bat, c)
+    diff = np.abs(a - b).max()  # padding is masked: in fp32 only rounding may differ (bf16: more)
+    assert args.dtype != "float32" or diff < 1e-4, f"batched scores differ from one-at-a-time by {diff:.2e}"
+    print(f"  {n} pairs of {first}, {sum(len(x) for x in s) / len(s):.0f} tokens/sequence on average; "
+          f"batches of <= {args.batch_size} sequences, <= {args.batch_tokens or 'any'} padded tokens")
+    print(f"  one at a time : {n / t_one:9.1f} pairs/s ({t_one:.2f} s, best of {args.repeat})")
+    print(f"  batched       : {n / t_bat:9.1f} pairs/s ({t_bat:.2f} s)   ratio {t_one / t_bat:.2f}x, "
+          f"max |score diff| {diff:.1e}")
+    if dev == "cpu":
+        print(f"  CPU-time ratio {c_one / c_bat:.2f}x (steadier than wall time on a shared machine)")
+    if args.suite:
+        n_all = sum(len(q) // 2 for q, _ in seqs.values())
+        all_s = [x for q, _ in seqs.values() for x in q]           # one pass, as eval_cloze.evaluate
+        all_p = [x for _, pl in seqs.values() for x in pl]
+        dt = timed(all_s, all_p, args.batch_size)[0]
+        print(f"  full suite   : {len(seqs)} sets, {n_all} pairs in {dt:.1f} s ({n_all / dt:.0f} pairs/s)")
+
+
+COMMANDS = {"model": bench_model, "sampler": bench_sampler, "tokenize": bench_tokenize, "eval": bench_eval}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        sys.exit(f"usage: bench.py {{{','.join(COMMANDS)}}} [options]   (bench.py <command> -h for options)")
+    COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole toy pipeline, one command per step (what `make toy` runs):
+#   corpus -> EN pretraining -> interleaving -> bilingual fine-tuning,
+#   and the EN+FR baseline (from the same pretrained model, same token budget as interleave + finetune)
+#   -> spoken cloze (8 sets) and the alignment probe for baseline, interleave, interleave+FT
+#   -> one results table, printed and saved with its plot.
+#
+#   ./toy.sh                                  # about N minutes on 2 CPU cores
+#   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
+#       TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh   # CI smoke run
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PY:-.venv/bin/python}
+DATA=${DATA:-data/toy_enfr}    # corpus directory
+OUT=${OUT:-out/toy}            # one folder per run below it, plus report.md / report.png
+PREP_ARGS=${PREP_ARGS:-}       # extra data/toy_enfr/prepare.py options
+TRAIN_ARGS=${TRAIN_ARGS:-}     # extra train.py overrides, applied to every stage
+export TQDM_MININTERVAL=${TQDM_MININTERVAL:-5}  # progress bars: a line every 5 s in logs
+
+step() { echo; echo "=== $* ($(date +%T))"; "$@"; }
+
+step $PY data/toy_enfr/prepare.py --out_dir="$DATA" $PREP_ARGS
+step $PY train.py config/toy_pretrain.py   --data_dir="$DATA" --out_dir="$OUT/pretrain" $TRAIN_ARGS
+step $PY train.py config/toy_interleave.py --data_dir="$DATA" --out_dir="$OUT/interleave" \
+    --init_from="$OUT/pretrain" $TRAIN_ARGS
+step $PY train.py config/toy_finetune.py   --data_dir="$DATA" --out_dir="$OUT/finetune" \
+    --init_from="$OUT/interleave" $TRAIN_ARGS
+step $PY train.py config/toy_baseline.py   --data_dir="$DATA" --out_dir="$OUT/baseline" \
+    --init_from="$OUT/pretrain" $TRAIN_ARGS
+for run in baseline interleave finetune; do
+    step $PY eval_cloze.py "$OUT/$run" --corpus "$DATA"
+    step $PY align_probe.py "$OUT/$run" --corpus "$DATA"
+done
+step $PY eval_cloze.py --report "$OUT/report.md" \
+    baseline="$OUT/baseline" interleave="$OUT/interleave" interleave+FT="$OUT/finetune"
