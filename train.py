@@ -133,7 +133,7 @@ def get_config(argv):
         if not arg.startswith("--"):  # a config file: python that assigns config values
             if not os.path.isfile(arg):
                 raise ConfigError(f"{arg}: no such config file (give config/<name>.py or --key=value)")
-            scope = dict(cfg)
+            scope = dict(cfg, __file__=os.path.abspath(arg))  # a config may read files beside it
             exec(builtins.compile(open(arg).read(), arg, "exec"), scope)  # `compile` is a key
             for k, v in scope.items():
                 if not (k.startswith("_") or isinstance(v, (types.ModuleType, types.FunctionType, type))):
