@@ -1,6 +1,5 @@
 """align_probe.py on a corpus whose FR is EN token for token: matched cosine 1 at every layer, positive gap."""
 import json
-import os
 from dataclasses import asdict
 
 import numpy as np
@@ -13,14 +12,6 @@ from model import PRESETS, Decoder, ModelConfig
 
 UNITS = 50                    # unit ids 0..49; the boundary token is 50
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """2 shared cores: one torch thread avoids oversubscription stalls (restored after this module)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,6 @@ UNITS = 50                    # unit ids 0..49 in the bins; the boundary token i
 BOUNDARY = UNITS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """2 shared cores: one torch thread avoids oversubscription stalls (restored after this module)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny_model(seed=0):
     torch.manual_seed(seed)

@@ -44,15 +44,6 @@ def signal(seed, seconds, sr, channels=1):
     return np.stack([x * (1 - 0.3 * c) for c in range(channels)])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # the cores are shared: one thread per process avoids OpenMP spinning against other jobs
-    # (measured here: 6x faster than two threads on a loaded 2-core machine)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def mimi_path(tmp_path_factory):

@@ -49,13 +49,6 @@ def losses(records):  # what must match between runs (timings and mfu need not)
     return [{k: r[k] for k in keep if k in r} for r in records]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():  # the machine is shared: one intra-op thread is faster than two fighting
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
