@@ -66,7 +66,7 @@ def test_splits_load_and_are_sentence_aligned(corpora):
             assert meta["counts"][split]["tokens"][lang] == len(s.tokens[lang])
             assert int(s.tokens[lang].max()) < 2048
             lengths = np.diff(s.offsets[lang])
-            assert lengths.min() >= 8 and 25 <= lengths.mean() <= 60  # about a 12.5 Hz token rate
+            assert lengths.min() >= 5 and 12 <= lengths.mean() <= 30  # ~2 units a word (see prepare.py)
 
 
 def test_benches_all_present_with_the_design_shapes(corpora):
@@ -150,3 +150,20 @@ def test_shared_names_knob():
     prep.shared_names = 1  # real speech keeps names alike across languages: the knob turns that on
     assert np.array_equal(voice._pronounce("en", "Lily"), voice._pronounce("fr", "Lily"))
     assert not np.array_equal(voice._pronounce("en", "ball"), voice._pronounce("fr", "ball"))
+
+
+def test_variation_knobs_change_the_rendering(tmp_path):
+    # the speech-like knobs are live: the first version's harsher values (1-3 frames a phone, longer
+    # words, more pauses) give about a 12.5 Hz rate again, and variation off gives fewer units still
+    harsh = prepare(tmp_path / "harsh", "--seed=3", "--vowel_long=0.5", "--cons_long=0.15", "--slow_max=0.35",
+                    "--phones_per_letter=0.65", "--max_phones=7", "--pause_prob=0.1", "--speaker_shift=0.2",
+                    "--variability=0.03", "--noise=0.01")
+    clean = prepare(tmp_path / "clean", "--seed=3", "--vowel_long=0", "--pause_prob=0", "--speaker_shift=0",
+                    "--variability=0", "--noise=0")
+    s_harsh, s_clean = tokenbin.load_split(harsh, "train"), tokenbin.load_split(clean, "train")
+    assert 25 <= np.diff(s_harsh.offsets["en"]).mean() <= 60
+    for lang in ("en", "fr"):
+        assert len(s_clean.tokens[lang]) < len(s_harsh.tokens[lang]) * 0.6
+        # variation off: every unit is a phone's canonical unit or silence, so few distinct ids
+        assert len(np.unique(s_clean.tokens[lang])) < len(np.unique(s_harsh.tokens[lang]))
+    assert tokenbin.read_meta(harsh)["config"]["vowel_long"] == 0.5
