@@ -6,13 +6,11 @@ model.py: one handwritten decoder-only transformer (Qwen2 / Llama family), loada
 
 Exact (fp32, within 1e-4 logits) against transformers' Qwen2ForCausalLM and LlamaForCausalLM, including
 Llama-3 RoPE frequency scaling; tests/test_model.py checks it. Commands:
-
     .venv/bin/python -m pytest -q tests/test_model.py
     .venv/bin/python model.py                      # parameter count and FLOPs/token of every preset
     .venv/bin/python bench.py model --preset small # fwd+bwd speed against transformers
 
 In code:
-
     m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))           # from scratch
     m = Decoder.from_hf("Qwen/Qwen2.5-0.5B", vocab_size=2049)          # HF body, new 2049-token embedding
     m = load_model("out/interleave")                                   # train.py checkpoint (or HF folder / id)
@@ -42,8 +40,7 @@ class ModelConfig:
     n_kv_head: int = 2              # key/value heads (GQA); n_head % n_kv_head == 0
     d_ff: int = 192                 # SwiGLU hidden size
     rope_theta: float = 10000.0
-    rope_scaling: dict | None = None  # None, or HF llama3 keys: rope_type, factor, low_freq_factor,
-                                      # high_freq_factor, original_max_position_embeddings
+    rope_scaling: dict | None = None  # None, or HF llama3 keys as in LLAMA3_SCALING
     norm_eps: float = 1e-6
     qkv_bias: bool = True           # Qwen2 has q/k/v bias; Llama does not
     tie_embeddings: bool = True     # head shares the token embedding matrix
@@ -59,40 +56,19 @@ class ModelConfig:
 
 LLAMA3_SCALING = dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
                       original_max_position_embeddings=8192)
+_QWEN2 = dict(rope_theta=1e4, rope_scaling=None, norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=1024)
 PRESETS = {  # everything but vocab_size, which comes from the corpus (tokenbin.model_vocab_size)
-    "tiny": dict(n_layer=2, d_model=64, n_head=4, n_kv_head=2, d_ff=192, rope_theta=1e4, rope_scaling=None,
-                 norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=1024),
-    "small": dict(n_layer=4, d_model=192, n_head=4, n_kv_head=2, d_ff=512, rope_theta=1e4, rope_scaling=None,
-                  norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=1024),
-    # Qwen2.5-0.5B shape
-    "360m": dict(n_layer=24, d_model=896, n_head=14, n_kv_head=2, d_ff=4864, rope_theta=1e6, rope_scaling=None,
-                 norm_eps=1e-6, qkv_bias=True, tie_embeddings=True, max_seq_len=4096),
-    # Llama-3.2-1B shape
-    "1b": dict(n_layer=16, d_model=2048, n_head=32, n_kv_head=8, d_ff=8192, rope_theta=5e5,
-               rope_scaling=LLAMA3_SCALING, norm_eps=1e-5, qkv_bias=False, tie_embeddings=True, max_seq_len=4096),
+    "tiny": dict(_QWEN2, n_layer=2, d_model=64, n_head=4, n_kv_head=2, d_ff=192),
+    "small": dict(_QWEN2, n_layer=4, d_model=192, n_head=4, n_kv_head=2, d_ff=512),
+    "360m": dict(_QWEN2, n_layer=24, d_model=896, n_head=14, n_kv_head=2, d_ff=4864, rope_theta=1e6,
+                 max_seq_len=4096),  # Qwen2.5-0.5B shape
+    "1b": dict(_QWEN2, n_layer=16, d_model=2048, n_head=32, n_kv_head=8, d_ff=8192, rope_theta=5e5,  # Llama-3.2-1B
+               rope_scaling=LLAMA3_SCALING, norm_eps=1e-5, qkv_bias=False, max_seq_len=4096),
 }
 
 
 def pad_vocab(n, multiple=64):
     return (n + multiple - 1) // multiple * multiple
-
-
-def rope_tables(cfg, device=None):
-    """cos, sin (max_seq_len, head_dim/2) in fp32, with Llama-3 frequency scaling as transformers does it."""
-    hd = cfg.d_model // cfg.n_head
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hd, 2, device=device, dtype=torch.int64).float() / hd))
-    s = cfg.rope_scaling
-    if s is not None:  # llama3: long wavelengths slowed down by `factor`, short ones kept, smooth in between
-        old_len = s["original_max_position_embeddings"]
-        lo, hi, factor = s["low_freq_factor"], s["high_freq_factor"], s["factor"]
-        wavelen = 2 * math.pi / inv_freq
-        scaled = torch.where(wavelen > old_len / lo, inv_freq / factor, inv_freq)
-        smooth = (old_len / wavelen - lo) / (hi - lo)
-        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
-        medium = (wavelen >= old_len / hi) & (wavelen <= old_len / lo)
-        inv_freq = torch.where(medium, smoothed, scaled)
-    freqs = torch.outer(torch.arange(cfg.max_seq_len, device=device, dtype=torch.float32), inv_freq)
-    return freqs.cos(), freqs.sin()
 
 
 def apply_rope(x, cos, sin):
@@ -104,14 +80,12 @@ def apply_rope(x, cos, sin):
 class RMSNorm(nn.Module):
     def __init__(self, dim, eps):
         super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps, self.weight = eps, nn.Parameter(torch.ones(dim))
 
     def forward(self, x):
         # normalise in fp32, scale in the input dtype: what Qwen2/Llama do, so bf16 runs match them too
         xf = x.float()
-        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
-        return self.weight * xf.to(x.dtype)
+        return self.weight * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
 
 
 class Attention(nn.Module):
@@ -139,8 +113,7 @@ class MLP(nn.Module):
         super().__init__()
         # gate and up stay two matmuls: halves of one fused output are strided views, and silu/mul on
         # those measured slower in eager CPU runs than the two contiguous outputs (same matmul time)
-        self.gate = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
-        self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+        self.gate, self.up = (nn.Linear(cfg.d_model, cfg.d_ff, bias=False) for _ in range(2))
         self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
 
     def forward(self, x):
@@ -168,17 +141,13 @@ class Decoder(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))  # FSDP2/compile unit
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = nn.Linear(cfg.d_model, V, bias=False)
-        if cfg.tie_embeddings:
-            self.lm_head.weight = self.tok_emb.weight
-        self.init_weights()
+        self.init_weights()  # also ties the head
 
     @torch.no_grad()
     def init_weights(self):
         """Fresh weights: N(0, 0.02) as Qwen2/Llama, residual output projections scaled by 1/sqrt(2*n_layer)
-        (GPT-2), zero biases, unit norms; RoPE tables. After a meta-device build + to_empty() call this: it
-        also re-ties the head, which to_empty() unties."""
-        if self.cfg.tie_embeddings:
-            self.lm_head.weight = self.tok_emb.weight
+        (GPT-2), zero biases, unit norms; RoPE tables. Call it after meta build + to_empty(): it re-ties the head."""
+        self._tie_and_rope()
         for name, p in self.named_parameters():
             if name.endswith("norm.weight"):
                 p.fill_(1.0)
@@ -187,12 +156,29 @@ class Decoder(nn.Module):
             else:
                 residual_out = name.endswith(("attn.o.weight", "mlp.down.weight"))
                 p.normal_(0.0, 0.02 / math.sqrt(2 * self.cfg.n_layer) if residual_out else 0.02)
-        self.init_rope()
 
     def init_rope(self):
-        cos, sin = rope_tables(self.cfg, device=self.tok_emb.weight.device)
-        self.register_buffer("rope_cos", cos, persistent=False)  # (max_seq_len, head_dim/2) fp32
-        self.register_buffer("rope_sin", sin, persistent=False)
+        """RoPE tables rope_cos, rope_sin (max_seq_len, head_dim/2) fp32, Llama-3 scaling as transformers does it."""
+        cfg, device, hd = self.cfg, self.tok_emb.weight.device, self.cfg.d_model // self.cfg.n_head
+        inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hd, 2, device=device, dtype=torch.int64).float() / hd))
+        if (s := cfg.rope_scaling) is not None:  # llama3: long wavelengths slowed by `factor`, short ones kept
+            old_len = s["original_max_position_embeddings"]
+            lo, hi, factor = s["low_freq_factor"], s["high_freq_factor"], s["factor"]
+            wavelen = 2 * math.pi / inv_freq
+            scaled = torch.where(wavelen > old_len / lo, inv_freq / factor, inv_freq)
+            smooth = (old_len / wavelen - lo) / (hi - lo)  # smooth in between
+            smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+            medium = (wavelen >= old_len / hi) & (wavelen <= old_len / lo)
+            inv_freq = torch.where(medium, smoothed, scaled)
+        freqs = torch.outer(torch.arange(cfg.max_seq_len, device=device, dtype=torch.float32), inv_freq)
+        self.register_buffer("rope_cos", freqs.cos(), persistent=False)
+        self.register_buffer("rope_sin", freqs.sin(), persistent=False)
+
+    def _tie_and_rope(self):  # to_empty() and load_state_dict(assign=True) replace the shared Parameter
+        if self.cfg.tie_embeddings:
+            self.lm_head.weight = self.tok_emb.weight
+        self.init_rope()
+        return self
 
     def forward(self, idx, return_hidden=False):
         """idx (B,T) long -> logits (B,T,vocab_size); with return_hidden also [h_1..h_L], h_i (B,T,d_model) the
@@ -214,8 +200,7 @@ class Decoder(nn.Module):
         return (logits, hidden) if return_hidden else logits
 
     def num_params(self, non_embedding=False):
-        """Unique parameters (a tied head counts once). non_embedding drops the token embedding table (an
-        untied head stays: it is a matmul)."""
+        """Unique parameters (tied head once); non_embedding drops tok_emb (an untied head stays: a matmul)."""
         n = sum(p.numel() for p in self.parameters())
         return n - self.tok_emb.weight.numel() if non_embedding else n
 
@@ -230,11 +215,10 @@ class Decoder(nn.Module):
     @classmethod
     def from_hf(cls, path_or_hub_id, vocab_size=None, revision=None):
         """Load a Qwen2ForCausalLM / LlamaForCausalLM from a local folder or a Hub id (config.json and
-        safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept
-        and the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows.
-        Rule for the new rows: N(0, s^2) with s the std of the pretrained matrix it replaces (embedding
-        std for the embedding, head std for an untied head), so the residual stream keeps the scale the
-        body was trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights."""
+        safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept and
+        the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows: N(0, s^2),
+        s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
+        trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights."""
         folder = _resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
@@ -248,47 +232,38 @@ class Decoder(nn.Module):
         with torch.device("meta"):
             model = cls(cfg)
         shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        hd = cfg.d_model // cfg.n_head
-        qkv_rows = [cfg.n_head * hd, cfg.n_kv_head * hd, cfg.n_kv_head * hd]
+        qkv_rows = [n * (cfg.d_model // cfg.n_head) for n in (cfg.n_head, cfg.n_kv_head, cfg.n_kv_head)]
         sd = {"norm.weight": weights.get("model.norm.weight", (cfg.d_model,))}
         for i in range(cfg.n_layer):
             for ours, theirs in HF_NAMES.items():
-                if f"blocks.{i}.{ours}" not in shapes:  # q/k/v bias of a model without one
+                if (shape := shapes.get(f"blocks.{i}.{ours}")) is None:  # q/k/v bias of a model without one
                     continue
-                shape = shapes[f"blocks.{i}.{ours}"]
                 rows = qkv_rows if len(theirs) == 3 else [shape[0]]
                 sd[f"blocks.{i}.{ours}"] = torch.cat([weights.get(f"model.layers.{i}.{k}", (r, *shape[1:]))
                                                       for k, r in zip(theirs, rows)])
-        head = None if cfg.tie_embeddings else weights.get("lm_head.weight", (V_hf, cfg.d_model))
-        weights.check_all_used(ignore=("lm_head.weight",) if cfg.tie_embeddings else ())
-        V = pad_vocab(cfg.vocab_size)
-        gen = torch.Generator().manual_seed(0)
+        V, gen = pad_vocab(cfg.vocab_size), torch.Generator().manual_seed(0)
         def table(pretrained):  # (V, d): pretrained rows (zero padding), or fresh rows by the rule above
             if vocab_size is None:
                 return torch.cat([pretrained, pretrained.new_zeros(V - V_hf, cfg.d_model)])
             return torch.randn(V, cfg.d_model, generator=gen) * pretrained.std()
         sd["tok_emb.weight"] = table(emb)
-        if head is not None:
-            sd["lm_head.weight"] = table(head)
+        if not cfg.tie_embeddings:
+            sd["lm_head.weight"] = table(weights.get("lm_head.weight", (V_hf, cfg.d_model)))
+        weights.check_all_used(ignore=("lm_head.weight",))  # a tied model may still store a head copy
         model.load_state_dict(sd, strict=False, assign=True)
-        if cfg.tie_embeddings:  # assign=True replaced the shared Parameter: tie again
-            model.lm_head.weight = model.tok_emb.weight
-        model.init_rope()
+        model._tie_and_rope()
         missing = [n for n, t in model.state_dict().items() if t.is_meta]
         assert not missing, f"from_hf left weights unset: {missing}"
         return model
 
 
-# our per-block weight <- transformers' (under model.layers.{i}.), several are stacked along rows
+# our per-block weight <- transformers' (under model.layers.{i}.), q/k/v stacked along rows
 HF_NAMES = {
     "attn_norm.weight": ["input_layernorm.weight"],
-    "attn.qkv.weight": ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"],
-    "attn.qkv.bias": ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"],
+    **{f"attn.qkv.{w}": [f"self_attn.{x}_proj.{w}" for x in "qkv"] for w in ("weight", "bias")},
     "attn.o.weight": ["self_attn.o_proj.weight"],
     "mlp_norm.weight": ["post_attention_layernorm.weight"],
-    "mlp.gate.weight": ["mlp.gate_proj.weight"],
-    "mlp.up.weight": ["mlp.up_proj.weight"],
-    "mlp.down.weight": ["mlp.down_proj.weight"],
+    **{f"mlp.{x}.weight": [f"mlp.{x}_proj.weight"] for x in ("gate", "up", "down")},
 }
 
 
@@ -316,15 +291,12 @@ def hf_config_to_model_config(c, where="config.json"):
     rp = dict(c.get("rope_parameters") or c.get("rope_scaling") or {})
     theta = float(rp.get("rope_theta", c.get("rope_theta", 10000.0)))
     rtype = rp.get("rope_type", rp.get("type", "default"))
-    if rtype == "default":
-        scaling = None
-    elif rtype == "llama3":
-        keys = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
-        if any(k not in rp for k in keys):
-            raise ValueError(f"{where}: llama3 rope scaling needs {keys}, has {sorted(rp)}")
-        scaling = {"rope_type": "llama3", **{k: rp[k] for k in keys}}
-    else:
+    keys = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
+    if rtype not in ("default", "llama3"):
         unsupported(f"rope type {rtype!r} (only default and llama3)")
+    if rtype == "llama3" and any(k not in rp for k in keys):
+        raise ValueError(f"{where}: llama3 rope scaling needs {keys}, has {sorted(rp)}")
+    scaling = {"rope_type": "llama3", **{k: rp[k] for k in keys}} if rtype == "llama3" else None
     return ModelConfig(
         vocab_size=c["vocab_size"], n_layer=c["num_hidden_layers"], d_model=d, n_head=nh,
         n_kv_head=c.get("num_key_value_heads", nh), d_ff=c["intermediate_size"], rope_theta=theta,
@@ -351,16 +323,14 @@ def _resolve_hf(spec, revision):
 
 class _SafetensorsFolder:
     """Tensors of model.safetensors or the shards of model.safetensors.index.json, with clear errors."""
-
     def __init__(self, folder):
         from safetensors import safe_open
         single, index = os.path.join(folder, "model.safetensors"), os.path.join(folder, "model.safetensors.index.json")
+        self.where = None
         if os.path.isfile(index):
             with open(index) as f:
                 self.where = {k: os.path.join(folder, v) for k, v in json.load(f)["weight_map"].items()}
-        elif os.path.isfile(single):
-            self.where = None
-        else:
+        elif not os.path.isfile(single):
             raise FileNotFoundError(f"{folder}: no model.safetensors or model.safetensors.index.json "
                                     "(only safetensors weights are read; re-save with save_pretrained)")
         self.files = {}
@@ -373,22 +343,18 @@ class _SafetensorsFolder:
             self.where = {k: single for k in self.files[single].keys()}
         self.used = set()
 
-    def _file(self, key):
+    def shape(self, key):
         if key not in self.where or key not in self.files[self.where[key]].keys():
             raise ValueError(f"{self.where.get(key, sorted(self.files))}: weight {key!r} is missing; "
                              "is the checkpoint complete and does config.json match it?")
-        return self.files[self.where[key]]
-
-    def shape(self, key):
-        return tuple(self._file(key).get_slice(key).get_shape())
+        return tuple(self.files[self.where[key]].get_slice(key).get_shape())
 
     def get(self, key, shape):
-        f = self._file(key)
-        if self.shape(key) != tuple(shape):
-            raise ValueError(f"{self.where[key]}: weight {key!r} has shape {self.shape(key)}, config.json implies "
+        if (have := self.shape(key)) != tuple(shape):
+            raise ValueError(f"{self.where[key]}: weight {key!r} has shape {have}, config.json implies "
                              f"{tuple(shape)}; the weights do not belong to this config")
         try:
-            t = f.get_tensor(key)
+            t = self.files[self.where[key]].get_tensor(key)
         except Exception as e:
             raise ValueError(f"{self.where[key]}: cannot read weight {key!r} ({e}); the file is damaged") from e
         self.used.add(key)
@@ -425,10 +391,7 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
             model.load_state_dict(sd, assign=True)
         except RuntimeError as e:
             raise ValueError(f"{spec}: weights do not match its model_config ({e})") from e
-        if cfg.tie_embeddings:
-            model.lm_head.weight = model.tok_emb.weight
-        model.init_rope()
-        return model
+        return model._tie_and_rope()
     if os.path.isdir(spec) and not os.path.isfile(os.path.join(spec, "config.json")):
         raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor config.json (HF model)")
     return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)
