@@ -1,5 +1,4 @@
-"""
-train.py: train a speech language model on a crosstalk corpus, one phase at a time (arXiv 2512.01865).
+"""train.py: train a speech language model on a crosstalk corpus, one phase at a time (arXiv 2512.01865).
 
     phase        data (interleave.Sampler)                          paper
     pretrain     mono, lang_probs {"en": 1}                         EN-only pretraining, 50k steps
@@ -29,12 +28,10 @@ optimizer, step; the sampler is stateless, so the run continues on exactly the d
 seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
 schedule) | an HF model id or folder (Decoder.from_hf: body kept, new speech embedding and head).
 
-LR schedule, per stage (the paper gives 5% warmup + linear decay, not whether per stage; decided
-here): every run, each phase and the baseline, warms up linearly over its first warmup_frac of
-max_iters to learning_rate, then decays linearly to min_lr (0, like the usual linear schedule with
-warmup) at max_iters. Weight decay applies to 2-D weights (matmuls, embedding) only, not to norms
-and biases. No dropout and no other randomness: a batch is a function of (seed, step), so there is
-no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl (a JSON per line).
+LR: per stage (the paper gives 5% warmup + linear decay, not whether per stage), linear warmup over
+the first warmup_frac of max_iters to learning_rate, then linear decay to min_lr (0) at max_iters.
+No dropout, no other randomness: a batch is a function of (seed, step), so there is no RNG state to
+checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl (a JSON per line).
 """
 import ast
 import builtins
@@ -117,9 +114,8 @@ def _set(cfg, key, value, where):
         raise ConfigError(f"{where}: unknown config key '{key}'; the keys are the values at the top "
                           f"of train.py: {', '.join(sorted(cfg))}")
     default = DEFAULTS[key]
-    ok = (default is None or value is None or type(value) is type(default)
-          or (type(default) is float and type(value) is int))
-    if not ok:
+    if not (default is None or value is None or type(value) is type(default)
+            or (type(default) is float and type(value) is int)):
         raise ConfigError(f"{where}: {key}={value!r} is a {type(value).__name__}, expected "
                           f"{type(default).__name__} like the default {default!r}")
     cfg[key] = float(value) if type(default) is float and type(value) is int else value
@@ -127,9 +123,8 @@ def _set(cfg, key, value, where):
 
 def get_config(argv):
     """Defaults <- config files (bare arguments) <- --key=value / --key value, in order."""
-    cfg, i = dict(DEFAULTS), 0
-    while i < len(argv):
-        arg = argv[i]
+    cfg, args = dict(DEFAULTS), iter(argv)
+    for arg in args:
         if not arg.startswith("--"):  # a config file: python that assigns config values
             if not os.path.isfile(arg):
                 raise ConfigError(f"{arg}: no such config file (give config/<name>.py or --key=value)")
@@ -140,16 +135,13 @@ def get_config(argv):
                     _set(cfg, k, v, arg)
         else:
             key, eq, text = arg[2:].partition("=")
-            if not eq:
-                if i + 1 >= len(argv):
-                    raise ConfigError(f"{arg}: needs a value (--{key}=VALUE or --{key} VALUE)")
-                text, i = argv[i + 1], i + 1
+            if not eq and (text := next(args, None)) is None:
+                raise ConfigError(f"{arg}: needs a value (--{key}=VALUE or --{key} VALUE)")
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 value = text  # a plain string: paths, names
             _set(cfg, key, value, arg)
-        i += 1
     for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
@@ -176,16 +168,6 @@ def load_checkpoint(path):
     return path, ckpt
 
 
-def check_corpus(ckpt_meta, meta, ckpt_path, data_dir):
-    """Token ids only mean the same thing under the same tokenizer and vocabulary."""
-    for key in ("vocab_size", "languages"):
-        if ckpt_meta.get(key) != meta.get(key):
-            raise CheckpointError(
-                f"{ckpt_path} was trained on a corpus with {key}={ckpt_meta.get(key)!r}, but "
-                f"{data_dir}/meta.json has {key}={meta.get(key)!r}: corpus/vocabulary mismatch. Train on "
-                f"a corpus made with the same tokenizer, or start from scratch.")
-
-
 def save_checkpoint(path, obj):
     """Atomic: write a temporary file, fsync, rename. A crash leaves the previous checkpoint intact."""
     tmp = f"{path}.tmp{os.getpid()}"
@@ -207,20 +189,6 @@ def get_lr(step, C):
     return C.learning_rate + min(frac, 1.0) * (C.min_lr - C.learning_rate)
 
 
-def load_optimizer_state(model, opt, state, distributed):
-    # the checkpoint keys optimizer state by parameter name (torch.distributed.checkpoint's full
-    # form) so it does not depend on how many ranks wrote it
-    if distributed:
-        set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
-        return
-    # one process: set_optimizer_state_dict needs a process group, so map names to positions here
-    name = {p: n for n, p in model.named_parameters()}
-    pos = {name[p]: i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
-    opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
-                         "param_groups": [{**g, "params": [pos[n] for n in g["params"]]}
-                                          for g in state["param_groups"]]})
-
-
 def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
     # ------------------------------------------------------------------ processes and devices
@@ -238,12 +206,12 @@ def main(argv=None):
                               f"({b * a * C.seq_len * world:,} tokens per step)")
     tokens_per_step = C.batch_size * C.seq_len * C.grad_accum * world
     dev = C.device if C.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dev_type = "cuda" if dev.startswith("cuda") else "cpu"
     if distributed:
-        if dev.startswith("cuda"):
+        if dev_type == "cuda":
             dev = f"cuda:{int(os.environ['LOCAL_RANK'])}"
             torch.cuda.set_device(dev)
-        dist.init_process_group("nccl" if dev.startswith("cuda") else "gloo")
-    dev_type = "cuda" if dev.startswith("cuda") else "cpu"
+        dist.init_process_group("nccl" if dev_type == "cuda" else "gloo")
     dtype = {"auto": torch.bfloat16 if dev_type == "cuda" else torch.float32,
              "bfloat16": torch.bfloat16, "float32": torch.float32}[C.dtype]
     use_compile = dev_type == "cuda" if C.compile is None else C.compile
@@ -251,8 +219,7 @@ def main(argv=None):
     # ------------------------------------------------------------------ data
     meta = tokenbin.read_meta(C.data_dir)
     vocab = tokenbin.model_vocab_size(meta)  # speech units + story boundary
-    train_split = tokenbin.load_split(C.data_dir, "train")
-    val_split = tokenbin.load_split(C.data_dir, "val")
+    train_split, val_split = (tokenbin.load_split(C.data_dir, split) for split in ("train", "val"))
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
     probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
@@ -262,11 +229,12 @@ def main(argv=None):
     val_samplers = {lang: Sampler(val_split, C.seq_len, C.batch_size, mode="mono",
                                   lang_probs={lang: 1.0}, seed=EVAL_SEED, rank=rank,
                                   world_size=world, boundary_token=bnd) for lang in val_split.langs}
-    n_langs = len(train_split.langs)
+    langs = train_split.langs
+    n_langs = len(langs)
     # ------------------------------------------------------------------ model
     ckpt, step = None, 0
     if C.init_from == "resume":
-        ckpt_path, ckpt = load_checkpoint(os.path.join(C.out_dir, "ckpt.pt"))
+        ckpt_path, ckpt = load_checkpoint(C.out_dir)
         if ckpt["phase"] != C.phase:
             raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                                   f"{C.phase}: resume continues the same phase. To start {C.phase} from "
@@ -283,17 +251,21 @@ def main(argv=None):
                                        or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
                                        or C.init_from.startswith("out/")):  # else an HF model
         ckpt_path, ckpt = load_checkpoint(C.init_from)
-    if ckpt is not None or C.init_from == "scratch":
-        if ckpt is not None:
-            check_corpus(ckpt["meta"], meta, ckpt_path, C.data_dir)
-        mcfg = ModelConfig(**ckpt["model_config"]) if ckpt else ModelConfig.preset(C.model_preset, vocab)
-        mcfg.max_seq_len = max(mcfg.max_seq_len, C.seq_len)  # RoPE tables
-        model = Decoder(mcfg)
-        if ckpt is not None:
-            model.load_state_dict(ckpt["model"])
+    if ckpt is not None:
+        for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer
+            if ckpt["meta"].get(key) != meta.get(key):
+                raise CheckpointError(
+                    f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but "
+                    f"{C.data_dir}/meta.json has {key}={meta.get(key)!r}: corpus/vocabulary mismatch. "
+                    f"Train on a corpus made with the same tokenizer, or start from scratch.")
+        model = Decoder(ModelConfig(**ckpt["model_config"]))
+        model.load_state_dict(ckpt["model"])
+    elif C.init_from == "scratch":
+        model = Decoder(ModelConfig.preset(C.model_preset, vocab))
     else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
         model = Decoder.from_hf(C.init_from, vocab_size=vocab)
-        model.cfg.max_seq_len = max(model.cfg.max_seq_len, C.seq_len)
+    if model.cfg.max_seq_len < C.seq_len:  # RoPE tables (not in the state dict)
+        model.cfg.max_seq_len = C.seq_len
         model.init_rope()
     if model.cfg.vocab_size != vocab:
         raise CheckpointError(f"{C.init_from}: model vocabulary {model.cfg.vocab_size} != {vocab} of "
@@ -303,27 +275,34 @@ def main(argv=None):
     if use_compile:
         for block in model.blocks:
             block.compile()  # in place: parameter names stay the same (checkpoints load anywhere)
-    ctx = nullcontext()
     if distributed:
         mesh = init_device_mesh(dev_type, (world,))
         mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
         for block in model.blocks:
             fully_shard(block, mesh=mesh, mp_policy=mp)
         fully_shard(model, mesh=mesh, mp_policy=mp)  # embedding, final norm, head
-    elif dtype != torch.float32:
-        ctx = torch.autocast(dev_type, dtype=dtype)
+    ctx = nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype)
     # ------------------------------------------------------------------ optimizer
-    params = list(model.parameters())
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": C.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]  # norms, biases
-    opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2),
-                            fused=dev_type == "cuda")
-    if C.init_from == "resume":
-        load_optimizer_state(model, opt, ckpt["optimizer"], distributed)
+    groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": C.weight_decay},
+              {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]  # norms/biases
+    opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2), fused=dev_type == "cuda")
+    if C.init_from == "resume":  # state keyed by parameter name (DCP's full form): any world size wrote it
+        state = ckpt["optimizer"]
+        if distributed:
+            set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
+        else:  # set_optimizer_state_dict needs a process group, so map names to positions here
+            name = {p: n for n, p in model.named_parameters()}
+            pos = {name[p]: i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
+            opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
+                                 "param_groups": [{**g, "params": [pos[n] for n in g["params"]]}
+                                                  for g in state["param_groups"]]})
     del ckpt
 
-    def to_dev(*arrays):
-        return [torch.from_numpy(a).to(dev, non_blocking=True) for a in arrays]
+    def xent(batch, reduction):  # numpy (x, y, lang) -> fp32 cross-entropy of the logits, y, lang
+        x, y, lang = [torch.from_numpy(a).to(dev, non_blocking=True) for a in batch]
+        with ctx:
+            logits = model(x)  # (B, T, V)
+        return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction=reduction), y, lang
 
     def reduce(t):  # sum over ranks
         if distributed:
@@ -337,10 +316,8 @@ def main(argv=None):
         for lang, s in val_samplers.items():
             tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
             for i in range(n_batches):
-                x, y, _ = to_dev(*s.get_batch(i))
-                with ctx:
-                    logits = model(x)  # (B, T, V)
-                tot[0] += F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="sum")
+                loss, y, _ = xent(s.get_batch(i), "sum")
+                tot[0] += loss
                 tot[1] += y.numel()
             tot = reduce(tot)
             out[f"val_loss_{lang}"] = (tot[0] / tot[1]).item()
@@ -348,25 +325,13 @@ def main(argv=None):
         model.train()
         return out
 
-    def save(step):
-        opts = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
-        msd, osd = get_model_state_dict(model, options=opts), get_optimizer_state_dict(model, opt,
-                                                                                       options=opts)
-        if master:
-            save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
-                "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
-                "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
-                "sampler": sampler.state_dict()})
-
     # ------------------------------------------------------------------ log
     log_path = os.path.join(C.out_dir, "log.jsonl")
     if master:
         os.makedirs(C.out_dir, exist_ok=True)
-        kept = []
-        if C.init_from == "resume" and os.path.isfile(log_path):  # drop records past the checkpoint
-            kept = [l for l in open(log_path) if l.endswith("}\n") and json.loads(l)["step"] <= step]
-        with open(log_path, "w") as f:
-            f.writelines(kept)
+        old = open(log_path).readlines() if C.init_from == "resume" and os.path.isfile(log_path) else []
+        with open(log_path, "w") as f:  # resume: drop records past the checkpoint
+            f.writelines(l for l in old if l.endswith("}\n") and json.loads(l)["step"] <= step)
         print(f"phase {C.phase} ({mode}, lang_probs {sampler.lang_probs}), init_from {C.init_from}, "
               f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile {use_compile}"
               f"{', FSDP2' if distributed else ''} | {tokens_per_step:,} tokens/step = {C.batch_size} "
@@ -389,11 +354,8 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ train
     start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
-    ckpt_every = C.ckpt_interval or C.eval_interval
-    langs = train_split.langs
-    # MFU = mfu_per_tps * tokens/s: the device's bf16 peak is looked up once (None on CPU)
     mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=world)
-                   if dev_type == "cuda" else None)
+                   if dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
     stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
     n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
     if step == 0 and stop > 0:
@@ -404,10 +366,7 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         for micro in range(C.grad_accum):
-            x, y, lang = to_dev(*sampler.get_batch(step * C.grad_accum + micro))
-            with ctx:
-                logits = model(x)  # (B, T, V)
-            loss_tok = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="none")
+            loss_tok, _, lang = xent(sampler.get_batch(step * C.grad_accum + micro), "none")
             loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
             (loss / C.grad_accum).backward()
             with torch.no_grad():  # per-language train loss from the lang array; masks, no sync
@@ -419,7 +378,7 @@ def main(argv=None):
         step, n_acc = step + 1, n_acc + 1
         is_log = step % C.log_interval == 0 or step == stop
         is_eval = step % C.eval_interval == 0 or step == C.max_iters
-        is_ckpt = step % ckpt_every == 0 or step == stop
+        is_ckpt = step % (C.ckpt_interval or C.eval_interval) == 0 or step == stop
         if not (is_log or is_eval or is_ckpt):
             continue
         if dev_type == "cuda":
@@ -442,7 +401,13 @@ def main(argv=None):
         if is_log or is_eval:
             report(rec)
         if is_ckpt:
-            save(step)
+            o = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
+            msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
+            if master:
+                save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
+                    "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
+                    "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
+                    "sampler": sampler.state_dict()})
         t0 = time.perf_counter()
     if master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
