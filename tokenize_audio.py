@@ -23,6 +23,7 @@ a hole is no longer a story) and each of its clips is listed in out_dir/skipped.
 A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
 bench item when one of its clips is. The summary prints written + skipped = total.
 
+
 Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
 to whole Mimi frames (1920 samples) and each keeps its own ceil(n_samples / 1920) frames: Mimi is causal,
 so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: batched == one-by-one,
@@ -56,11 +57,11 @@ import tokenbin
 LANGS = ("en", "fr")       # the corpus format's languages, in meta.json order
 SPLITS = ("train", "val")
 MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
-# Hub revision the default weights are fetched at. The file name itself carries the checkpoint id
-# (tokenizer-e351c8d8-checkpoint125) and meta.json records the sha256 of the bytes actually used,
-# so a corpus always says exactly which weights made it. Pin a commit with --mimi_revision <sha>.
+# Hub revision of the default weights. The file name carries the checkpoint id and meta.json the sha256
+# of the bytes used, so a corpus says exactly which weights made it. Pin with --mimi_revision <sha>.
 MIMI_REVISION = "main"
 VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded model
+_DELAY = {}                # source rate -> sphn resampler delay in output samples (resample)
 
 
 def get_args(argv=None):
@@ -96,7 +97,7 @@ def _read_jsonl(path):
         for lineno, line in enumerate(f, 1):
             if line.strip():
                 try:
-                    yield lineno, json.loads(line)
+                    yield lineno, f"{path}:{lineno}", json.loads(line)
                 except json.JSONDecodeError as e:
                     raise SystemExit(f"{path}:{lineno}: not valid JSON ({e})") from None
 
@@ -110,8 +111,7 @@ def _resolve(path, root, where):
 def read_manifest(path):
     """-> list of clip dicts (manifest order) with 'path' resolved and 'line' kept for reports."""
     root, clips, seen = os.path.dirname(os.path.abspath(path)), [], set()
-    for lineno, rec in _read_jsonl(path):
-        where = f"{path}:{lineno}"
+    for lineno, where, rec in _read_jsonl(path):
         missing = [k for k in ("audio", "story", "sentence", "lang", "split") if k not in rec]
         if missing or rec["lang"] not in LANGS or rec["split"] not in SPLITS or not isinstance(
                 rec["story"], (str, int)) or not isinstance(rec["sentence"], int) or rec["sentence"] < 0:
@@ -130,23 +130,18 @@ def read_manifest(path):
 def read_bench_manifest(path):
     """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path}."""
     root, items = os.path.dirname(os.path.abspath(path)), []
-    for lineno, rec in _read_jsonl(path):
-        where = f"{path}:{lineno}"
+    for lineno, where, rec in _read_jsonl(path):
         name = rec.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise SystemExit(f"{where}: 'name' must be a file-safe set name like 'ssc_en-fr'")
-        prompt = rec.get("prompt") or []
-        prompt = [prompt] if isinstance(prompt, str) else prompt
-        items.append(dict(name=name, line=lineno, prompt=[_resolve(p, root, where) for p in prompt],
-                          good=_resolve(rec.get("good"), root, where),
-                          bad=_resolve(rec.get("bad"), root, where)))
+        prompt = rec.get("prompt") or []  # a list of clips, one clip, or null
+        prompt = [_resolve(p, root, where) for p in ([prompt] if isinstance(prompt, str) else prompt)]
+        items.append(dict(name=name, line=lineno, prompt=prompt,
+                          **{k: _resolve(rec.get(k), root, where) for k in ("good", "bad")}))
     return items
 
 
 # ----------------------------------------------------------------------------- audio
-
-_DELAY = {}  # source rate -> sphn resampler delay in output samples
-
 
 def resample(x, sr, target):
     """(n,) float32 at sr -> (round(n * target / sr),) float32 at target, time-aligned.
@@ -218,50 +213,40 @@ def encode_batch(mimi, wavs, device, dtype="float32"):
     """list of (n_i,) float32 at mimi.sample_rate -> list of (ceil(n_i / frame_size),) uint16 codes."""
     fs = mimi.frame_size  # 1920 samples at 24 kHz = one 12.5 Hz frame
     length = math.ceil(max(len(w) for w in wavs) / fs) * fs
-    x = torch.zeros(len(wavs), 1, length)  # (B, 1, T): right-padded with zeros
-    for b, w in enumerate(wavs):
-        x[b, 0, :len(w)] = torch.from_numpy(w)
+    x = np.stack([np.pad(w, (0, length - len(w))) for w in wavs]).astype(np.float32, copy=False)
+    x = torch.from_numpy(x)[:, None]  # (B, 1, T): right-padded with zeros
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
-        codes = mimi.encode(x.to(device))  # (B, 1, T / fs)
-    codes = codes[:, 0].cpu().numpy()
+        codes = mimi.encode(x.to(device))[:, 0].cpu().numpy()  # (B, 1, T / fs) -> (B, T / fs)
     assert codes.shape[1] == length // fs, (codes.shape, length, fs)
     return [codes[b, :math.ceil(len(w) / fs)].astype(np.uint16) for b, w in enumerate(wavs)]
 
 
 # ----------------------------------------------------------------------------- shards
 
-def done_indices(shard_dir):
-    """Clip indices some shard already holds (encoded or skipped); reads only the small index arrays."""
-    done = set()
-    for f in glob.glob(os.path.join(shard_dir, "shard_*.npz")):
-        with np.load(f, allow_pickle=False) as z:
-            done.update(z["idx"].tolist(), z["skip_idx"].tolist())
-    return done
-
-
-def read_shards(shard_dir):
-    """-> {clip index: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip."""
+def read_shards(shard_dir, index_only=False):
+    """-> {clip index: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip.
+    index_only: -> just the set of indices some shard holds (reads only the small index arrays)."""
     done, seconds = {}, {}
     for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
         with np.load(f, allow_pickle=False) as z:
+            if index_only:
+                done.update(dict.fromkeys(z["idx"].tolist() + z["skip_idx"].tolist()))
+                continue
             idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
             for k, i in enumerate(idx.tolist()):
                 done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
             for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
                 done[i] = (str(reason), str(detail))
-    return done, seconds
+    return set(done) if index_only else (done, seconds)
 
 
 def write_shard(shard_dir, encoded, skipped):
     """encoded: [(index, codes, seconds)], skipped: [(index, reason, detail)]; atomic. Named by the
     smallest index in it, which no other shard can hold, so ranks and resumed runs never collide."""
-    if not encoded and not skipped:
-        return
     first = min([e[0] for e in encoded] + [s[0] for s in skipped])
     path = os.path.join(shard_dir, f"shard_{first:010d}.npz")
-    lens = [len(e[1]) for e in encoded]
     arrays = dict(idx=np.array([e[0] for e in encoded], np.int64),
-                  offsets=np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+                  offsets=np.concatenate([[0], np.cumsum([len(e[1]) for e in encoded])]).astype(np.int64),
                   codes=np.concatenate([e[1] for e in encoded] or [np.zeros(0, np.uint16)]),
                   seconds=np.array([e[2] for e in encoded], np.float64),
                   skip_idx=np.array([s[0] for s in skipped], np.int64),
@@ -292,11 +277,10 @@ def check_fingerprint(shard_dir, fingerprint):
 
 def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
     """Longest first (an out-of-memory shows at once); each batch costs n_clips x longest clip."""
-    todo = sorted(todo, key=lambda i: -min(durations[i] or 0.0, max_seconds))
+    dur = lambda i: min(durations[i] or 0.0, max_seconds)  # noqa: E731
     batches, cur = [], []
-    for i in todo:
-        longest = min(durations[cur[0]] or 0.0, max_seconds) if cur else 0.0
-        if cur and (len(cur) >= batch_size or (len(cur) + 1) * longest > batch_seconds):
+    for i in sorted(todo, key=lambda i: -dur(i)):
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * dur(cur[0]) > batch_seconds):
             batches.append(cur)
             cur = []
         cur.append(i)
@@ -305,7 +289,7 @@ def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
 
 def encode_all(args, paths, shard_dir, weights, rank, world):
     """Encode this rank's clips that no shard holds yet. Returns how many clips it encoded."""
-    done = done_indices(shard_dir)
+    done = read_shards(shard_dir, index_only=True)
     todo = [i for i in range(rank, len(paths), world) if i not in done]
     if not todo:
         return 0
@@ -322,11 +306,10 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
     batch_size = args.batch_size or (64 if device.startswith("cuda") else 1)
     batches = make_batches(todo, durations, batch_seconds, batch_size, args.max_seconds)
     load = lambda i: load_audio(paths[i], sr, args.max_seconds, args.min_peak)  # noqa: E731
-    pool = ThreadPoolExecutor(max(1, args.num_workers))
     ahead = deque()  # decode the next batches while Mimi encodes this one
-    encoded, skipped, pending_s, n_enc, audio_s = [], [], 0.0, 0, 0.0
+    encoded, skipped, n_enc, audio_s = [], [], 0, 0.0
     bar = tqdm(total=len(todo), unit="clip", disable=rank != 0, desc=f"rank {rank}/{world}")
-    t0 = time.perf_counter()
+    pool, t0 = ThreadPoolExecutor(max(1, args.num_workers)), time.perf_counter()
     for b in range(len(batches)):
         while len(ahead) < 2 and b + len(ahead) < len(batches):
             ahead.append(pool.map(load, batches[b + len(ahead)]))
@@ -335,14 +318,11 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
         skipped += [(i, *why) for i, (x, why) in zip(batch, loaded) if x is None]
         if ok:
             codes = encode_batch(mimi, [x for _, x in ok], device, args.dtype)
-            for (i, x), c in zip(ok, codes):
-                encoded.append((i, c, len(x) / sr))
-                pending_s += len(x) / sr
-                audio_s += len(x) / sr
-            n_enc += len(ok)
-        if pending_s >= args.shard_seconds or b == len(batches) - 1:
+            encoded += [(i, c, len(x) / sr) for (i, x), c in zip(ok, codes)]
+            n_enc, audio_s = n_enc + len(ok), audio_s + sum(len(x) for _, x in ok) / sr
+        if sum(e[2] for e in encoded) >= args.shard_seconds or b == len(batches) - 1:
             write_shard(shard_dir, encoded, skipped)
-            encoded, skipped, pending_s = [], [], 0.0
+            encoded, skipped = [], []
         wall = max(time.perf_counter() - t0, 1e-9)
         bar.update(len(batch))
         bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
@@ -354,8 +334,7 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
 # ----------------------------------------------------------------------------- merge
 
 def assemble_split(clips, split, done, seconds):
-    """One split's stories in first-appearance order, sentences by index. A story is kept only if
-    every language has the same sentence indices written; else all its clips are skipped.
+    """One split, by the Rules in the module docstring.
     -> ({lang: [codes per sentence]}, story starts, audio seconds, [(clip, reason, detail)], n dropped)"""
     ok = lambda i: not isinstance(done[i], tuple)  # noqa: E731  (a tuple is (reason, detail))
     stories = {}  # story id -> {lang: {sentence index: clip index}}; dicts keep first-appearance order
@@ -414,9 +393,9 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
                                  tokens={lang: sum(len(t) for t in sentences[lang]) for lang in LANGS})
         elif dropped:
             print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
-    lines = [dict(kind="clip", line=clips[i]["line"], audio=clips[i]["audio"], split=clips[i]["split"],
-                  story=clips[i]["story"], sentence=clips[i]["sentence"], lang=clips[i]["lang"],
-                  reason=r, detail=d) for i, r, d in sorted(skips)]
+    keys = ("line", "audio", "split", "story", "sentence", "lang")
+    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d)
+             for i, r, d in sorted(skips)]
     index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
     bench_sets, bench_skipped = assemble_benches(items, index, done)
     for name, its in bench_sets.items():
@@ -427,12 +406,10 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
                   skip_reasons={r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})},
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={name: len(its) for name, its in sorted(bench_sets.items())})
-    with open(args.manifest, "rb") as f:
-        manifest_sha = hashlib.sha256(f.read()).hexdigest()
     tokenbin.write_meta(args.out_dir, dict(
         vocab_size=VOCAB_SIZE, languages=list(LANGS), tokenizer=tokenizer, counts=counts,
-        source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} "
-               f"(sha256 {manifest_sha}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
+        source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} (sha256 "
+               f"{sha256_file(args.manifest)}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
     return counts
 
 
@@ -463,13 +440,12 @@ def main(argv=None):
         tok = dict(name="mimi", codebooks=1, frame_rate=loaders.FRAME_RATE, sample_rate=loaders.SAMPLE_RATE,
                    weights=os.path.basename(weights), weights_sha256=weights_sha, repo=repo,
                    revision=revision, dtype=args.dtype, moshi_version=version("moshi"))
-        c = merge(args, clips, items, paths, shard_dir, tok)
+        counts = c = merge(args, clips, items, paths, shard_dir, tok)
         hours = sum(c[s]["hours"] for s in SPLITS if s in c)
         print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
               f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "
               f"written + {c['bench_items_skipped']} skipped = {c['bench_items_total']}; rank 0 encoded "
               f"{n_encoded} clips this run; skips with reasons: {os.path.join(args.out_dir, 'skipped.jsonl')}")
-        counts = c
     if world > 1:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
