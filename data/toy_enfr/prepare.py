@@ -7,49 +7,37 @@ The bundled toy corpus: parallel EN-FR stories rendered as pseudo speech units, 
 A synthetic teaching and test corpus, NOT speech: it lets the whole pipeline run offline on a laptop CPU
 in minutes and shows the interleaving effect at toy scale. How it is made:
 
-- Meaning first. A story is one language-neutral record: a topic (park, beach, farm, ... 10) that fixes
-  which places, objects and animals appear; a hero and a companion (a child or a relative); the hero's
-  object and its colour; a place; an outcome (the object is kept, or lost). Its 5-8 sentences follow a
-  causal chain: who the hero is, the object, going to the place with the companion, 0-3 topic sentences
-  (scenery, an animal, the companion playing with a second object), the event, and an ending that must
-  agree with all of it (happy or sad about that object, or home happy/sad with that companion from
-  that place).
-- Two renderings. Sentence k in FR translates sentence k in EN, in each language's own words and
-  grammar: the colour after the noun, articles, possessives, adjectives and participles agreeing in
-  gender and number, contractions (au, du, l').
-- "Pronunciation". Each word gets a fixed phone sequence (longer for longer spellings, consonants and
-  vowels mostly alternating) from its language's phone set: 38 EN phones and 36 FR phones, of which 6
-  consonants are shared (as real languages share /m/ or /s/), plus silence. Words are pronounced
-  independently per language and every word holds a phone of its own language, so no EN word sounds
-  like a FR word. Names are spelled alike but pronounced with each language's phones: real speech keeps
-  names similar, a free cross-lingual cue that is off here so the cross-lingual benches measure what
-  interleaving teaches (--shared_names=1 turns it on: FR names then sound as in EN).
-- Units. Each phone owns n_variants ids of the 2048-unit inventory (scattered by a seeded permutation;
-  ids no phone owns appear only as noise): a canonical unit, and substitutes. Each speaker (16 voices
-  per language, two per story and language, the narrator reading most sentences) says a share of the
-  phones (2%) with its own substitute unit; within a speaker a phone sometimes (0.5%) comes out as another
-  of its units. A phone lasts one frame, some vowels (5%) 2-3 frames; silence frames sit at sentence edges
-  and sometimes (3%) between words, and 0.1% of units become a random unit. A sentence (5-13 words, ~9)
-  is 7-38 units (mean ~17 EN, ~20 FR; a story ~115 EN / ~130 FR).
-- Why so clean and so dense (~2 units per word, where a 12.5 Hz tokenizer gives ~5 frames a word): the
-  toy demo trains four models in ~10 CPU minutes, and what the benches test (the ending names the hero,
-  the object, the place the story set up) is learnt by copying earlier words, which every unit of
-  variation breaks. Measured sTC EN after EN pretraining of the demo's tiny model: 76% on these
-  defaults (800 steps), 78% with no variation at all (600 steps), 64% with ~2.5x this variation (600);
-  the first version's (20% speaker shift, 3% variability, 1% noise, 10% pauses, phones of 1-3 frames,
-  ~37 units a sentence) left the "small" model at chance after 300 steps. All the knobs stay
-  (--speaker_shift --variability --noise --pause_prob --vowel_long --cons_long --slow_max
-  --phones_per_letter --max_phones): the first version's values are in the comment above them.
+- Meaning first. A story is a language-neutral record: a topic (park, beach, farm, ... 10) fixing the places,
+  objects and animals; a hero and a companion (a child or a relative); the hero's object and its colour; a
+  place; an outcome (the object kept, or lost). Its 5-8 sentences form a causal chain: the hero, the object,
+  going to the place with the companion, 0-3 topic sentences (scenery, an animal, the companion playing with
+  a second object), the event, and an ending that agrees with all of it. Two renderings: FR sentence k
+  translates EN sentence k in FR's own words and grammar (colour after the noun, agreement, au, du, l').
+- "Pronunciation". Each word gets a fixed phone sequence (longer for longer spellings, mostly CV) from its
+  language's phones: 38 EN, 36 FR, 6 consonants shared (as real languages share /m/ or /s/), plus silence.
+  Every word holds a phone of its own language, so no EN word sounds like a FR word. Names are spelled
+  alike but pronounced with each language's phones: real speech keeps names similar, a free cross-lingual
+  cue that is off here so the cross-lingual benches measure what interleaving teaches (--shared_names=1).
+- Units. Each phone owns n_variants ids of the 2048-unit inventory (seeded permutation; ids no phone owns
+  appear only as noise): a canonical unit, and substitutes. Each speaker (16 per language, two per story
+  and language, the narrator reading most sentences) says 2% of the phones with its own substitute; 0.5%
+  of phones come out as another of their units. A phone lasts one frame, 5% of vowels 2-3; silence sits at
+  sentence edges and 3% between words; 0.1% of units become random. A sentence (5-13 words, ~9) is 7-38
+  units (mean ~17 EN, ~20 FR; a story ~115 EN / ~130 FR).
+- Why so clean and dense (~2 units a word, where a 12.5 Hz tokenizer gives ~5 frames): the toy demo trains
+  four models in ~10 CPU minutes, and what the benches test (the ending names the hero, object, place the
+  story set up) is learnt by copying earlier words, which every unit of variation breaks. Measured sTC EN
+  after EN pretraining of the demo's tiny model: 76% on these defaults (800 steps), 78% with no variation
+  (600 steps), 64% with ~2.5x this variation (600); the first version's (values in the config comment,
+  ~37 units a sentence) left the "small" model at chance on every bench after 300 steps (~1M tokens).
 
-By construction a model trained on monolingual EN and FR sequences has nothing that ties the two
-languages together (no shared word sounds, separate voices; only silence and a few meaningless shared
-phones), so on the cross-lingual benches it can only be at chance, unless it aligns two isomorphic
-languages on its own. A model that saw interleaved stories (sentences switching language inside a
-story) sees which FR words continue which EN contexts.
+By construction a model trained on monolingual EN and FR has nothing tying the two languages together (no
+shared word sounds, separate voices; only silence and a few meaningless shared phones), so on the
+cross-lingual benches it is at chance unless it aligns two isomorphic languages on its own; a model that saw
+interleaved stories (language switching inside a story) sees which FR words continue which EN contexts.
 
-Benches: n_bench stories drawn from their own random stream (none is also a train or val story), the
-same stories in every direction (en, fr, en-fr = EN prompt and FR endings, fr-en); the text of every
-item is in bench/items.jsonl.
+Benches: n_bench stories from their own random stream (none is a train or val story), the same stories in
+every direction (en, fr, en-fr = EN prompt and FR endings, fr-en); item texts are in bench/items.jsonl.
   ssc_*: prompt = the story minus its ending; good = the true ending; bad = the same ending with one
          fact swapped for a plausible one that contradicts the story: a name, companion, colour, object
          or place (of the same topic) that the story did not set up, or happy <-> sad against the event.
@@ -77,11 +65,9 @@ n_val_stories = 1000
 n_bench = 500           # items per bench set (8 sets: ssc/stc x en, fr, en-fr, fr-en)
 n_speakers = 16         # voices per language
 n_variants = 4          # unit ids per phone: the canonical one and n_variants-1 substitutes
-# Speech-like variation, kept mild: each bit of it breaks the exact repeats a tiny model learns to copy,
-# and the toy demo (4 trainings in ~10 CPU minutes) must learn story content. The old, harsher values
-# (--speaker_shift=0.2 --variability=0.03 --noise=0.01 --pause_prob=0.1 --vowel_long=0.5 --cons_long=0.15
-# --slow_max=0.35 --phones_per_letter=0.65 --max_phones=7) give 2x the tokens per word, and the first toy
-# demo ("small" model, ~1M tokens of pretraining) stayed at chance on every bench.
+# Speech-like variation, kept mild: each bit breaks the exact repeats a tiny model learns to copy (docstring).
+# The first version's, 2x the tokens per word: --speaker_shift=0.2 --variability=0.03 --noise=0.01
+# --pause_prob=0.1 --vowel_long=0.5 --cons_long=0.15 --slow_max=0.35 --phones_per_letter=0.65 --max_phones=7
 speaker_shift = 0.02    # share of phones a speaker says with its own substitute unit
 variability = 0.005     # chance a phone comes out as a random one of its units (within a speaker)
 noise = 0.001           # share of units replaced by a random unit
@@ -169,20 +155,19 @@ bees were buzzing everywhere=des abeilles bourdonnaient partout
 """
 BOYS = "Tom Max Leo Sam Ben Hugo Noah Jack Paul Louis Adam Felix".split()
 GIRLS = "Lily Emma Mia Zoe Lucy Anna Chloe Julie Nina Alice Clara Ella".split()
-RELATIVES = [("mom", "maman", "f"), ("dad", "papa", "m"), ("grandma", "mamie", "f"),
-             ("grandpa", "papi", "m")]
+KIDS = {"m": BOYS, "f": GIRLS}
+RELATIVES = [("mom", "maman", "f"), ("dad", "papa", "m"), ("grandma", "mamie", "f"), ("grandpa", "papi", "m")]
 COLORS = [("red", "rouge", "rouge"), ("blue", "bleu", "bleue"), ("green", "vert", "verte"),  # EN, FR m, FR f
           ("yellow", "jaune", "jaune"), ("black", "noir", "noire"), ("white", "blanc", "blanche"),
           ("pink", "rose", "rose"), ("purple", "violet", "violette")]
 TRAITS = [("kind", "gentil", "gentille"), ("curious", "curieux", "curieuse"), ("shy", "timide", "timide"),
           ("brave", "courageux", "courageuse"), ("cheerful", "joyeux", "joyeuse"), ("funny", "drôle", "drôle")]
-# sentence frames, each a list of paraphrases (the same one in both languages); slots: slots_en/slots_fr
+# sentence frames, each a list of paraphrases (the same one in both languages); slots: see slots()
 EN = {"intro": ["once upon a time there was a little {kid} named {N}", "{N} was a {trait} little {kid}"],
       "have": ["{N} had a {color} {obj}", "{N} loved {his} {color} {obj} very much"],
       "go": ["one day {he} took the {obj} to the {place} with {F}",
              "in the morning {N} and {F} went to the {place} with the {obj}"],
-      "animal": ["there they saw {a_animal} near the {place2}"],
-      "play": ["{F} played with a {color2} {obj2}"],
+      "animal": ["there they saw {a_animal} near the {place2}"], "play": ["{F} played with a {color2} {obj2}"],
       "kept": ["{he} played with the {obj} all day long", "{F} and {N} had fun with the {obj} all day"],
       "lost": ["but {a_animal} took the {obj} and ran away", "but then {he} lost the {obj} near the {place2}"],
       "end": ["in the end {N} was {emo} about the {color} {obj}", "{N} and {F} went home {emo} from the {place}"]}
@@ -190,12 +175,9 @@ FR = {"intro": ["il était une fois {un_petit_kid} qui s'appelait {N}", "{N} ét
       "have": ["{N} avait {un_obj} {color}", "{N} aimait beaucoup {son_obj} {color}"],
       "go": ["un jour {il} a emporté {le_obj} {au_place} avec {F}",
              "le matin {N} et {F} sont {alles} {au_place} avec {le_obj}"],
-      "animal": ["là-bas {ils} ont vu {un_animal} près {du_place2}"],
-      "play": ["{F} a joué avec {un_obj2} {color2}"],
-      "kept": ["{il} a joué avec {le_obj} toute la journée",
-               "{F} et {N} se sont {amuses} avec {le_obj} toute la journée"],
-      "lost": ["mais {un_animal} a pris {le_obj} et s'est {enfui}",
-               "mais ensuite {il} a perdu {le_obj} près {du_place2}"],
+      "animal": ["là-bas {ils} ont vu {un_animal} près {du_place2}"], "play": ["{F} a joué avec {un_obj2} {color2}"],
+      "kept": ["{il} a joué avec {le_obj} toute la journée", "{F} et {N} se sont {amuses} avec {le_obj} toute la journée"],
+      "lost": ["mais {un_animal} a pris {le_obj} et s'est {enfui}", "mais ensuite {il} a perdu {le_obj} près {du_place2}"],
       "end": ["à la fin {N} était {emo} à cause {du_obj} {color}", "{N} et {F} sont {rentres} {emos} {du_place}"]}
 DIRECTIONS = {"en": ("en", "en"), "fr": ("fr", "fr"), "en-fr": ("en", "fr"), "fr-en": ("fr", "en")}  # prompt, endings
 END_FACTS = [("name", "emo", "color", "obj"), ("name", "friend", "emo", "place")]  # what each ending states
@@ -214,13 +196,12 @@ VOWELS = tuple("aeiouéèêâîœ")  # h counts as a consonant: every h-word her
 WORD_RE = re.compile(r"[^\s']+'?")  # FR "l'herbe" -> "l'", "herbe": the elided article is its own word
 
 
-def fr_det(noun, g, det):
-    """French determiner + noun with gender agreement, elision and contraction (le/un/au/du/son)."""
-    v = noun.startswith(VOWELS)
-    forms = {"le": ("l'" if v else "le", "l'" if v else "la"), "un": ("un", "une"),
-             "au": ("à l'" if v else "au", "à l'" if v else "à la"),
-             "du": ("de l'" if v else "du", "de l'" if v else "de la"), "son": ("son", "son" if v else "sa")}
-    return f"{forms[det][g == 'f']} {noun}"
+def fr_det(entry, det):
+    """French determiner + noun of a table entry (EN, FR, gender): agreement, elision, contraction."""
+    _, noun, g = entry
+    plain = dict(le=("le", "la"), un=("un", "une"), au=("au", "à la"), du=("du", "de la"), son=("son", "sa"))
+    elided = dict(le="l'", au="à l'", du="de l'", son="son")  # before a vowel, in both genders
+    return f"{elided[det] if noun.startswith(VOWELS) and det in elided else plain[det][g == 'f']} {noun}"
 
 
 # ----------------------------------------------------------------------------- stories (meaning)
@@ -229,10 +210,10 @@ def make_story(r, topic=None):
     """One language-neutral story record, drawn with random.Random r."""
     t = r.randrange(len(TOPIC_TABLES)) if topic is None else topic
     hero_g = r.choice("mf")
-    hero = r.choice(BOYS if hero_g == "m" else GIRLS)
+    hero = r.choice(KIDS[hero_g])
     if r.random() < 0.6:  # the companion: another child or a relative
         fg = r.choice("mf")
-        friend = ("name", r.choice([n for n in (BOYS if fg == "m" else GIRLS) if n != hero]), fg)
+        friend = ("name", r.choice([n for n in KIDS[fg] if n != hero]), fg)
     else:
         rel = RELATIVES[r.randrange(4)]
         friend = ("rel", rel, rel[2])
@@ -256,13 +237,11 @@ def corrupt(story, r):
     if fact == "emo":
         bad["kept"] = not story["kept"]  # happy <-> sad, against the event just told
     elif fact == "name":
-        used = {story["hero"], story["friend"][1]}
-        bad["hero"] = r.choice([n for n in (BOYS if story["hero_g"] == "m" else GIRLS) if n not in used])
+        bad["hero"] = r.choice([n for n in KIDS[story["hero_g"]] if n not in (story["hero"], story["friend"][1])])
     elif fact == "friend":
         kind, who, g = story["friend"]
         if kind == "name":
-            bad["friend"] = ("name", r.choice([n for n in (BOYS if g == "m" else GIRLS)
-                                               if n not in (who, story["hero"])]), g)
+            bad["friend"] = ("name", r.choice([n for n in KIDS[g] if n not in (who, story["hero"])]), g)
         else:
             bad["friend"] = ("rel", next(x for x in RELATIVES if x[2] == g and x != who), g)
     else:  # a colour, object or place (of the topic) that the story never mentioned
@@ -271,52 +250,39 @@ def corrupt(story, r):
     return bad
 
 
-def slots_en(s):
-    T, m = TOPIC_TABLES[s["topic"]], s["hero_g"] == "m"
-    kind, who, _ = s["friend"]
-    animal = T["animals"][s["animal"]][0]
-    return dict(N=s["hero"], kid="boy" if m else "girl", trait=TRAITS[s["trait"]][0],
-                he="he" if m else "she", his="his" if m else "her",
-                F=who if kind == "name" else f"{'his' if m else 'her'} {who[0]}",
-                obj=T["objects"][s["obj"]][0], obj2=T["objects"][s["obj2"]][0],
-                color=COLORS[s["color"]][0], color2=COLORS[s["color2"]][0],
-                place=T["places"][s["place"]][0], place2=T["places"][s["place2"]][0],
-                a_animal=("an " if animal.startswith(VOWELS) else "a ") + animal,
-                emo="happy" if s["kept"] else "sad")
-
-
-def slots_fr(s):
-    T, m = TOPIC_TABLES[s["topic"]], s["hero_g"] == "m"
+def slots(s, lang):
+    """The values of the frames' {slots} for story s, in the words and agreement of one language."""
+    T, m, kept = TOPIC_TABLES[s["topic"]], s["hero_g"] == "m", s["kept"]
     kind, who, fg = s["friend"]
-    (_, obj, og), (_, obj2, og2) = T["objects"][s["obj"]], T["objects"][s["obj2"]]
-    (_, animal, ag), (_, pl, pg), (_, pl2, pg2) = (T["animals"][s["animal"]], T["places"][s["place"]],
-                                                   T["places"][s["place2"]])
-    both_f = not m and fg == "f"  # plural agreement: feminine only if both are
+    obj, obj2, animal = T["objects"][s["obj"]], T["objects"][s["obj2"]], T["animals"][s["animal"]]
+    pl, pl2 = T["places"][s["place"]], T["places"][s["place2"]]
+    if lang == "en":
+        return dict(N=s["hero"], kid="boy" if m else "girl", trait=TRAITS[s["trait"]][0],
+                    he="he" if m else "she", his="his" if m else "her",
+                    F=who if kind == "name" else f"{'his' if m else 'her'} {who[0]}",
+                    obj=obj[0], obj2=obj2[0], color=COLORS[s["color"]][0], color2=COLORS[s["color2"]][0],
+                    place=pl[0], place2=pl2[0], a_animal=("an " if animal[0].startswith(VOWELS) else "a ") + animal[0],
+                    emo="happy" if kept else "sad")
+    e = "e" if not m and fg == "f" else ""  # plural agreement: feminine only if both are
     return dict(N=s["hero"], un_petit_kid="un petit garçon" if m else "une petite fille",
                 trait=TRAITS[s["trait"]][1 if m else 2], il="il" if m else "elle",
-                F=who if kind == "name" else fr_det(who[1], fg, "son"),
-                un_obj=fr_det(obj, og, "un"), son_obj=fr_det(obj, og, "son"), le_obj=fr_det(obj, og, "le"),
-                du_obj=fr_det(obj, og, "du"), un_obj2=fr_det(obj2, og2, "un"),
-                color=COLORS[s["color"]][1 + (og == "f")], color2=COLORS[s["color2"]][1 + (og2 == "f")],
-                au_place=fr_det(pl, pg, "au"), du_place=fr_det(pl, pg, "du"), du_place2=fr_det(pl2, pg2, "du"),
-                un_animal=fr_det(animal, ag, "un"), enfui="enfuie" if ag == "f" else "enfui",
-                ils="elles" if both_f else "ils", alles="allées" if both_f else "allés",
-                amuses="amusées" if both_f else "amusés", rentres="rentrées" if both_f else "rentrés",
-                emo=("content" if m else "contente") if s["kept"] else "triste",
-                emos=("contentes" if both_f else "contents") if s["kept"] else "tristes")
+                F=who if kind == "name" else fr_det(who, "son"),
+                un_obj=fr_det(obj, "un"), son_obj=fr_det(obj, "son"), le_obj=fr_det(obj, "le"),
+                du_obj=fr_det(obj, "du"), un_obj2=fr_det(obj2, "un"),
+                color=COLORS[s["color"]][1 + (obj[2] == "f")], color2=COLORS[s["color2"]][1 + (obj2[2] == "f")],
+                au_place=fr_det(pl, "au"), du_place=fr_det(pl, "du"), du_place2=fr_det(pl2, "du"),
+                un_animal=fr_det(animal, "un"), enfui="enfuie" if animal[2] == "f" else "enfui",
+                ils="elles" if e else "ils", alles=f"allé{e}s", amuses=f"amusé{e}s", rentres=f"rentré{e}s",
+                emo=("content" if m else "contente") if kept else "triste", emos=f"content{e}s" if kept else "tristes")
 
 
 def sentences(s, lang):
     """The story's sentences in one language, as text (sentence k translates sentence k)."""
-    frames, slots = (EN, slots_en(s)) if lang == "en" else (FR, slots_fr(s))
-    out = []
-    for k, f in enumerate(s["frames"]):
-        if f.startswith("scene"):
-            out.append(TOPIC_TABLES[s["topic"]]["scenes"][int(f[-1])][lang == "fr"])
-        else:
-            variants = frames[f]
-            out.append(variants[s["variants"][8 if f == "end" else k] % len(variants)].format(**slots))
-    return out
+    frames, values = (EN if lang == "en" else FR), slots(s, lang)
+    scenes = TOPIC_TABLES[s["topic"]]["scenes"]
+    return [scenes[int(f[-1])][lang == "fr"] if f.startswith("scene")
+            else frames[f][s["variants"][8 if f == "end" else k] % len(frames[f])].format(**values)
+            for k, f in enumerate(s["frames"])]
 
 
 def story_key(s):  # what makes two story records the same story
@@ -330,12 +296,10 @@ class Voice:
 
     def __init__(self, seed):
         rng = np.random.default_rng([seed, 7])
-        # phone ids: 0 silence; EN 1..38 (consonants 1..24, vowels 25..38); FR consonants 19..24 (shared)
-        # and 39..52, vowels 53..68
+        # phone ids: 0 silence; EN consonants 1..24, vowels 25..38; FR consonants 19..24 (shared), 39..52, vowels 53..68
         self.cons = {"en": np.arange(1, 25), "fr": np.r_[SHARED_PHONES, 39:53]}
         self.vow = {"en": np.arange(25, 39), "fr": np.arange(53, 69)}
-        self.is_vowel = np.zeros(69, bool)
-        self.is_vowel[25:39] = self.is_vowel[53:69] = True
+        self.is_vowel = np.isin(np.arange(69), np.r_[25:39, 53:69])
         self.units = rng.permutation(VOCAB_SIZE)[:69 * n_variants].reshape(69, n_variants)  # (phone, variant)
         # a speaker says most phones with the canonical unit (variant 0), some with its own substitute;
         # some speakers are slower (an extra frame on some vowels)
@@ -343,22 +307,18 @@ class Voice:
         sub = rng.integers(1, max(n_variants, 2), (2, n_speakers, 69)) % n_variants
         self.prim = {lang: np.where(shift[i], sub[i], 0) for i, lang in enumerate(("en", "fr"))}
         self.slow = {lang: rng.uniform(0.0, slow_max, n_speakers) for lang in ("en", "fr")}
-        self.seed = seed
-        self.words = {lang: {"<sil>": 0} for lang in ("en", "fr")}
+        self.seed, self.cache = seed, {"en": {}, "fr": {}}  # cache: sentence text -> word ids (many recur)
+        self.words = {lang: {"<sil>": 0} for lang in ("en", "fr")}  # the lexicon: word -> id -> phones
         self.pron = {lang: [np.zeros(1, np.int64)] for lang in ("en", "fr")}
-        self.cache = {"en": {}, "fr": {}}  # sentence text -> word ids (many sentences recur)
 
-    def word_ids(self, lang, text):
-        ids = self.cache[lang].get(text)
-        if ids is None:
-            ids = self.cache[lang][text] = [self._word_id(lang, w) for w in WORD_RE.findall(text)]
-        return ids
-
-    def _word_id(self, lang, w):
-        if w not in self.words[lang]:
-            self.words[lang][w] = len(self.words[lang])
-            self.pron[lang].append(self._pronounce(lang, w))
-        return self.words[lang][w]
+    def word_ids(self, lang, text):  # a word seen first joins the lexicon, pronounced
+        if text not in self.cache[lang]:
+            for w in WORD_RE.findall(text):
+                if w not in self.words[lang]:
+                    self.words[lang][w] = len(self.words[lang])
+                    self.pron[lang].append(self._pronounce(lang, w))
+            self.cache[lang][text] = [self.words[lang][w] for w in WORD_RE.findall(text)]
+        return self.cache[lang][text]
 
     def _pronounce(self, lang, w):
         # a fixed function of (seed, language, spelling): the same whichever stories were drawn
@@ -375,21 +335,17 @@ class Voice:
     def render(self, lang, word_ids, n_words, speakers, rng):
         """Words -> units. word_ids (W,) in sentence order, n_words (S,) per sentence, speakers (S,).
         Returns units uint16 (U,) and sentence offsets int64 (S+1,)."""
-        lens = np.array([len(p) for p in self.pron[lang]])
-        flat, off = np.concatenate(self.pron[lang]), np.r_[0, np.cumsum(lens)]  # lexicon, CSR
+        flat, off = np.concatenate(self.pron[lang]), np.r_[0, np.cumsum([len(p) for p in self.pron[lang]])]  # CSR
         S, W = len(n_words), len(word_ids)
-        sent = np.repeat(np.arange(S), n_words)                             # (W,) sentence of each word
-        pre = np.zeros(W, np.int64)
-        pre[np.r_[0, np.cumsum(n_words)[:-1]]] = 1                           # silence before a sentence
+        pre = np.isin(np.arange(W), np.cumsum(n_words) - n_words).astype(np.int64)  # silence before a sentence
         post = (rng.random(W) < pause_prob).astype(np.int64)                 # a pause between words
         post[np.cumsum(n_words) - 1] = 1 + (rng.random(S) < 0.5)             # 1-2 silence frames at the end
         wlen = off[word_ids + 1] - off[word_ids]
         total = pre + wlen + post                                            # (W,) phones per word slot
-        start = np.r_[0, np.cumsum(total)[:-1]]
         phones = np.zeros(total.sum(), np.int32)                             # (P,) silence (0) by default
-        j = np.arange(wlen.sum()) - np.repeat(np.r_[0, np.cumsum(wlen)[:-1]], wlen)
-        phones[np.repeat(start + pre, wlen) + j] = flat[np.repeat(off[word_ids], wlen) + j]
-        psent = np.repeat(sent, total)                                       # (P,) sentence of each phone
+        j = np.arange(wlen.sum()) - np.repeat(np.cumsum(wlen) - wlen, wlen)  # phone index within its word
+        phones[np.repeat(np.cumsum(total) - total + pre, wlen) + j] = flat[np.repeat(off[word_ids], wlen) + j]
+        psent = np.repeat(np.repeat(np.arange(S), n_words), total)          # (P,) sentence of each phone
         spk = speakers[psent]
         var = np.where(rng.random(len(phones), np.float32) < variability,   # mostly the speaker's unit
                        rng.integers(0, n_variants, len(phones)), self.prim[lang][spk, phones])
@@ -404,23 +360,20 @@ class Voice:
 
 
 def render_stories(voice, stories, lang, rng):
-    """All sentences of the stories in one language: units (U,), sentence offsets (S+1,), and each
-    story's first sentence (n_stories,)."""
+    """All sentences of the stories in one language: units (U,), sentence offsets (S+1,), story starts."""
     ids, n_words, spk, starts = [], [], [], []
     for s in stories:
         starts.append(len(n_words))
-        for k, text in enumerate(sentences(s, lang)):
-            words = voice.word_ids(lang, text)
-            ids += words
-            n_words.append(len(words))
-            spk.append(s["voices"][lang][k])
+        words = [voice.word_ids(lang, text) for text in sentences(s, lang)]
+        ids += [w for ws in words for w in ws]
+        n_words += [len(ws) for ws in words]
+        spk += s["voices"][lang]
     units, offs = voice.render(lang, np.array(ids, np.int64), np.array(n_words), np.array(spk), rng)
     return units, offs, starts
 
 
 def build_split(voice, name, stories, rng_seed):
-    rng = np.random.default_rng(rng_seed)
-    sents, tokens = {}, {}
+    rng, sents, tokens = np.random.default_rng(rng_seed), {}, {}
     for lang in ("en", "fr"):
         units, offs, starts = render_stories(voice, stories, lang, rng)
         sents[lang], tokens[lang] = [units[a:b] for a, b in zip(offs[:-1], offs[1:])], len(units)
@@ -429,8 +382,7 @@ def build_split(voice, name, stories, rng_seed):
 
 
 def build_benches(voice, n, rng_seed, seen):
-    r = random.Random(rng_seed)
-    stories = []
+    r, stories = random.Random(rng_seed), []
     while len(stories) < n:  # topics in turn; held out: no bench story is also a train or val story
         s = make_story(r, topic=len(stories) % len(TOPIC_TABLES))
         if story_key(s) not in seen:
@@ -439,40 +391,33 @@ def build_benches(voice, n, rng_seed, seen):
     others = [r.choice([j for j in range(n) if stories[j]["topic"] != s["topic"]]) for s in stories]
     stc_bads = [dict(stories[j], frames=["end"], voices={lang: v[-1:] for lang, v in s["voices"].items()})
                 for s, j in zip(stories, others)]  # another story's ending, in this ending's voice
-    os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
-    with open(os.path.join(out_dir, "bench", "items.jsonl"), "w", encoding="utf-8") as f:  # the text
-        for i, s in enumerate(stories):
-            text = {lang: sentences(s, lang) for lang in ("en", "fr")}
-            f.write(json.dumps(dict(item=i, topic=s["topic"], stc_other=others[i], **{
-                lang: dict(prompt=text[lang][:-1], good=text[lang][-1], ssc_bad=sentences(ssc_bads[i], lang)[0],
-                           stc_bad=sentences(stc_bads[i], lang)[0]) for lang in ("en", "fr")}),
-                ensure_ascii=False, sort_keys=True) + "\n")
     rng, parts = np.random.default_rng(rng_seed), {}
     for lang in ("en", "fr"):
         units, offs, starts = render_stories(voice, stories + ssc_bads + stc_bads, lang, rng)
         sent = lambda k: units[offs[k]:offs[k + 1]]  # noqa: E731
         end = [starts[i + 1] - 1 for i in range(n)]  # the last sentence of story i
-        parts[lang] = dict(prompt=[units[offs[starts[i]]:offs[end[i]]] for i in range(n)],
-                           good=[sent(end[i]) for i in range(n)], ssc_bad=[sent(starts[n + i]) for i in range(n)],
-                           stc_bad=[sent(starts[2 * n + i]) for i in range(n)])
-    counts = {}
+        parts[lang] = dict(prompt=[units[offs[starts[i]]:offs[end[i]]] for i in range(n)], good=[sent(k) for k in end],
+                           ssc_bad=[sent(k) for k in starts[n:2 * n]], stc_bad=[sent(k) for k in starts[2 * n:]])
     for task in ("ssc", "stc"):
         for d, (pl, el) in DIRECTIONS.items():
             items = [(parts[pl]["prompt"][i], parts[el]["good"][i], parts[el][f"{task}_bad"][i]) for i in range(n)]
             tokenbin.write_bench(out_dir, f"{task}_{d}", items, VOCAB_SIZE)
-            counts[f"{task}_{d}"] = n
-    return counts
+    with open(os.path.join(out_dir, "bench", "items.jsonl"), "w", encoding="utf-8") as f:  # text (bench/: write_bench)
+        for i, (s, ssc, stc) in enumerate(zip(stories, ssc_bads, stc_bads)):
+            f.write(json.dumps(dict(item=i, topic=s["topic"], stc_other=others[i], **{lang: dict(
+                prompt=sentences(s, lang)[:-1], good=sentences(s, lang)[-1], ssc_bad=sentences(ssc, lang)[0],
+                stc_bad=sentences(stc, lang)[0]) for lang in ("en", "fr")}), ensure_ascii=False, sort_keys=True) + "\n")
+    return {f"{task}_{d}": n for task in ("ssc", "stc") for d in DIRECTIONS}
 
 
 def main(argv):
-    g = globals()
+    g = globals()  # the options: the config block's lowercase globals, out_dir first
+    options = [k for k, v in g.items() if k[0] != "_" and not k.isupper() and isinstance(v, (int, float, str))]
     for arg in argv:  # nanoGPT-style overrides: --key=value, typed like the default
         key, _, val = arg.lstrip("-").partition("=")
-        if key.startswith("_") or key.isupper() or not isinstance(g.get(key), (int, float, str)):
-            sys.exit(f"data/toy_enfr/prepare.py: unknown option {arg!r}; options (as --key=value): --out_dir "
-                     f"--seed --n_train_stories --n_val_stories --n_bench --n_speakers --n_variants "
-                     f"--speaker_shift --variability --noise --pause_prob --vowel_long --cons_long --slow_max "
-                     f"--phones_per_letter --max_phones --shared_names")
+        if key not in options:
+            sys.exit(f"data/toy_enfr/prepare.py: unknown option {arg!r}; options (as --key=value): "
+                     + " ".join("--" + k for k in options))
         try:
             g[key] = type(g[key])(val)
         except ValueError:
@@ -480,19 +425,16 @@ def main(argv):
     if min(n_train_stories, n_val_stories, n_variants, n_bench - 1) < 1 or n_speakers < 2:
         sys.exit("data/toy_enfr/prepare.py: needs --n_train_stories, --n_val_stories, --n_variants >= 1, "
                  "--n_bench >= 2 (sTC takes another story's ending) and --n_speakers >= 2")
-    t0 = time.time()
-    voice, counts, seen = Voice(seed), {}, set()
+    t0, voice, counts, seen = time.time(), Voice(seed), {}, set()
     for i, (split, n) in enumerate((("train", n_train_stories), ("val", n_val_stories))):
         r = random.Random(seed * 1000 + i)  # one stream per part: changing a size changes no other part
         stories = [make_story(r) for _ in range(n)]
         seen.update(story_key(s) for s in stories)
         counts[split] = build_split(voice, split, stories, seed * 1000 + i)
     counts["bench"] = build_benches(voice, n_bench, seed * 1000 + 2, seen)
-    config = {k: g[k] for k in ("seed", "n_train_stories", "n_val_stories", "n_bench", "n_speakers", "n_variants",
-                                "speaker_shift", "variability", "noise", "pause_prob", "vowel_long", "cons_long",
-                                "slow_max", "phones_per_letter", "max_phones", "shared_names")}
     tokenbin.write_meta(out_dir, dict(
-        vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed, config=config,
+        vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed,
+        config={k: g[k] for k in options if k != "out_dir"},
         special_tokens={"story_boundary": tokenbin.story_boundary_token({"vocab_size": VOCAB_SIZE})},
         tokenizer=dict(name="toy_enfr pseudo-units", weights=None, revision=None, frame_rate=12.5, codebooks=1,
                        note="synthetic: words -> language-specific phones -> speaker unit variants with "
@@ -500,10 +442,9 @@ def main(argv):
         lexicon_size={lang: len(voice.words[lang]) - 1 for lang in ("en", "fr")},
         source="data/toy_enfr/prepare.py: a synthetic teaching corpus of parallel EN-FR stories rendered "
                "as pseudo speech units (not speech); see its docstring"))
-    print(f"{out_dir}: " + "; ".join(f"{s} {c['stories']} stories, {c['sentences']} sentences, "
-                                     f"{c['tokens']['en']:,} EN / {c['tokens']['fr']:,} FR tokens"
-                                     for s, c in counts.items() if s != "bench")
-          + f"; {len(counts['bench'])} bench sets x {n_bench} items; {time.time() - t0:.1f} s")
+    splits = "; ".join(f"{s} {c['stories']} stories, {c['sentences']} sentences, {c['tokens']['en']:,} EN / "
+                       f"{c['tokens']['fr']:,} FR tokens" for s, c in counts.items() if s != "bench")
+    print(f"{out_dir}: {splits}; {len(counts['bench'])} bench sets x {n_bench} items; {time.time() - t0:.1f} s")
 
 
 if __name__ == "__main__":
