@@ -18,8 +18,9 @@ form one set, bench/{name}:
 
 Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
 index. Sentence k of en and fr must translate each other, so a story is written only if both languages
-have exactly the same sentence indices written; else the whole story is dropped from both (a story with
-a hole is no longer a story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
+list the same sentence indices and every one of its clips was encoded; else the whole story is dropped
+from both (a story with a hole is no longer a story) and each of its clips is listed in
+out_dir/skipped.jsonl with the reason.
 A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
 bench item when one of its clips is. The summary prints written + skipped = total.
 
@@ -343,8 +344,9 @@ def assemble_split(clips, split, done, seconds):
             stories.setdefault(c["story"], {lang: {} for lang in LANGS})[c["lang"]][c["sentence"]] = i
     sentences, starts, secs, skips, dropped = {lang: [] for lang in LANGS}, [], 0.0, [], 0
     for by_lang in stories.values():
-        have = {lang: sorted(s for s, i in by_lang[lang].items() if ok(i)) for lang in LANGS}
-        if have[LANGS[0]] and all(have[lang] == have[LANGS[0]] for lang in LANGS):
+        have = {lang: sorted(by_lang[lang]) for lang in LANGS}  # sentence indices in the manifest
+        hole = {(lang, s) for lang in LANGS for s, i in by_lang[lang].items() if not ok(i)}
+        if not hole and all(have[lang] == have[LANGS[0]] for lang in LANGS):
             starts.append(len(sentences[LANGS[0]]))
             for lang in LANGS:
                 sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
@@ -354,7 +356,7 @@ def assemble_split(clips, split, done, seconds):
         every = sorted(set().union(*(by_lang[lang] for lang in LANGS)))
         why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
                                                     else "no clip in the manifest")
-                        for lang in LANGS for s in every if s not in have[lang])
+                        for lang in LANGS for s in every if s not in have[lang] or (lang, s) in hole)
         skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
                   for lang in LANGS for i in by_lang[lang].values()]
     return sentences, starts, secs, skips, dropped

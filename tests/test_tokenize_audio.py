@@ -67,11 +67,15 @@ def mimi_path(tmp_path_factory):
 # (name, seconds, rate, channels) -- 16 kHz stereo clips exercise resampling and downmix
 GOOD = {"A_en0": (1.3, 24000, 1), "A_en1": (0.9, 16000, 2), "A_fr0": (1.1, 16000, 2), "A_fr1": (1.7, 24000, 1),
         "B_en0": (1.0, 24000, 1), "C_en0": (1.2, 16000, 2), "C_fr0": (0.8, 24000, 1), "C_en1": (0.6, 24000, 1),
-        "C_fr1": (1.0, 16000, 1), "D_fr1": (0.5, 24000, 1), "E_en0": (0.7, 24000, 1), "D_en1": (3.0, 24000, 1)}
+        "C_fr1": (1.0, 16000, 1), "D_fr1": (0.5, 24000, 1), "E_en0": (0.7, 24000, 1), "D_en1": (3.0, 24000, 1),
+        "F_en0": (0.6, 24000, 1), "F_fr0": (0.7, 24000, 1)}
 # expected skip reason per (story, sentence, lang); everything else is written
 EXPECTED_SKIPS = {("B", 0, "en"): "story_dropped", ("B", 0, "fr"): "unreadable",
                   ("D", 0, "en"): "empty", ("D", 0, "fr"): "silent", ("D", 1, "en"): "too_long",
-                  ("D", 1, "fr"): "story_dropped", ("E", 0, "en"): "story_dropped"}
+                  ("D", 1, "fr"): "story_dropped", ("E", 0, "en"): "story_dropped",
+                  # sentence 1 fails in BOTH languages: the indices still match, but the story has a hole
+                  ("F", 0, "en"): "story_dropped", ("F", 0, "fr"): "story_dropped",
+                  ("F", 1, "en"): "empty", ("F", 1, "fr"): "silent"}
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +85,14 @@ def data(tmp_path_factory):
         write_wav(d / f"{name}.wav", signal(k + 1, sec, sr, ch), sr)
     write_wav(d / "D_en0.wav", np.zeros((1, 0)), RATE)          # empty
     write_wav(d / "D_fr0.wav", np.zeros((1, RATE)), RATE)       # digital silence
+    write_wav(d / "F_en1.wav", np.zeros((1, 0)), RATE)          # empty
+    write_wav(d / "F_fr1.wav", np.zeros((1, RATE)), RATE)       # digital silence
     (d / "B_fr0.wav").write_bytes(b"RIFF\x10\x00\x00\x00garbage, not a wave file" * 4)  # corrupt
     rows = [("A", 0, "en"), ("A", 1, "fr"), ("A", 0, "fr"), ("A", 1, "en"), ("B", 0, "en"), ("B", 0, "fr"),
             ("E", 0, "en"), ("C", 1, "en"), ("C", 0, "en"), ("C", 0, "fr"), ("C", 1, "fr"),
-            ("D", 0, "en"), ("D", 0, "fr"), ("D", 1, "en"), ("D", 1, "fr")]
-    split = {"A": "train", "B": "train", "E": "train", "C": "val", "D": "val"}
+            ("D", 0, "en"), ("D", 0, "fr"), ("D", 1, "en"), ("D", 1, "fr"),
+            ("F", 0, "en"), ("F", 0, "fr"), ("F", 1, "en"), ("F", 1, "fr")]
+    split = {"A": "train", "B": "train", "E": "train", "C": "val", "D": "val", "F": "train"}
     with open(d / "clips.jsonl", "w") as f:
         for story, s, lang in rows:
             f.write(json.dumps(dict(audio=f"{story}_{lang}{s}.wav", story=story, sentence=s, lang=lang,
@@ -135,7 +142,7 @@ def test_resample_is_aligned():
 
 def test_corpus_codes_frames_and_batching(one_rank, data, mimi_path):
     out, result = one_rank
-    assert result["n_encoded"] == 11 + 8  # clips not skipped on their own + unique readable bench files
+    assert result["n_encoded"] == 13 + 8  # clips not skipped on their own + unique readable bench files
     mimi = ta.load_mimi(mimi_path, "cpu")
     meta = tokenbin.read_meta(out)
     assert meta["vocab_size"] == 2048 and meta["languages"] == ["en", "fr"]
@@ -165,9 +172,10 @@ def test_every_clip_written_or_skipped_with_reason(one_rank):
     assert "fr sentence 0: unreadable" in clips[("B", 0, "en")]["detail"]
     assert "fr sentence 0: no clip in the manifest" in clips[("E", 0, "en")]["detail"]
     c = result["counts"]
-    assert (c["clips_written"], c["clips_skipped"], c["clips_total"]) == (8, 7, 15)
+    assert "en sentence 1: empty" in clips[("F", 0, "fr")]["detail"]
+    assert (c["clips_written"], c["clips_skipped"], c["clips_total"]) == (8, 11, 19)
     assert c["train"]["sentences"] == c["val"]["sentences"] == 2
-    assert c["skip_reasons"] == {"empty": 1, "silent": 1, "story_dropped": 3, "too_long": 1, "unreadable": 1}
+    assert c["skip_reasons"] == {"empty": 2, "silent": 2, "story_dropped": 5, "too_long": 1, "unreadable": 1}
     bench = [r for r in recs if r["kind"] == "bench"]
     assert len(bench) == 1 and bench[0]["name"] == "swuggy" and "unreadable" in bench[0]["detail"]
 
@@ -218,7 +226,7 @@ def test_two_ranks_match_one_rank(one_rank, data, mimi_path, tmp_path):
            os.path.join(ROOT, "tokenize_audio.py"), *args_for(data, mimi_path, tmp_path / "two")]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert re.search(r"8 clips written \([0-9.]+ h\) \+ 7 skipped = 15", r.stdout), r.stdout[-2000:]
+    assert re.search(r"8 clips written \([0-9.]+ h\) \+ 11 skipped = 19", r.stdout), r.stdout[-2000:]
     one, two = corpus_files(out), corpus_files(tmp_path / "two")
     assert sorted(one) == sorted(two)
     assert all(one[f] == two[f] for f in one), [f for f in one if one[f] != two[f]]
