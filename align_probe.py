@@ -39,8 +39,9 @@ from eval_cloze import (autocast_ctx, default_batch_tokens, default_out, length_
 
 def choose_pairs(n_sentences, n_pairs, seed=0):
     """-> (idx, other): idx sorted sentence indices (n,), other[j] != idx[j] its mismatched partner."""
-    if n_sentences < 2:
-        raise SystemExit(f"align_probe.py: need at least 2 sentences in the split, found {n_sentences}")
+    if min(n_sentences, n_pairs) < 2:  # one pair has no other sentence to mismatch with
+        raise SystemExit(f"align_probe.py: need at least 2 pairs (--n_pairs {n_pairs}, "
+                         f"{n_sentences} sentences in the split)")
     rng = np.random.default_rng(seed)
     n = min(n_pairs, n_sentences)
     idx = np.sort(rng.choice(n_sentences, size=n, replace=False))

@@ -59,6 +59,9 @@ def write_bin(path, tokens, vocab_size):
     tokens = np.asarray(tokens)
     if tokens.ndim != 1:
         raise ValueError(f"{path}: tokens must be 1-D, got shape {tokens.shape}")
+    if tokens.size >= 2**31:  # the header's token count is an int32
+        raise ValueError(f"{path}: {tokens.size:,} tokens do not fit one file (at most 2^31 - 1, about "
+                         f"47k hours at 12.5 Hz); split the corpus into several corpus directories")
     if not 0 < vocab_size <= 65536:
         raise ValueError(f"{path}: vocab_size {vocab_size} does not fit uint16 tokens")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab_size):

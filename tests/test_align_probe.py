@@ -99,3 +99,9 @@ def test_cli_writes_json_and_png(model, tmp_path, capsys):
     png = run / "align.png"
     assert png.is_file() and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert "mismatched" in capsys.readouterr().out
+
+
+def test_one_pair_is_refused():
+    # one pair has no other sentence to mismatch with: the control would equal the matched pair
+    with pytest.raises(SystemExit, match="at least 2 pairs"):
+        align_probe.choose_pairs(10, 1)
