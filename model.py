@@ -301,7 +301,7 @@ def hf_config_to_model_config(c, where="config.json"):
         vocab_size=c["vocab_size"], n_layer=c["num_hidden_layers"], d_model=d, n_head=nh,
         n_kv_head=c.get("num_key_value_heads", nh), d_ff=c["intermediate_size"], rope_theta=theta,
         rope_scaling=scaling, norm_eps=float(c.get("rms_norm_eps", 1e-6)), qkv_bias=kind == "qwen2",
-        tie_embeddings=bool(c.get("tie_word_embeddings", kind == "qwen2")),
+        tie_embeddings=bool(c.get("tie_word_embeddings", False)),  # transformers' default for both
         max_seq_len=min(c.get("max_position_embeddings", 4096), 4096))  # RoPE tables; raise it to go longer
 
 

@@ -223,8 +223,11 @@ def main(argv=None):
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
     probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
+    # each phase draws its own rows: with one data seed, every row a later phase drew in EN would be
+    # the pretraining row of the same step, replayed in the same order
+    data_seed = C.seed * len(PHASES) + list(PHASES).index(C.phase)
     sampler = Sampler(train_split, C.seq_len, C.batch_size, mode=mode, p_fr=C.p_fr, lang_probs=probs,
-                      switch=C.switch, seed=C.seed, rank=rank, world_size=world, boundary_token=bnd)
+                      switch=C.switch, seed=data_seed, rank=rank, world_size=world, boundary_token=bnd)
     # val: one-language batches; rows depend only on the batch index, not on the number of ranks
     val_samplers = {lang: Sampler(val_split, C.seq_len, C.batch_size, mode="mono",
                                   lang_probs={lang: 1.0}, seed=EVAL_SEED, rank=rank,
@@ -244,9 +247,11 @@ def main(argv=None):
             sampler.load_state_dict(ckpt["sampler"])  # raises if this run would draw other data
         except ValueError as e:
             raise CheckpointError(f"{ckpt_path}: {e}") from None
-        if ckpt["config"]["grad_accum"] != C.grad_accum:  # rows per step = batch * world * grad_accum
-            raise ConfigError(f"resume with grad_accum={C.grad_accum}, the checkpoint used "
-                              f"{ckpt['config']['grad_accum']}: the run would see other data. Keep it.")
+        # rows per step = batch * world * grad_accum; the LR at each step depends on the schedule
+        for key in ("grad_accum", "max_iters", "learning_rate", "min_lr", "warmup_frac"):
+            if ckpt["config"][key] != getattr(C, key):
+                raise ConfigError(f"resume with {key}={getattr(C, key)!r}, the checkpoint used "
+                                  f"{ckpt['config'][key]!r}: the run would not continue exactly. Keep it.")
     elif C.init_from != "scratch" and (os.path.isfile(C.init_from) or C.init_from.endswith(".pt")
                                        or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
                                        or C.init_from.startswith("out/")):  # else an HF model
@@ -419,6 +424,6 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (ConfigError, CheckpointError, tokenbin.FormatError) as e:
+    except (ConfigError, CheckpointError, tokenbin.FormatError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)

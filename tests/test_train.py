@@ -77,6 +77,13 @@ def test_phase_chain(runs):
     for prev, nxt in ((pre, inter), (inter, fin)):
         assert log(nxt)[0]["val_loss_en"] == pytest.approx(log(prev)[-1]["val_loss_en"], rel=1e-6)
         assert log(nxt)[1]["lr"] == 3e-3 > log(prev)[-1]["lr"]  # a new schedule from step 0
+    # each phase draws its own rows: a later phase must not replay pretraining's rows step by step
+    seeds = [torch.load(os.path.join(o, "ckpt.pt"), weights_only=True)["sampler"]["seed"] for o in (pre, inter, fin)]
+    assert len(set(seeds)) == 3
+    split = tokenbin.load_split(corpus, "train")
+    rows = [train.Sampler(split, 32, 4, mode="mono", lang_probs={"en": 1.0}, seed=s, boundary_token=64).get_batch(0)[0]
+            for s in seeds[::2]]
+    assert not np.array_equal(*rows)
     # the checkpoint loads through model.load_model (what eval_cloze/align_probe use)
     m = load_model(fin)
     x = torch.randint(0, 65, (1, 16))
@@ -133,6 +140,8 @@ def test_resume_is_exact(runs):
     assert losses(log(out)) == losses(log(inter))  # identical floats, every step, train and val
     with pytest.raises(train.ConfigError, match="grad_accum"):  # other rows per step: refused
         train.main(args + ["--init_from=resume", "--max_iters=8", "--grad_accum=1"])
+    with pytest.raises(train.ConfigError, match="max_iters=8"):  # another LR schedule: refused
+        train.main(args + ["--init_from=resume", "--max_iters=8"])
 
 
 def test_two_processes_fsdp2_match_one(runs):
