@@ -5,7 +5,7 @@
 #   -> spoken cloze (8 sets) and the alignment probe for baseline, interleave, interleave+FT
 #   -> one results table, printed and saved with its plot.
 #
-#   ./toy.sh                                  # about 6 minutes on 2 CPU cores
+#   ./toy.sh                                  # about 9.5 minutes on 2 CPU cores
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
 #       TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh   # CI smoke run
 #
