@@ -1,19 +1,31 @@
 """
 The on-disk token format: the one reader and the one writer every other file uses.
 
-A corpus directory data/<corpus>/ holds, per split (train, val) and language (en, fr):
+A corpus directory data/<corpus>/ holds, per split (train, val) and language (en, fr, ...):
 
     {split}_{lang}.bin      header of 256 little-endian int32
                               [0] magic 20251201  [1] version 1  [2] n_tokens  [3] vocab_size  (rest 0)
                             then n_tokens little-endian uint16: every sentence of every story, in order
     {split}_{lang}.idx.npy  int64 (n_sentences + 1,): token offset where each sentence starts, then the end
     {split}.stories.npy     int64 (n_stories + 1,): first sentence of each story, then n_sentences
-    meta.json               vocab_size, languages, tokenizer, counts, how the corpus was made
+                            (paired corpora: shared by the languages)
+    {split}_{lang}.stories.npy   the same, one per language (unpaired corpora, instead of the shared one)
+    meta.json               vocab_size, languages, paired, tokenizer, counts, how the corpus was made
     bench/{task}_{direction}.bin + .items.npy   cloze sets: items int64 (n_items, 6) =
                             [prompt_start, prompt_end, good_start, good_end, bad_start, bad_end]
+    bench/{name}.groups.npy optional, int64 (n_items,): a group id per item (sLM21 sets: the items of
+                            one word or one sentence pair across voices); a set's score is then the
+                            mean over groups of the within-group accuracy, as sLM21 aggregates
 
-Sentence k of `en` and sentence k of `fr` are translations of each other, so both languages of a
-split have the same number of sentences and share the stories file.
+Paired corpora (meta.json "paired": true, or no "paired" key: every corpus written before unpaired
+ones existed): sentence k of `en` and sentence k of `fr` are translations of each other, so both
+languages of a split have the same number of sentences and share the stories file. Only a paired
+corpus can be interleaved.
+Unpaired corpora ("paired": false): one language (EN-only LibriHeavy), or languages that are not
+translations of each other. Each language has its own stories file and its own sentence count; a
+"story" is a document (a LibriHeavy chapter, an episode) and a "sentence" one segment of it.
+
+Every story has at least one sentence (the writer refuses less, readers check it).
 
 Readers memory-map (a 42k-hour corpus is ~2 GB of tokens per language, no need to load it) and
 check everything cheap to check, failing with a message that names the file and what to do.
@@ -122,13 +134,22 @@ def read_bin(path, vocab_size=None, check_range=True):
 
 @dataclass
 class Split:
-    """One split of a corpus: per language a token memmap and sentence offsets, shared stories."""
+    """One split of a corpus: per language a token memmap, sentence offsets and story starts."""
     path: str
     split: str
     langs: list        # language codes in meta.json order; a token's language id is its index here
     tokens: dict       # lang -> uint16 memmap (n_tokens,)
     offsets: dict      # lang -> int64 (n_sentences + 1,)
-    stories: np.ndarray  # int64 (n_stories + 1,)
+    lang_stories: dict  # lang -> int64 (n_stories + 1,); paired: one array shared by every language
+    paired: bool       # sentence k of every language translates the others (interleaving needs it)
+
+    @property
+    def stories(self):
+        """The shared story starts of a paired corpus, int64 (n_stories + 1,)."""
+        if not self.paired:
+            raise ValueError(f"{self.path} {self.split}: an unpaired corpus has one story index per "
+                             f"language: use split.lang_stories[lang]")
+        return self.lang_stories[self.langs[0]]
 
     @property
     def n_sentences(self):
@@ -142,25 +163,48 @@ class Split:
         return self.tokens[lang][self.offsets[lang][k]:self.offsets[lang][k + 1]]
 
 
-def write_split(corpus_dir, split, sentences, story_starts, vocab_size):
+def _check_story_starts(where, stories, n_sentences):
+    if len(stories) < 2 or stories[0] != 0 or stories[-1] != n_sentences or np.any(np.diff(stories) <= 0):
+        return (f"{where}: story starts must run from 0 to n_sentences ({n_sentences}) and increase "
+                f"strictly (every story has at least one sentence)")
+    return None
+
+
+def write_split(corpus_dir, split, sentences, story_starts, vocab_size, paired=True):
     """sentences: {lang: [1-D int array per sentence, story order]}; story_starts: first sentence
-    index of each story. Writes the .bin, .idx.npy of each language and the shared .stories.npy."""
+    index of each story (paired), or {lang: first sentence indices} (paired=False).
+    Writes the .bin and .idx.npy of each language and the stories file(s)."""
     os.makedirs(corpus_dir, exist_ok=True)
     counts = {lang: len(s) for lang, s in sentences.items()}
-    if len(set(counts.values())) != 1:
+    if paired and len(set(counts.values())) != 1:
         raise ValueError(f"{corpus_dir} {split}: languages must have the same number of sentences "
                          f"(sentence k of each is a translation), got {counts}")
-    n_sentences = next(iter(counts.values()))
-    stories = np.append(np.asarray(story_starts, dtype=np.int64), n_sentences)
-    if len(stories) < 2 or stories[0] != 0 or np.any(np.diff(stories) <= 0):
-        raise ValueError(f"{corpus_dir} {split}: story_starts must start at 0 and increase strictly")
+    starts = {lang: story_starts for lang in sentences} if paired else story_starts
+    if set(starts) != set(sentences):
+        raise ValueError(f"{corpus_dir} {split}: story_starts must give every language of sentences "
+                         f"{sorted(sentences)}, got {sorted(starts)}")
+    stories = {lang: np.append(np.asarray(starts[lang], dtype=np.int64), counts[lang]) for lang in sentences}
+    for lang, st in stories.items():
+        if (err := _check_story_starts(f"{corpus_dir} {split} {lang}", st, counts[lang])):
+            raise ValueError(err)
     for lang, sents in sentences.items():
         lengths = np.array([len(s) for s in sents], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         flat = np.concatenate(sents) if sents else np.zeros(0, dtype=np.int64)
         write_bin(os.path.join(corpus_dir, f"{split}_{lang}.bin"), flat, vocab_size)
         _save_npy(os.path.join(corpus_dir, f"{split}_{lang}.idx.npy"), offsets)
-    _save_npy(os.path.join(corpus_dir, f"{split}.stories.npy"), stories)
+        if not paired:
+            _save_npy(os.path.join(corpus_dir, f"{split}_{lang}.stories.npy"), stories[lang])
+    if paired:
+        _save_npy(os.path.join(corpus_dir, f"{split}.stories.npy"), next(iter(stories.values())))
+
+
+def split_files(corpus_dir, split, meta):
+    """The files one split of this corpus consists of (what load_split reads), for cleaners and checks."""
+    langs = meta["languages"]
+    files = [f"{split}_{lang}{ext}" for lang in langs for ext in (".bin", ".idx.npy")]
+    files += [f"{split}.stories.npy"] if is_paired(meta) else [f"{split}_{lang}.stories.npy" for lang in langs]
+    return [os.path.join(corpus_dir, f) for f in files]
 
 
 def _load_index(path):
@@ -187,9 +231,8 @@ def load_split(corpus_dir, split, vocab_size=None):
     """Open and check one split of a corpus. Returns a Split; fails with FormatError."""
     meta = read_meta(corpus_dir)
     vocab_size = meta["vocab_size"] if vocab_size is None else vocab_size
-    stories_path = os.path.join(corpus_dir, f"{split}.stories.npy")
-    stories = _load_index(stories_path)
-    tokens, offsets = {}, {}
+    paired = is_paired(meta)
+    tokens, offsets, stories = {}, {}, {}
     for lang in meta["languages"]:
         bin_path = os.path.join(corpus_dir, f"{split}_{lang}.bin")
         idx_path = os.path.join(corpus_dir, f"{split}_{lang}.idx.npy")
@@ -197,19 +240,29 @@ def load_split(corpus_dir, split, vocab_size=None):
         offsets[lang] = _load_index(idx_path)
         _check_monotone(idx_path, offsets[lang], 0, len(tokens[lang]), "sentence offsets")
     counts = {lang: len(o) - 1 for lang, o in offsets.items()}
-    if len(set(counts.values())) != 1:
+    if paired and len(set(counts.values())) != 1:
         raise FormatError(f"{corpus_dir}: {split} sentence counts differ between languages {counts}; "
                           f"sentence k of each language must translate the others. Re-create the "
-                          f"corpus (tokenize_audio.py drops stories with a missing translation).")
-    _check_monotone(stories_path, stories, 0, next(iter(counts.values())), "story starts")
-    return Split(corpus_dir, split, list(meta["languages"]), tokens, offsets, stories)
+                          f"corpus (tokenize_audio.py drops stories with a missing translation), or "
+                          f"mark it \"paired\": false in meta.json if its languages are not translations.")
+    for lang in meta["languages"]:
+        path = os.path.join(corpus_dir, f"{split}.stories.npy" if paired else f"{split}_{lang}.stories.npy")
+        if paired and stories:
+            stories[lang] = next(iter(stories.values()))
+            continue
+        stories[lang] = _load_index(path)
+        if (err := _check_story_starts(path, stories[lang], counts[lang])):
+            raise FormatError(f"{err}, got {len(stories[lang])} entries. The index and the data "
+                              f"disagree; re-create the corpus.")
+    return Split(corpus_dir, split, list(meta["languages"]), tokens, offsets, stories, paired)
 
 
 # ----------------------------------------------------------------------------- cloze benches
 
-def write_bench(corpus_dir, name, items, vocab_size):
+def write_bench(corpus_dir, name, items, vocab_size, groups=None):
     """items: list of (prompt, good, bad) 1-D int arrays (prompt may be empty: minimal pairs).
-    Writes bench/{name}.bin with the three parts of each item back to back, and the item ranges."""
+    Writes bench/{name}.bin with the three parts of each item back to back, and the item ranges;
+    groups (n_items,) ints, optional: bench/{name}.groups.npy (see the module docstring)."""
     bench_dir = os.path.join(corpus_dir, "bench")
     os.makedirs(bench_dir, exist_ok=True)
     parts, ranges, pos = [], [], 0
@@ -224,6 +277,13 @@ def write_bench(corpus_dir, name, items, vocab_size):
     flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     write_bin(os.path.join(bench_dir, f"{name}.bin"), flat, vocab_size)
     _save_npy(os.path.join(bench_dir, f"{name}.items.npy"), np.array(ranges, dtype=np.int64).reshape(-1, 6))
+    groups_path = os.path.join(bench_dir, f"{name}.groups.npy")
+    if groups is not None:
+        if len(groups) != len(items):
+            raise ValueError(f"{groups_path}: {len(groups)} group ids for {len(items)} items")
+        _save_npy(groups_path, groups)
+    elif os.path.exists(groups_path):  # a stale sidecar from an earlier write would regroup these items
+        os.remove(groups_path)
 
 
 def load_bench(corpus_dir, name, vocab_size=None):
@@ -249,6 +309,18 @@ def load_bench(corpus_dir, name, vocab_size=None):
     return tokens, items
 
 
+def load_bench_groups(corpus_dir, name, n_items):
+    """bench/{name}.groups.npy as int64 (n_items,), or None when the set has no groups file."""
+    path = os.path.join(corpus_dir, "bench", f"{name}.groups.npy")
+    if not os.path.exists(path):
+        return None
+    groups = _load_index(path)
+    if len(groups) != n_items:
+        raise FormatError(f"{path}: {len(groups)} group ids for {n_items} items in bench/{name}. "
+                          f"Re-create the bench set.")
+    return groups
+
+
 def list_benches(corpus_dir):
     bench_dir = os.path.join(corpus_dir, "bench")
     if not os.path.isdir(bench_dir):
@@ -262,6 +334,8 @@ def write_meta(corpus_dir, meta):
     for key in ("vocab_size", "languages"):
         if key not in meta:
             raise ValueError(f"meta.json for {corpus_dir} needs '{key}'")
+    if not isinstance(meta.get("paired", True), bool):
+        raise ValueError(f"meta.json for {corpus_dir}: 'paired' must be true or false")
     os.makedirs(corpus_dir, exist_ok=True)
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
     _atomic_write(os.path.join(corpus_dir, "meta.json"), lambda f: f.write(text.encode()))
@@ -280,7 +354,15 @@ def read_meta(corpus_dir):
     for key in ("vocab_size", "languages"):
         if key not in meta:
             raise FormatError(f"{path}: has no '{key}'.")
+    if not isinstance(meta.get("paired", True), bool) or not meta["languages"]:
+        raise FormatError(f"{path}: 'paired' must be true or false and 'languages' non-empty.")
     return meta
+
+
+def is_paired(meta):
+    """True when sentence k of every language translates the others (no key: a corpus written before
+    unpaired corpora existed, all of which were paired)."""
+    return bool(meta.get("paired", True))
 
 
 # The sampler puts one story-boundary token before every story it packs, and the evaluations
@@ -299,11 +381,12 @@ if __name__ == "__main__":
     meta = read_meta(corpus)
     print(f"{corpus}: vocab {meta['vocab_size']}, languages {meta['languages']}")
     for split in ("train", "val"):
-        if not os.path.isfile(os.path.join(corpus, f"{split}.stories.npy")):
+        if not os.path.isfile(split_files(corpus, split, meta)[-1]):
             continue
         s = load_split(corpus, split)
-        sizes = ", ".join(f"{lang} {len(s.tokens[lang]):,} tokens" for lang in s.langs)
-        print(f"  {split}: {s.n_stories:,} stories, {s.n_sentences:,} sentences; {sizes}")
+        sizes = ", ".join(f"{lang} {len(s.lang_stories[lang]) - 1:,} stories, {len(s.offsets[lang]) - 1:,} "
+                          f"sentences, {len(s.tokens[lang]):,} tokens" for lang in s.langs)
+        print(f"  {split} ({'paired' if s.paired else 'unpaired'}): {sizes}")
     for name in list_benches(corpus):
         _, items = load_bench(corpus, name, meta["vocab_size"])
         print(f"  bench/{name}: {len(items)} items")

@@ -113,7 +113,7 @@ def test_vocab_mismatch_and_missing(tmp_path):
     d, _, _ = make_corpus(tmp_path)
     with pytest.raises(tb.FormatError, match=r"vocabulary size 2048, expected 4096"):
         tb.load_split(d, "train", vocab_size=4096)
-    with pytest.raises(tb.FormatError, match=r"val\.stories\.npy: missing"):
+    with pytest.raises(tb.FormatError, match=r"val_en\.bin: no such token file"):
         tb.load_split(d, "val")
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump({"languages": ["en", "fr"]}, f)
@@ -127,3 +127,58 @@ def test_bench_ranges_checked(tmp_path):
     np.save(os.path.join(d, "bench", "stc_en.items.npy"), np.array([[0, 1, 1, 2, 2, 9]], dtype=np.int64))
     with pytest.raises(tb.FormatError, match=r"stc_en\.items\.npy: item ranges outside"):
         tb.load_bench(d, "stc_en")
+
+
+def test_story_with_no_sentence_is_refused_by_reader_and_writer(tmp_path):
+    d, _, story_starts = make_corpus(tmp_path)
+    path = os.path.join(d, "train.stories.npy")
+    stories = np.load(path)
+    np.save(path, np.insert(stories, 1, stories[1]))  # story 1 now starts where story 0's successor does
+    with pytest.raises(tb.FormatError, match=r"train\.stories\.npy: story starts .* increase strictly"):
+        tb.load_split(d, "train")
+    with pytest.raises(ValueError, match="increase strictly"):
+        tb.write_split(d, "train", {"en": [np.array([1]), np.array([2])]}, [0, 1, 1], 2048)
+
+
+def test_unpaired_corpus_round_trip(tmp_path):
+    """One story index per language, sentence counts free; paired-only views refuse clearly."""
+    d = str(tmp_path / "mono")
+    en = [np.array([1, 2]), np.array([3]), np.array([4, 5, 6])]
+    fr = [np.array([7]), np.array([8, 9])]
+    tb.write_split(d, "train", {"en": en, "fr": fr}, {"en": [0, 2], "fr": [0]}, 2048, paired=False)
+    tb.write_meta(d, {"vocab_size": 2048, "languages": ["en", "fr"], "paired": False})
+    assert not os.path.exists(os.path.join(d, "train.stories.npy"))
+    split = tb.load_split(d, "train")
+    assert not split.paired
+    assert split.lang_stories["en"].tolist() == [0, 2, 3] and split.lang_stories["fr"].tolist() == [0, 2]
+    for lang, sents in (("en", en), ("fr", fr)):
+        for k, sent in enumerate(sents):
+            np.testing.assert_array_equal(split.sentence(lang, k), sent)
+    with pytest.raises(ValueError, match="one story index per language"):
+        split.stories
+    assert [os.path.basename(f) for f in tb.split_files(d, "train", tb.read_meta(d))] == [
+        "train_en.bin", "train_en.idx.npy", "train_fr.bin", "train_fr.idx.npy",
+        "train_en.stories.npy", "train_fr.stories.npy"]
+    # the same files read as paired (a meta.json that lies) fail on the counts, naming the fix
+    tb.write_meta(d, {"vocab_size": 2048, "languages": ["en", "fr"]})
+    with pytest.raises(tb.FormatError, match='sentence counts differ.*"paired": false'):
+        tb.load_split(d, "train")
+
+
+def test_paired_is_the_default_for_old_corpora(tmp_path):
+    d, sentences, _ = make_corpus(tmp_path)
+    meta = tb.read_meta(d)
+    assert "paired" not in meta and tb.is_paired(meta)
+    split = tb.load_split(d, "train")
+    assert split.paired and split.lang_stories["en"] is split.lang_stories["fr"]
+
+
+def test_bench_groups_round_trip_and_stale_sidecar(tmp_path):
+    d = str(tmp_path)
+    items = [(np.array([], dtype=np.int64), np.array([1]), np.array([2]))] * 3
+    tb.write_bench(d, "swuggy_en", items, 2048, groups=[0, 0, 1])
+    assert tb.load_bench_groups(d, "swuggy_en", 3).tolist() == [0, 0, 1]
+    with pytest.raises(tb.FormatError, match="3 group ids for 2 items"):
+        tb.load_bench_groups(d, "swuggy_en", 2)
+    tb.write_bench(d, "swuggy_en", items, 2048)  # rewritten without groups: the old sidecar goes
+    assert tb.load_bench_groups(d, "swuggy_en", 3) is None
