@@ -16,7 +16,7 @@ import tokenbin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREPARE = os.path.join(ROOT, "data", "toy_enfr", "prepare.py")
-SMALL = ["--n_train_stories=200", "--n_val_stories=20", "--n_bench=30"]
+SMALL = ["--n_train_stories=200", "--n_val_stories=20", "--n_bench=30", "--n_pairs=40"]
 DIRECTIONS = ("en", "fr", "en-fr", "fr-en")
 
 
@@ -72,7 +72,8 @@ def test_splits_load_and_are_sentence_aligned(corpora):
 def test_benches_all_present_with_the_design_shapes(corpora):
     d = corpora["a"]
     names = [f"{t}_{x}" for t in ("ssc", "stc") for x in DIRECTIONS]
-    assert tokenbin.list_benches(d) == sorted(names)
+    pairs = [f"{t}_{x}" for t in ("lex", "syn") for x in ("en", "fr")]
+    assert tokenbin.list_benches(d) == sorted(names + pairs)
     for name in names:
         tokens, items = tokenbin.load_bench(d, name, vocab_size=2048)
         assert items.shape == (30, 6) and items.dtype == np.int64
@@ -167,3 +168,38 @@ def test_variation_knobs_change_the_rendering(tmp_path):
         # variation off: every unit is a phone's canonical unit or silence, so few distinct ids
         assert len(np.unique(s_clean.tokens[lang])) < len(np.unique(s_harsh.tokens[lang]))
     assert tokenbin.read_meta(harsh)["config"]["vowel_long"] == 0.5
+
+
+def test_minimal_pair_sets_are_what_they_claim(corpora):
+    """lex_*: a word vs a same-length non-word of the language's own phones; syn_*: the same word
+    renderings in another order; every pair read by pair_voices (2) speakers, grouped for sLM21's mean."""
+    d, prep = corpora["a"], load_prepare()
+    voice = prep.Voice(3)
+    unit_phone = {int(u): p for p, row in enumerate(voice.units) for u in row}  # every id a phone owns
+    pairs = [json.loads(l) for l in open(os.path.join(d, "bench", "pairs.jsonl"), encoding="utf-8")]
+    for lang in ("en", "fr"):
+        for task in ("lex", "syn"):
+            tokens, items = tokenbin.load_bench(d, f"{task}_{lang}")
+            groups = tokenbin.load_bench_groups(d, f"{task}_{lang}", len(items))
+            assert len(items) == 80 and np.array_equal(np.bincount(groups), np.full(40, 2))
+            assert np.all(items[:, 0] == items[:, 1])  # no prompt: whole utterances
+            texts = [p for p in pairs if p["set"] == f"{task}_{lang}"]
+            assert len(texts) == 40
+            for (_, _, g0, g1, b0, b1), gr in zip(items, groups):
+                good, bad = tokens[g0:g1].tolist(), tokens[b0:b1].tolist()
+                assert good != bad
+                if task == "syn":  # the same units, another order: only the word order is wrong
+                    assert sorted(good) == sorted(bad) and len(good) == len(bad)
+                    t = texts[gr]
+                    assert sorted(t["good"].split()) == sorted(t["bad"].split()) and t["good"] != t["bad"]
+        own = set(voice.cons[lang]) | set(voice.vow[lang])
+        lexicon = {tuple(p) for p in (t["good_phones"] for t in pairs if t["set"] == f"lex_{lang}")}
+        for t in (t for t in pairs if t["set"] == f"lex_{lang}"):
+            nw = t["bad_phones"]
+            assert len(nw) == len(t["good_phones"]) and set(nw) <= own
+            assert tuple(nw) not in lexicon and not set(nw) <= set(prep.SHARED_PHONES.tolist())
+            assert tuple(voice._pronounce(lang, t["good"]).tolist()) == tuple(t["good_phones"])
+    # silence-stripped word renderings: every unit of a lex item belongs to some phone or is noise
+    tokens, items = tokenbin.load_bench(d, "lex_en")
+    owned = np.mean([int(u) in unit_phone for u in tokens])
+    assert owned > 0.98

@@ -43,6 +43,13 @@ every direction (en, fr, en-fr = EN prompt and FR endings, fr-en); item texts ar
          or place (of the same topic) that the story did not set up, or happy <-> sad against the event.
   stc_*: the same prompt and good ending; bad = the ending of another bench story, on another topic,
          read by the voice of the true ending (so a change of voice gives nothing away).
+Minimal pairs, no prompt, toy analogues of sLM21's (ZeroSpeech 2021) EN sets, in EN and FR; each pair
+is read by pair_voices speakers and grouped (bench/{name}.groups.npy) so that, as sLM21 does, a pair's
+score is the mean over its voices and the set's score the mean over pairs. Texts: bench/pairs.jsonl.
+  lex_*: a word of the language's lexicon vs a non-word of the same length in the same language's
+         phones that is no word of it (sWUGGY's word vs non-word), each alone between silences.
+  syn_*: a sentence of a held-out story vs the same words with two neighbours swapped (sBLiMP's
+         grammatical vs ungrammatical), the same rendering of every word in both orders.
 """
 import json
 import os
@@ -63,6 +70,8 @@ seed = 1337
 n_train_stories = 30000  # ~3.4M EN / 3.9M FR units
 n_val_stories = 1000
 n_bench = 500           # items per bench set (8 sets: ssc/stc x en, fr, en-fr, fr-en)
+n_pairs = 250           # lex_* / syn_* minimal pairs per language, each read by pair_voices speakers
+pair_voices = 2         # as sLM21: one pair, several voices; its score is the mean over its voices
 n_speakers = 16         # voices per language
 n_variants = 4          # unit ids per phone: the canonical one and n_variants-1 substitutes
 # Speech-like variation, kept mild: each bit breaks the exact repeats a tiny model learns to copy (docstring).
@@ -410,6 +419,73 @@ def build_benches(voice, n, rng_seed, seen):
     return {f"{task}_{d}": n for task in ("ssc", "stc") for d in DIRECTIONS}
 
 
+def _word_units(voice, lang, word_ids, speaker, rng):
+    """Each word rendered alone by one speaker, its edge silences stripped: [uint16 array per word]."""
+    units, offs = voice.render(lang, np.array(word_ids, np.int64), np.ones(len(word_ids), np.int64),
+                               np.full(len(word_ids), speaker), rng)
+    sil = set(voice.units[0].tolist())
+    out = []
+    for a, b in zip(offs[:-1], offs[1:]):
+        w = units[a:b]
+        keep = np.flatnonzero([u not in sil for u in w.tolist()])
+        out.append(w[keep[0]:keep[-1] + 1] if len(keep) else w[1:2])  # a word is never empty
+    return out
+
+
+def build_minimal_pairs(voice, rng_seed, seen):
+    """lex_{en,fr} and syn_{en,fr}: n_pairs minimal pairs per language, each in pair_voices voices."""
+    r, rng, sil = random.Random(rng_seed), np.random.default_rng(rng_seed), np.array([voice.units[0, 0]], np.uint16)
+    stories = []
+    while len(stories) < n_pairs:  # held out, like the cloze stories
+        s = make_story(r)
+        if story_key(s) not in seen:
+            stories.append(s)
+    counts, texts = {}, []
+    for lang in ("en", "fr"):
+        words = [w for w in voice.words[lang] if w != "<sil>"]
+        known = {tuple(voice.pron[lang][voice.words[lang][w]].tolist()) for w in words}
+        lex_words = r.sample(sorted(words), min(n_pairs, len(words)))
+        lex = []
+        for w in lex_words:  # a non-word: the word's length and CV shape, other phones of the language
+            ph = voice.pron[lang][voice.words[lang][w]].copy()
+            while tuple(ph.tolist()) in known or all(p in SHARED_PHONES for p in ph):
+                ph = np.array([r.choice(list(voice.vow[lang] if voice.is_vowel[p] else voice.cons[lang]))
+                               for p in voice.pron[lang][voice.words[lang][w]]], np.int64)
+            voice.pron[lang].append(ph)  # rendered like a word, never entered in the lexicon
+            lex.append((voice.words[lang][w], len(voice.pron[lang]) - 1, w))
+        syn = []
+        for s in stories:
+            text = r.choice([t for t in sentences(s, lang) if len(WORD_RE.findall(t)) >= 4])
+            ids = voice.word_ids(lang, text)
+            k = r.choice([i for i in range(len(ids) - 1) if ids[i] != ids[i + 1]])
+            syn.append((ids, k, text))
+        for task, pairs in (("lex", lex), ("syn", syn)):
+            items, groups = [], []
+            for g, pair in enumerate(pairs):
+                for spk in r.sample(range(n_speakers), pair_voices):
+                    if task == "lex":
+                        good, bad = _word_units(voice, lang, pair[:2], spk, rng)
+                        items.append((np.zeros(0, np.int64), np.r_[sil, good, sil], np.r_[sil, bad, sil]))
+                    else:
+                        ws, k = _word_units(voice, lang, pair[0], spk, rng), pair[1]
+                        swapped = ws[:k] + [ws[k + 1], ws[k]] + ws[k + 2:]
+                        items.append((np.zeros(0, np.int64), np.concatenate([sil, *ws, sil]),
+                                      np.concatenate([sil, *swapped, sil])))
+                    groups.append(g)
+            tokenbin.write_bench(out_dir, f"{task}_{lang}", items, VOCAB_SIZE, groups=groups)
+            counts[f"{task}_{lang}"] = len(items)
+        for w_id, nw_id, w in lex:
+            texts.append(dict(set=f"lex_{lang}", good=w, good_phones=voice.pron[lang][w_id].tolist(),
+                              bad="(non-word)", bad_phones=voice.pron[lang][nw_id].tolist()))
+        for ids, k, text in syn:
+            tw = WORD_RE.findall(text)
+            texts.append(dict(set=f"syn_{lang}", good=" ".join(tw), bad=" ".join(tw[:k] + [tw[k + 1], tw[k]] + tw[k + 2:])))
+    with open(os.path.join(out_dir, "bench", "pairs.jsonl"), "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps(t, ensure_ascii=False, sort_keys=True) + "\n")
+    return counts
+
+
 def main(argv):
     g = globals()  # the options: the config block's lowercase globals, out_dir first
     options = [k for k, v in g.items() if k[0] != "_" and not k.isupper() and isinstance(v, (int, float, str))]
@@ -422,9 +498,11 @@ def main(argv):
             g[key] = type(g[key])(val)
         except ValueError:
             sys.exit(f"data/toy_enfr/prepare.py: --{key} needs a {type(g[key]).__name__}, got {val!r}")
-    if min(n_train_stories, n_val_stories, n_variants, n_bench - 1) < 1 or n_speakers < 2:
-        sys.exit("data/toy_enfr/prepare.py: needs --n_train_stories, --n_val_stories, --n_variants >= 1, "
-                 "--n_bench >= 2 (sTC takes another story's ending) and --n_speakers >= 2")
+    if min(n_train_stories, n_val_stories, n_variants, n_bench - 1, n_pairs) < 1 or n_speakers < 2 \
+            or not 1 <= pair_voices <= n_speakers:
+        sys.exit("data/toy_enfr/prepare.py: needs --n_train_stories, --n_val_stories, --n_variants, --n_pairs "
+                 ">= 1, --n_bench >= 2 (sTC takes another story's ending), --n_speakers >= 2 and "
+                 "1 <= --pair_voices <= --n_speakers")
     t0, voice, counts, seen = time.time(), Voice(seed), {}, set()
     for i, (split, n) in enumerate((("train", n_train_stories), ("val", n_val_stories))):
         r = random.Random(seed * 1000 + i)  # one stream per part: changing a size changes no other part
@@ -432,6 +510,7 @@ def main(argv):
         seen.update(story_key(s) for s in stories)
         counts[split] = build_split(voice, split, stories, seed * 1000 + i)
     counts["bench"] = build_benches(voice, n_bench, seed * 1000 + 2, seen)
+    counts["bench"].update(build_minimal_pairs(voice, seed * 1000 + 3, seen))
     tokenbin.write_meta(out_dir, dict(
         vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed,
         config={k: g[k] for k in options if k != "out_dir"},
@@ -444,7 +523,7 @@ def main(argv):
                "as pseudo speech units (not speech); see its docstring"))
     splits = "; ".join(f"{s} {c['stories']} stories, {c['sentences']} sentences, {c['tokens']['en']:,} EN / "
                        f"{c['tokens']['fr']:,} FR tokens" for s, c in counts.items() if s != "bench")
-    print(f"{out_dir}: {splits}; {len(counts['bench'])} bench sets x {n_bench} items; {time.time() - t0:.1f} s")
+    print(f"{out_dir}: {splits}; bench sets {counts['bench']}; {time.time() - t0:.1f} s")
 
 
 if __name__ == "__main__":
