@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tokenbin
-from interleave import Sampler
+from interleave import SWITCHES, Mixture, Sampler, mixture_meta
 
 VOCAB = 60000  # room for globally unique ids; the boundary token sits just above, as with Mimi's 2048
 BND = VOCAB
@@ -288,3 +288,174 @@ def test_rows_start_anywhere_in_the_stream(coded):
     assert abs(np.mean(firsts == BND) - share) < 0.01
     within = [int(t) for t in firsts if t != BND]  # not always a sentence start
     assert len(set(within)) > 1000
+
+
+# ---------------------------------------------------------------------------- unpaired corpora
+def write_unpaired(d, langs_stories, first_id=1, vocab=VOCAB, seed=0):
+    """{lang: n_stories} -> an unpaired corpus (own stories per language), every token a unique id.
+    Returns {id: (lang, sentence, position, story, last sentence of its story?, sentence length)}."""
+    rng = np.random.default_rng(seed)
+    sentences, starts, where, nid = {}, {}, {}, first_id
+    for lang, n in langs_stories.items():
+        sentences[lang], starts[lang] = [], []
+        for s in range(n):
+            starts[lang].append(len(sentences[lang]))
+            k_max = int(rng.integers(1, 6))
+            for k in range(k_max):
+                m = int(rng.integers(1, 9))
+                sentences[lang].append(np.arange(nid, nid + m))
+                for p in range(m):
+                    where[nid + p] = (lang, len(sentences[lang]) - 1, p, s, k == k_max - 1, m)
+                nid += m
+    assert nid < vocab
+    tokenbin.write_split(d, "train", sentences, starts, vocab, paired=False)
+    tokenbin.write_meta(d, {"vocab_size": vocab, "languages": list(langs_stories), "paired": False})
+    return where
+
+
+def assert_stream(row, where):
+    """row is a window of boundary + whole stories: each token follows the one before it in its
+    sentence, or starts the next sentence of the same story, or a boundary ends a story and the next
+    token starts a story's first sentence. Returns the languages met."""
+    langs = set()
+    for t in range(len(row)):
+        if row[t] == BND:
+            assert t == 0 or where[row[t - 1]][4] and where[row[t - 1]][2] == where[row[t - 1]][5] - 1, \
+                "a boundary only after a story's last token"
+            continue
+        lang, j, p, s, _, _ = where[row[t]]  # KeyError: padding or a foreign token
+        langs.add(lang)
+        if t == 0:
+            continue
+        if row[t - 1] == BND:
+            assert p == 0 and (j == 0 or where[row[t] - 1][4]), "a story starts at its first sentence"
+            continue
+        lang0, j0, p0, s0, _, m0 = where[row[t - 1]]
+        assert lang == lang0, "mono: one language per row"
+        if p0 < m0 - 1:
+            assert (j, p) == (j0, p0 + 1), "a sentence is copied whole, in order"
+        else:
+            assert p == 0 and j == j0 + 1 and s == s0, "the next sentence of the same story"
+    return langs
+
+
+def test_mono_on_unpaired_and_one_language_corpora(tmp_path):
+    where = write_unpaired(str(tmp_path / "u"), {"en": 40, "fr": 25})
+    split = tokenbin.load_split(str(tmp_path / "u"), "train")
+    assert not split.paired
+    sampler = Sampler(split, 40, 64, mode="mono", lang_probs={"en": 0.5, "fr": 0.5}, boundary_token=BND)
+    row_langs = []
+    for step in range(4):
+        x, y, lang = sampler.get_batch(step)
+        for row, lg in zip(rows_of(x, y), lang):
+            (l,) = assert_stream(row, where)
+            row_langs.append(l)
+            assert set(lg.tolist()) == {split.langs.index(l)}
+    assert abs(np.mean(np.array(row_langs) == "fr") - 0.5) < 0.08
+    assert sampler.state_dict()["n_stories"] == {"en": 40, "fr": 25}
+    # a one-language corpus: EN pretraining data such as LibriHeavy
+    where = write_unpaired(str(tmp_path / "en"), {"en": 30})
+    one = tokenbin.load_split(str(tmp_path / "en"), "train")
+    x, y, lang = Sampler(one, 40, 32, mode="mono", lang_probs={"en": 1}, boundary_token=BND).get_batch(0)
+    for row in rows_of(x, y):
+        assert assert_stream(row, where) == {"en"}
+    assert not lang.any()
+    with pytest.raises(ValueError, match="lang_probs"):  # the default p_fr needs fr
+        Sampler(one, 40, 32, mode="mono", boundary_token=BND)
+
+
+def test_interleave_refuses_an_unpaired_corpus(tmp_path):
+    write_unpaired(str(tmp_path / "u"), {"en": 10, "fr": 10})
+    split = tokenbin.load_split(str(tmp_path / "u"), "train")
+    for switch in SWITCHES:
+        with pytest.raises(ValueError, match=f"{tmp_path / 'u'}.*unpaired.*paired corpus"):
+            Sampler(split, 40, 4, mode="interleave", switch=switch, boundary_token=BND)
+
+
+# ---------------------------------------------------------------------------- corpus mixtures
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    """Corpus `books`: EN only, ids from 1; corpus `tales`: EN and FR (unpaired), ids from 20000."""
+    root = tmp_path_factory.mktemp("mix")
+    where = write_unpaired(str(root / "books"), {"en": 40}, first_id=1, seed=1)
+    where.update(write_unpaired(str(root / "tales"), {"en": 30, "fr": 30}, first_id=20000, seed=2))
+    splits = {n: tokenbin.load_split(str(root / n), "train") for n in ("books", "tales")}
+    return root, splits, where
+
+
+def mix(splits, weights, **kw):
+    return Mixture(splits, weights, 40, 128, boundary_token=BND, mode="mono", **kw)
+
+
+def test_mixture_token_shares_follow_the_weights(two):
+    _, splits, where = two
+    m = mix(splits, {"books": 56, "tales": 20}, lang_probs={"en": 1.0}, seed=3)
+    assert m.langs == ["en", "fr"]
+    books = n = 0
+    for step in range(80):  # 10,240 rows
+        x, y, lang = m.get_batch(step)
+        for row, lg in zip(rows_of(x, y), lang):
+            assert assert_stream(row, where) == {"en"}  # pretraining: EN rows from either corpus
+            assert not lg.any()
+            from_books = row[row != BND] < 20000
+            assert from_books.all() or not from_books.any(), "a row comes from one corpus"
+            books += len(row) * from_books[0]  # its tokens, boundaries included
+            n += len(row)
+    assert abs(books / n - 56 / 76) < 0.02, books / n
+
+
+def test_mixture_language_ids_and_errors(two, corpus):
+    root, splits, where = two
+    # every corpus draws its rows with the same lang_probs, so each must hold its languages
+    with pytest.raises(ValueError, match="books.*lang_probs"):
+        mix(splits, {"books": 1, "tales": 1}, lang_probs={"en": 0.5, "fr": 0.5})
+    m = Mixture({"tales": splits["tales"]}, {"tales": 1}, 40, 64, boundary_token=BND, mode="mono",
+                lang_probs={"en": 0.5, "fr": 0.5})
+    x, y, lang = m.get_batch(0)
+    for row, lg in zip(rows_of(x, y), lang):
+        (l,) = assert_stream(row, where)
+        assert set(lg.tolist()) == {m.langs.index(l)}
+    # interleave needs every corpus paired
+    with pytest.raises(ValueError, match="books.*unpaired"):
+        Mixture({"stories": corpus["split"], "books": splits["books"]}, {"stories": 1, "books": 1}, 40, 8,
+                boundary_token=BND, mode="interleave")
+    for bad in ({"books": 0, "tales": 1}, {"books": 1}, {"books": -1, "tales": 1}):
+        with pytest.raises(ValueError, match="weight > 0"):
+            mix(splits, bad, lang_probs={"en": 1.0})
+    # corpus directories: one vocabulary, distinct names; languages in order of first appearance
+    names, meta = mixture_meta([str(root / "books"), str(root / "tales")])
+    assert names == {str(root / "books"): "books", str(root / "tales"): "tales"}
+    assert meta["vocab_size"] == VOCAB and meta["languages"] == ["en", "fr"]
+    write_unpaired(str(root / "other" / "books"), {"en": 5}, vocab=VOCAB)
+    with pytest.raises(ValueError, match="distinct"):
+        mixture_meta([str(root / "books"), str(root / "other" / "books")])
+    write_unpaired(str(root / "small"), {"en": 5}, vocab=30000)
+    with pytest.raises(ValueError, match="vocab"):
+        mixture_meta([str(root / "books"), str(root / "small")])
+
+
+def test_mixture_deterministic_and_resume_checks_the_mix(two):
+    _, splits, _ = two
+    kw = dict(lang_probs={"en": 1.0})
+    a = mix(splits, {"books": 3, "tales": 1}, seed=7, **kw).get_batch(5)
+    b = mix(splits, {"books": 3, "tales": 1}, seed=7, **kw).get_batch(5)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a[0], mix(splits, {"books": 3, "tales": 1}, seed=8, **kw).get_batch(5)[0])
+    one = Mixture(splits, {"books": 3, "tales": 1}, 40, 8, seed=7, boundary_token=BND, mode="mono", **kw)
+    two_ranks = [Mixture(splits, {"books": 3, "tales": 1}, 40, 4, seed=7, rank=r, world_size=2,
+                         boundary_token=BND, mode="mono", **kw).get_batch(3) for r in (0, 1)]
+    for i in range(3):
+        np.testing.assert_array_equal(one.get_batch(3)[i], np.concatenate([two_ranks[0][i], two_ranks[1][i]]))
+    state = one.state_dict()
+    Mixture(splits, {"books": 6, "tales": 2}, 40, 4, seed=7, world_size=2, boundary_token=BND, mode="mono",
+            **kw).load_state_dict(state)  # the same shares, the same rows per step
+    for weights in ({"books": 1, "tales": 1}, {"books": 1}):
+        with pytest.raises(ValueError, match="mix"):
+            Mixture({n: splits[n] for n in weights}, weights, 40, 8, seed=7, boundary_token=BND,
+                    mode="mono", **kw).load_state_dict(state)
+    with pytest.raises(ValueError, match="seed"):
+        mix(splits, {"books": 3, "tales": 1}, seed=8, **kw).load_state_dict(state)
+    with pytest.raises(ValueError, match="mix"):  # a single-corpus checkpoint is not a mixture's
+        one.load_state_dict(Sampler(splits["books"], 40, 8, seed=7, boundary_token=BND, mode="mono",
+                                    **kw).state_dict())
