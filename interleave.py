@@ -73,22 +73,26 @@ SWITCHES = ("sentence", "story")
 STATE_VERSION = 2  # 1: rows started at a story start (before the stream packing); other rows
 
 
+class DataError(ValueError):
+    """Settings or corpora the sampler cannot draw from; the message names the corpus and the fix."""
+
+
 class Sampler:
     def __init__(self, split, seq_len, batch_size, mode="interleave", p_fr=0.5, lang_probs=None,
                  switch="sentence", seed=0, rank=0, world_size=1, boundary_token=2048):
         where = f"interleave.py: {split.path} {split.split}"
         if mode not in MODES:
-            raise ValueError(f"interleave.py: mode must be one of {MODES}, got {mode!r}")
+            raise DataError(f"interleave.py: mode must be one of {MODES}, got {mode!r}")
         if switch not in SWITCHES:
-            raise ValueError(f"interleave.py: switch must be one of {SWITCHES}, got {switch!r}")
+            raise DataError(f"interleave.py: switch must be one of {SWITCHES}, got {switch!r}")
         if not (seq_len >= 1 and batch_size >= 1 and world_size >= 1 and 0 <= rank < world_size):
-            raise ValueError(f"interleave.py: need seq_len, batch_size >= 1 and 0 <= rank < world_size, "
+            raise DataError(f"interleave.py: need seq_len, batch_size >= 1 and 0 <= rank < world_size, "
                              f"got seq_len={seq_len} batch_size={batch_size} rank={rank} "
                              f"world_size={world_size}")
         if not 0 <= boundary_token < 65536:  # rows are assembled in uint16, like the corpus
-            raise ValueError(f"interleave.py: boundary_token {boundary_token} does not fit uint16")
+            raise DataError(f"interleave.py: boundary_token {boundary_token} does not fit uint16")
         if mode == "interleave" and not split.paired:
-            raise ValueError(f"{where} is an unpaired corpus (meta.json \"paired\": false): its "
+            raise DataError(f"{where} is an unpaired corpus (meta.json \"paired\": false): its "
                              f"languages are not sentence translations of each other, so it cannot be "
                              f"interleaved. Interleave a paired corpus (sentence k of each language "
                              f"translates the others), or use mode mono on this one.")
@@ -109,7 +113,7 @@ class Sampler:
         self._n_tok = [len(t) for t in self._tok]
         for i, lang in enumerate(self.langs):
             if self.lang_probs[lang] > 0 and self._n_tok[i] == 0:
-                raise ValueError(f"{where}: language {lang} has lang_probs {self.lang_probs[lang]} but "
+                raise DataError(f"{where}: language {lang} has lang_probs {self.lang_probs[lang]} but "
                                  f"no tokens; give it probability 0 or build the corpus with it")
         # interleave: where the stream point falls: a boundary (weight 1 per story), or a token of
         # language l (weight p_l each); cumulative over [boundaries, lang 0, lang 1, ...]
@@ -120,15 +124,15 @@ class Sampler:
     def _resolve_probs(self, lang_probs, where):
         if lang_probs is None:
             if not ("en" in self.langs and "fr" in self.langs):
-                raise ValueError(f"{where}: p_fr needs languages en and fr, the corpus has "
+                raise DataError(f"{where}: p_fr needs languages en and fr, the corpus has "
                                  f"{self.langs}; pass lang_probs instead (e.g. {{'en': 1}})")
             if not 0.0 <= self.p_fr <= 1.0:
-                raise ValueError(f"interleave.py: p_fr must lie in [0, 1], got {self.p_fr}")
+                raise DataError(f"interleave.py: p_fr must lie in [0, 1], got {self.p_fr}")
             lang_probs = {"en": 1.0 - self.p_fr, "fr": self.p_fr}
         unknown = set(lang_probs) - set(self.langs)
         probs = {lang: float(lang_probs.get(lang, 0.0)) for lang in self.langs}
         if unknown or min(probs.values()) < 0 or abs(sum(probs.values()) - 1.0) > 1e-6:
-            raise ValueError(f"{where}: lang_probs must give each of the corpus's languages "
+            raise DataError(f"{where}: lang_probs must give each of the corpus's languages "
                              f"{self.langs} a probability >= 0, summing to 1; got {lang_probs}")
         return probs
 
@@ -210,7 +214,7 @@ class Sampler:
     # ------------------------------------------------------------------ resume checks
     def state_dict(self):
         """The settings that decide the data (no position: the sampler is stateless)."""
-        return dict(version=STATE_VERSION, seq_len=self.seq_len, batch_size=self.batch_size,
+        return dict(version=STATE_VERSION, mix=None, seq_len=self.seq_len, batch_size=self.batch_size,
                     mode=self.mode, p_fr=self.p_fr, lang_probs=dict(self.lang_probs), switch=self.switch,
                     seed=self.seed, world_size=self.world_size, boundary_token=self.boundary_token,
                     langs=list(self.langs), paired=self.split.paired,
@@ -232,7 +236,7 @@ class Mixture:
     def __init__(self, splits, weights, seq_len, batch_size, seed=0, rank=0, world_size=1, **kw):
         if not splits or set(splits) != set(weights) or not all(
                 isinstance(w, (int, float)) and math.isfinite(w) and w > 0 for w in weights.values()):
-            raise ValueError(f"interleave.py: a mixture needs a weight > 0 for each of its corpora "
+            raise DataError(f"interleave.py: a mixture needs a weight > 0 for each of its corpora "
                              f"{sorted(splits)}, got {weights}")
         self.names = list(splits)
         self.samplers = {n: Sampler(splits[n], seq_len, batch_size, seed=seed, rank=rank,
@@ -294,7 +298,7 @@ def _check_resume(mine, d, free):
         diffs.append(f"the packing changed (sampler version {d.get('version')} -> {mine['version']}): "
                      f"this code cannot draw the checkpoint's rows")
     if diffs:
-        raise ValueError("interleave.py: this run's data settings differ from the checkpoint's, so "
+        raise DataError("interleave.py: this run's data settings differ from the checkpoint's, so "
                          "a resume would not see the same data:\n  " + "\n  ".join(diffs) +
                          "\nRun with the checkpoint's settings, or start a new out_dir.")
 
@@ -306,11 +310,11 @@ def mixture_meta(corpus_dirs):
     metas = {d: tokenbin.read_meta(d) for d in corpus_dirs}
     vocabs = {d: m["vocab_size"] for d, m in metas.items()}
     if len(set(vocabs.values())) != 1:
-        raise ValueError(f"interleave.py: the corpora of a mixture must share one vocabulary (the same "
+        raise DataError(f"interleave.py: the corpora of a mixture must share one vocabulary (the same "
                          f"tokenizer), got vocab_size {vocabs}")
     names = {d: os.path.basename(os.path.normpath(d)) for d in corpus_dirs}
     if len(set(names.values())) != len(names):
-        raise ValueError(f"interleave.py: corpora of a mixture need distinct directory names (they "
+        raise DataError(f"interleave.py: corpora of a mixture need distinct directory names (they "
                          f"name the val losses), got {list(corpus_dirs)}")
     meta = dict(metas[next(iter(corpus_dirs))])
     meta["languages"] = list(dict.fromkeys(l for m in metas.values() for l in m["languages"]))
