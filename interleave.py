@@ -193,14 +193,17 @@ class Sampler:
                     pieces.append(self._bnd)  # the boundary takes the language of what follows
                     piece_langs.append(langs[0])
                     n += 1
-                for j, lang in zip(range(j0, b), langs):
-                    if n >= need:  # row full
-                        break
+                ls, k = langs.tolist(), 0
+                while k < len(ls) and n < need:  # one slice per run of sentences in one language
+                    lang, e = ls[k], k + 1
+                    while e < len(ls) and ls[e] == lang:
+                        e += 1
                     off = self._off[lang]
-                    piece = self._tok[lang][off[j] + (skip if j == j0 else 0):off[j + 1]]
+                    piece = self._tok[lang][off[j0 + k] + (skip if k == 0 else 0):off[j0 + e]]
                     pieces.append(piece)
                     piece_langs.append(lang)
                     n += len(piece)
+                    k = e
             used.append((s, j0, langs, skip))
             s, first, skip = None, None, 0
         row = np.concatenate(pieces)[:need]
