@@ -87,15 +87,15 @@ class Sampler:
             raise DataError(f"interleave.py: switch must be one of {SWITCHES}, got {switch!r}")
         if not (seq_len >= 1 and batch_size >= 1 and world_size >= 1 and 0 <= rank < world_size):
             raise DataError(f"interleave.py: need seq_len, batch_size >= 1 and 0 <= rank < world_size, "
-                             f"got seq_len={seq_len} batch_size={batch_size} rank={rank} "
-                             f"world_size={world_size}")
+                            f"got seq_len={seq_len} batch_size={batch_size} rank={rank} "
+                            f"world_size={world_size}")
         if not 0 <= boundary_token < 65536:  # rows are assembled in uint16, like the corpus
             raise DataError(f"interleave.py: boundary_token {boundary_token} does not fit uint16")
         if mode == "interleave" and not split.paired:
             raise DataError(f"{where} is an unpaired corpus (meta.json \"paired\": false): its "
-                             f"languages are not sentence translations of each other, so it cannot be "
-                             f"interleaved. Interleave a paired corpus (sentence k of each language "
-                             f"translates the others), or use mode mono on this one.")
+                            f"languages are not sentence translations of each other, so it cannot be "
+                            f"interleaved. Interleave a paired corpus (sentence k of each language "
+                            f"translates the others), or use mode mono on this one.")
         self.split, self.langs = split, list(split.langs)
         self.seq_len, self.batch_size = int(seq_len), int(batch_size)
         self.mode, self.switch, self.p_fr = mode, switch, float(p_fr)
@@ -114,7 +114,7 @@ class Sampler:
         for i, lang in enumerate(self.langs):
             if self.lang_probs[lang] > 0 and self._n_tok[i] == 0:
                 raise DataError(f"{where}: language {lang} has lang_probs {self.lang_probs[lang]} but "
-                                 f"no tokens; give it probability 0 or build the corpus with it")
+                                f"no tokens; give it probability 0 or build the corpus with it")
         # interleave: where the stream point falls: a boundary (weight 1 per story), or a token of
         # language l (weight p_l each); cumulative over [boundaries, lang 0, lang 1, ...]
         self._start_cum = np.cumsum([self._n_st[0]] + [self.lang_probs[l] * n for l, n in
@@ -125,7 +125,7 @@ class Sampler:
         if lang_probs is None:
             if not ("en" in self.langs and "fr" in self.langs):
                 raise DataError(f"{where}: p_fr needs languages en and fr, the corpus has "
-                                 f"{self.langs}; pass lang_probs instead (e.g. {{'en': 1}})")
+                                f"{self.langs}; pass lang_probs instead (e.g. {{'en': 1}})")
             if not 0.0 <= self.p_fr <= 1.0:
                 raise DataError(f"interleave.py: p_fr must lie in [0, 1], got {self.p_fr}")
             lang_probs = {"en": 1.0 - self.p_fr, "fr": self.p_fr}
@@ -133,7 +133,7 @@ class Sampler:
         probs = {lang: float(lang_probs.get(lang, 0.0)) for lang in self.langs}
         if unknown or min(probs.values()) < 0 or abs(sum(probs.values()) - 1.0) > 1e-6:
             raise DataError(f"{where}: lang_probs must give each of the corpus's languages "
-                             f"{self.langs} a probability >= 0, summing to 1; got {lang_probs}")
+                            f"{self.langs} a probability >= 0, summing to 1; got {lang_probs}")
         return probs
 
     def _draw(self, rng, n=None):
@@ -240,7 +240,7 @@ class Mixture:
         if not splits or set(splits) != set(weights) or not all(
                 isinstance(w, (int, float)) and math.isfinite(w) and w > 0 for w in weights.values()):
             raise DataError(f"interleave.py: a mixture needs a weight > 0 for each of its corpora "
-                             f"{sorted(splits)}, got {weights}")
+                            f"{sorted(splits)}, got {weights}")
         self.names = list(splits)
         self.samplers = {n: Sampler(splits[n], seq_len, batch_size, seed=seed, rank=rank,
                                     world_size=world_size, **kw) for n in self.names}
@@ -302,8 +302,8 @@ def _check_resume(mine, d, free):
                      f"this code cannot draw the checkpoint's rows")
     if diffs:
         raise DataError("interleave.py: this run's data settings differ from the checkpoint's, so "
-                         "a resume would not see the same data:\n  " + "\n  ".join(diffs) +
-                         "\nRun with the checkpoint's settings, or start a new out_dir.")
+                        "a resume would not see the same data:\n  " + "\n  ".join(diffs) +
+                        "\nRun with the checkpoint's settings, or start a new out_dir.")
 
 
 def mixture_meta(corpus_dirs):
@@ -314,11 +314,11 @@ def mixture_meta(corpus_dirs):
     vocabs = {d: m["vocab_size"] for d, m in metas.items()}
     if len(set(vocabs.values())) != 1:
         raise DataError(f"interleave.py: the corpora of a mixture must share one vocabulary (the same "
-                         f"tokenizer), got vocab_size {vocabs}")
+                        f"tokenizer), got vocab_size {vocabs}")
     names = {d: os.path.basename(os.path.normpath(d)) for d in corpus_dirs}
     if len(set(names.values())) != len(names):
         raise DataError(f"interleave.py: corpora of a mixture need distinct directory names (they "
-                         f"name the val losses), got {list(corpus_dirs)}")
+                        f"name the val losses), got {list(corpus_dirs)}")
     meta = dict(metas[next(iter(corpus_dirs))])
     meta["languages"] = list(dict.fromkeys(l for m in metas.values() for l in m["languages"]))
     meta["mixture"] = {names[d]: metas[d] for d in corpus_dirs}
