@@ -118,7 +118,17 @@ def bench_model(argv):
 
 
 def bench_sampler(argv):
-    """tokens/s of interleave.Sampler.get_batch on one CPU core (target >= 2M at seq 2048, batch 8)."""
+    """tokens/s of interleave.Sampler.get_batch on one CPU core (target >= 5M at seq 2048, batch 8), and
+    coverage flatness: the per-token rate at which rows cover each sentence position of a story.
+
+    Coverage is measured on a copy of the corpus's structure (same stories, same sentence lengths per
+    language) whose every token is the position of its sentence in its story (0, 1, ...), so counting
+    token values in the rows counts positions. Rate of position k = tokens of position k in the rows /
+    the tokens of position k the corpus holds (per language, weighted by the sampler's lang_probs),
+    normalised to mean 1 over all tokens; flatness = min/max rate over positions holding >= 1% of the
+    tokens (1.0 = every position seen alike). CPU s are reported beside wall s: on a shared machine
+    the wall clock counts other jobs' time.
+    """
     import os
     import numpy as np
     import tokenbin
@@ -128,10 +138,13 @@ def bench_sampler(argv):
     p.add_argument("--seq", type=int, default=2048)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--coverage_seqs", default="256,2048", help="seq lengths to measure coverage at ('' skips)")
+    p.add_argument("--coverage_tokens", type=float, default=4e6, help="row tokens per coverage measurement")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     if hasattr(os, "sched_setaffinity"):  # pin to one core: the number is per core
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    modes = [("interleave", "sentence"), ("interleave", "story"), ("mono", "sentence")]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = a.corpus
         if not os.path.isfile(os.path.join(corpus, "meta.json")):
@@ -142,18 +155,41 @@ def bench_sampler(argv):
             tokenbin.write_split(tmp, "train", sents, np.cumsum(per) - per, 2048)
             tokenbin.write_meta(tmp, {"vocab_size": 2048, "languages": ["en", "fr"]})
         meta, split = tokenbin.read_meta(corpus), tokenbin.load_split(corpus, "train")
+        bnd = tokenbin.story_boundary_token(meta)
         print(f"sampler bench: {a.corpus if corpus == a.corpus else 'synthetic corpus'} ({split.n_stories:,} "
               f"stories, {split.n_sentences:,} sentences), seq {a.seq}, batch {a.batch}, one core")
-        for mode, switch in [("interleave", "sentence"), ("interleave", "story"), ("mono", "sentence")]:
-            s = Sampler(split, a.seq, a.batch, mode=mode, switch=switch,
-                        boundary_token=tokenbin.story_boundary_token(meta))
+        for mode, switch in modes:
+            s = Sampler(split, a.seq, a.batch, mode=mode, switch=switch, boundary_token=bnd)
             s.get_batch(0)  # warm the page cache
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for step in range(1, a.steps + 1):
                 s.get_batch(step)
-            dt = time.perf_counter() - t0
-            print(f"  {mode:>10} switch={switch:<8}: {a.steps * a.batch * a.seq / dt / 1e6:6.2f}M tokens/s "
-                  f"({dt / a.steps * 1e3:.2f} ms/batch)")
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            n = a.steps * a.batch * a.seq
+            print(f"  {mode:>10} switch={switch:<8}: {n / dt / 1e6:6.2f}M tokens/s wall, {n / dc / 1e6:6.2f}M "
+                  f"per CPU s ({dt / a.steps * 1e3:.2f} ms/batch)")
+        # coverage: the same structure, every token replaced by its sentence's position in its story
+        pos = np.concatenate([np.arange(n) for n in np.diff(split.stories)])  # (n_sentences,)
+        lens = {l: np.diff(split.offsets[l]) for l in split.langs}
+        ptok = {l: np.repeat(pos, lens[l]).astype(np.uint16) for l in split.langs}
+        held = {l: np.bincount(pos, weights=lens[l]) for l in split.langs}  # corpus tokens per position
+        psplit = tokenbin.Split(split.path, "train", split.langs, ptok, split.offsets,
+                                {l: split.stories for l in split.langs}, True)
+        for seq in [int(v) for v in a.coverage_seqs.split(",") if v]:
+            batch = 64
+            steps = max(1, int(a.coverage_tokens / (batch * seq)))
+            for mode, switch in modes:
+                s = Sampler(psplit, seq, batch, mode=mode, switch=switch, seed=1, boundary_token=bnd)
+                seen = np.zeros(len(held[split.langs[0]]))
+                for step in range(steps):
+                    x = s.get_batch(step)[0]
+                    seen += np.bincount(x[x != bnd], minlength=len(seen))[:len(seen)]
+                expect = sum(s.lang_probs[l] * held[l] for l in split.langs)
+                keep = expect >= 0.01 * expect.sum()
+                rate = (seen / seen.sum()) / (expect / expect.sum())
+                print(f"  coverage seq {seq:>5} {mode:>10} switch={switch:<8}: min/max rate over positions "
+                      f"{rate[keep].min() / rate[keep].max():.3f}  (rate per position: "
+                      f"{' '.join(f'{r:.2f}' for r in rate[keep])})")
 
 
 def bench_tokenize(argv):

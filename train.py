@@ -53,13 +53,16 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
-from interleave import Sampler
+from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import Decoder, ModelConfig, estimate_mfu
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
 out_dir = "out/run"          # ckpt.pt and log.jsonl
 data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
+data_mix = None              # else {corpus_dir: weight}, replacing data_dir: rows drawn from the
+                             # corpora by weight (interleave.Mixture), e.g. {"data/libriheavy_en": 56,
+                             # "data/stories_enfr": 20}; val loss per corpus and language
 init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out_dir | HF id or folder
 phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records
@@ -217,22 +220,28 @@ def main(argv=None):
     use_compile = dev_type == "cuda" if C.compile is None else C.compile
     torch.manual_seed(C.seed)
     # ------------------------------------------------------------------ data
-    meta = tokenbin.read_meta(C.data_dir)
+    if not (C.data_mix is None or isinstance(C.data_mix, dict) and C.data_mix):
+        raise ConfigError(f"data_mix={C.data_mix!r}: give None or {{corpus_dir: weight, ...}}")
+    mix = C.data_mix or {C.data_dir: 1.0}  # {corpus_dir: weight}
+    names, meta = mixture_meta(mix) if C.data_mix else ({C.data_dir: None}, tokenbin.read_meta(C.data_dir))
     vocab = tokenbin.model_vocab_size(meta)  # speech units + story boundary
-    train_split, val_split = (tokenbin.load_split(C.data_dir, split) for split in ("train", "val"))
+    splits = {d: [tokenbin.load_split(d, split) for split in ("train", "val")] for d in mix}
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
     probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
     # each phase draws its own rows: with one data seed, every row a later phase drew in EN would be
     # the pretraining row of the same step, replayed in the same order
     data_seed = C.seed * len(PHASES) + list(PHASES).index(C.phase)
-    sampler = Sampler(train_split, C.seq_len, C.batch_size, mode=mode, p_fr=C.p_fr, lang_probs=probs,
-                      switch=C.switch, seed=data_seed, rank=rank, world_size=world, boundary_token=bnd)
-    # val: one-language batches; rows depend only on the batch index, not on the number of ranks
-    val_samplers = {lang: Sampler(val_split, C.seq_len, C.batch_size, mode="mono",
-                                  lang_probs={lang: 1.0}, seed=EVAL_SEED, rank=rank,
-                                  world_size=world, boundary_token=bnd) for lang in val_split.langs}
-    langs = train_split.langs
+    kw = dict(mode=mode, p_fr=C.p_fr, lang_probs=probs, switch=C.switch, seed=data_seed, rank=rank,
+              world_size=world, boundary_token=bnd)
+    sampler = (Mixture({names[d]: splits[d][0] for d in mix}, {names[d]: w for d, w in mix.items()},
+                       C.seq_len, C.batch_size, **kw) if C.data_mix
+               else Sampler(splits[C.data_dir][0], C.seq_len, C.batch_size, **kw))
+    # val: one-language batches per corpus; rows depend only on the batch index, not on the ranks
+    val_samplers = {(d, lang): Sampler(val, C.seq_len, C.batch_size, mode="mono", lang_probs={lang: 1.0},
+                                       seed=EVAL_SEED, rank=rank, world_size=world, boundary_token=bnd)
+                    for d, (_, val) in splits.items() for lang in val.langs}
+    langs = sampler.langs
     n_langs = len(langs)
     # ------------------------------------------------------------------ model
     ckpt, step = None, 0
@@ -318,15 +327,21 @@ def main(argv=None):
     def evaluate():
         model.eval()
         out, n_batches = {}, math.ceil(C.eval_iters / world)
-        for lang, s in val_samplers.items():
+        per = {}  # (corpus_dir, lang) -> val loss
+        for (d, lang), s in val_samplers.items():
             tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
             for i in range(n_batches):
                 loss, y, _ = xent(s.get_batch(i), "sum")
                 tot[0] += loss
                 tot[1] += y.numel()
             tot = reduce(tot)
-            out[f"val_loss_{lang}"] = (tot[0] / tot[1]).item()
-        out["val_loss"] = sum(out.values()) / len(out)  # equal tokens per language
+            per[d, lang] = (tot[0] / tot[1]).item()
+            if C.data_mix:
+                out[f"val_loss_{names[d]}_{lang}"] = per[d, lang]
+        for lang in langs:  # a mixture: the corpora holding the language, by their weights
+            w = {d: mix[d] for d, l in per if l == lang}
+            out[f"val_loss_{lang}"] = sum(w[d] * per[d, lang] for d in w) / sum(w.values())
+        out["val_loss"] = sum(out[f"val_loss_{l}"] for l in langs) / len(langs)  # equal weight per language
         model.train()
         return out
 
@@ -424,6 +439,6 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (ConfigError, CheckpointError, tokenbin.FormatError, FileNotFoundError) as e:
+    except (ConfigError, CheckpointError, tokenbin.FormatError, DataError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -1,4 +1,5 @@
 # Paper recipe (arXiv 2512.01865), 1b, stage 3: bilingual fine-tuning (mono EN and FR rows).
+# Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 #   torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_finetune.py
 # On 8 GPUs (paper_recipe.py): --tokens_per_step=0 --batch_size=19 --grad_accum=2; GPU memory for 19
 # rows of 1b is not measured, and --batch_size=2 --grad_accum=19 is the same batch.
@@ -8,5 +9,5 @@ phase = "finetune"
 init_from = "out/paper_1b_interleave"  # weights only: new optimizer, step 0, own schedule
 model_preset = "1b"           # the same shape; used only with init_from = "scratch"
 out_dir = "out/paper_1b_finetune"
-max_iters = 15_000
+max_iters = _STEPS["text"]["finetune"]  # 15k
 batch_size = 5                # rows per GPU per micro-step

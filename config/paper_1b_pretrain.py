@@ -1,4 +1,5 @@
 # Paper recipe (arXiv 2512.01865), 1b, stage 1: EN-only pretraining.
+# Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 # Init: Llama-3.2-1B's body (16 layers, d 2048) with a new 2048 + 1 speech embedding
 # (model.Decoder.from_hf documents how the new rows start).
 # meta-llama repos are gated: accept the licence on the Hub and `hf auth login` first.
@@ -8,8 +9,9 @@
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_recipe.py")).read())  # the shared recipe
 phase = "pretrain"
+data_mix = _EN_PRETRAIN_MIX      # LibriHeavy EN + spoken TinyStories EN, 56:20 (paper_recipe.py)
 init_from = "meta-llama/Llama-3.2-1B"  # HF body, new speech vocabulary
 model_preset = "1b"           # the same shape; used only with init_from = "scratch"
 out_dir = "out/paper_1b_pretrain"
-max_iters = 50_000
+max_iters = _STEPS["text"]["pretrain"]  # 50k
 batch_size = 5                # rows per GPU per micro-step

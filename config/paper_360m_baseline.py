@@ -1,4 +1,5 @@
 # Paper recipe (arXiv 2512.01865), 360m, EN+FR baseline.
+# Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 # From the EN-pretrained model, monolingual EN and FR rows (the finetune data mode), never
 # interleaved, for the interleave + finetune budget: 20k + 15k steps, one schedule.
 #   torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_baseline.py
@@ -8,5 +9,5 @@ phase = "finetune"
 init_from = "out/paper_360m_pretrain"  # weights only: new optimizer, step 0, own schedule
 model_preset = "360m"         # the same shape; used only with init_from = "scratch"
 out_dir = "out/paper_360m_baseline"
-max_iters = 35_000
+max_iters = _STEPS["text"]["baseline"]  # 35k: the interleave + finetune budget
 batch_size = 15               # rows per GPU per micro-step

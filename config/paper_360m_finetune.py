@@ -1,4 +1,5 @@
 # Paper recipe (arXiv 2512.01865), 360m, stage 3: bilingual fine-tuning (mono EN and FR rows).
+# Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 #   torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_finetune.py
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_recipe.py")).read())  # the shared recipe
@@ -6,5 +7,5 @@ phase = "finetune"
 init_from = "out/paper_360m_interleave"  # weights only: new optimizer, step 0, own schedule
 model_preset = "360m"         # the same shape; used only with init_from = "scratch"
 out_dir = "out/paper_360m_finetune"
-max_iters = 15_000
+max_iters = _STEPS["text"]["finetune"]  # 15k
 batch_size = 15               # rows per GPU per micro-step

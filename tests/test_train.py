@@ -254,3 +254,39 @@ def test_lr_schedule():
     assert lrs[0] == pytest.approx(0.2) and lrs[4] == pytest.approx(1.0)  # 5 warmup steps
     assert lrs[5] == 1.0 and all(a > b for a, b in zip(lrs[5:], lrs[6:]))  # then linear decay
     assert lrs[-1] == pytest.approx(1 / 95) and train.get_lr(100, C) == 0.0  # min_lr at max_iters
+
+
+def test_pretraining_on_a_corpus_mixture(tmp_path):
+    """data_mix: an EN-only unpaired corpus with a paired EN/FR one; val loss per corpus and language,
+    the per-language loss is the weight-average of the corpora; resume refuses another mix; the
+    interleave phase refuses an unpaired corpus and starts from the mixture's checkpoint."""
+    from interleave import DataError
+    tales = write_corpus(tmp_path / "tales")
+    books = str(tmp_path / "books")
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 30), ("val", 8)):
+        per = rng.integers(1, 6, n)  # chapters of 1-5 segments
+        segments = [rng.integers(0, 64, rng.integers(3, 20)) for _ in range(per.sum())]
+        tokenbin.write_split(books, split, {"en": segments}, {"en": np.cumsum(per) - per}, 64, paired=False)
+    tokenbin.write_meta(books, {"vocab_size": 64, "languages": ["en"], "paired": False})
+    out = str(tmp_path / "pre")
+    args = TINY + ["--phase=pretrain", f"--out_dir={out}", "--max_iters=4"]
+    train.main(args + [f"--data_mix={{'{books}': 3, '{tales}': 1}}", "--stop_iter=3"])
+    rec = log(out)[-1]
+    assert rec["step"] == 3
+    assert rec["val_loss_en"] == pytest.approx((3 * rec["val_loss_books_en"] + rec["val_loss_tales_en"]) / 4)
+    assert rec["val_loss_fr"] == rec["val_loss_tales_fr"] and "val_loss_books_fr" not in rec
+    assert rec["val_loss"] == pytest.approx((rec["val_loss_en"] + rec["val_loss_fr"]) / 2)
+    with pytest.raises(train.CheckpointError, match="mix"):
+        train.main(args + [f"--data_mix={{'{books}': 1, '{tales}': 1}}", "--init_from=resume"])
+    with pytest.raises(train.CheckpointError, match="mix"):  # a single corpus is another data stream
+        train.main(args + [f"--data_dir={tales}", "--init_from=resume"])
+    train.main(args + [f"--data_mix={{'{books}': 3, '{tales}': 1}}", "--init_from=resume"])
+    assert [r["step"] for r in log(out)] == [0, 1, 2, 3, 4]
+    inter = TINY + ["--phase=interleave", f"--out_dir={tmp_path / 'inter'}", "--max_iters=1"]
+    with pytest.raises(DataError, match="books.*unpaired"):
+        train.main(inter + [f"--data_mix={{'{books}': 1, '{tales}': 1}}", f"--init_from={out}"])
+    train.main(inter + [f"--data_dir={tales}", f"--init_from={out}"])  # the mixture's languages: en, fr
+    other = write_corpus(tmp_path / "other", vocab=32)
+    with pytest.raises(DataError, match="vocabulary"):
+        train.main(args + [f"--data_mix={{'{books}': 1, '{other}': 1}}", f"--out_dir={tmp_path / 'x'}"])
