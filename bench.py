@@ -231,6 +231,7 @@ def bench_tokenize(argv):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -264,6 +265,8 @@ def bench_tokenize(argv):
     print(f"  speed ratio batched/one-by-one: {wall['one-by-one'] / wall['batched']:.2f}x"
           + ("" if a.device.startswith("cuda") else
              f" (CPU-time ratio {cpu['one-by-one'] / cpu['batched']:.2f}x, steadier on a shared machine)"))
+    write_json(a.json, {"device": dev_name, "clips": a.clips, "audio_s": total, "dtype": a.dtype,
+                        **{f"{k}_x_realtime": total / wall[k] for k in runs}, "wall_s": wall, "cpu_s": cpu})
     return wall
 
 
@@ -299,6 +302,7 @@ def bench_eval(argv):
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--repeat", type=int, default=3, help="best of this many alternating runs")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     args.batch_tokens = eval_cloze.default_batch_tokens(args.device, args.batch_tokens)
     if args.threads:
@@ -366,12 +370,16 @@ def bench_eval(argv):
           f"max |score diff| {diff:.1e}")
     if dev == "cpu":
         print(f"  CPU-time ratio {c_one / c_bat:.2f}x (steadier than wall time on a shared machine)")
+    fig = {"preset": args.preset, "device": args.device, "dtype": args.dtype, "pairs": n,
+           "one_at_a_time_pairs_per_s": n / t_one, "batched_pairs_per_s": n / t_bat, "max_score_diff": float(diff)}
     if args.suite:
         n_all = sum(len(q) // 2 for q, _ in seqs.values())
         all_s = [x for q, _ in seqs.values() for x in q]           # one pass, as eval_cloze.evaluate
         all_p = [x for _, pl in seqs.values() for x in pl]
         dt = timed(all_s, all_p, args.batch_size)[0]
         print(f"  full suite   : {len(seqs)} sets, {n_all} pairs in {dt:.1f} s ({n_all / dt:.0f} pairs/s)")
+        fig.update(suite_sets=len(seqs), suite_pairs=n_all, suite_s=dt)
+    write_json(args.json, fig)
 
 
 def bench_memory(argv):
@@ -418,9 +426,9 @@ def bench_memory(argv):
                   f"({fm.estimate(cfg, a.seq, b, a.world, reshard, nb)['total'] / 1e9:.1f} GB estimated)")
     if a.measure:
         dtype = getattr(torch, a.dtype)
-        got, est = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab)
+        got, est = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device)
         fig["saved_activations"] = {"measured": got, "estimated": est, "ratio": est / got}
-        print(f"  activations saved for backward (eager, CPU, {a.dtype}): measured {got / 1e9:.4f} GB by "
+        print(f"  activations saved for backward (eager, {a.device}, {a.dtype}): measured {got / 1e9:.4f} GB by "
               f"saved_tensors_hooks, estimated {est / 1e9:.4f} GB, estimate/measured {est / got:.3f}")
         for compile_blocks in ([False, True] if a.device.startswith("cuda") else [False]):
             for reshard in (True, False):

@@ -119,14 +119,14 @@ def measure_saved(model, idx, targets):
     return sum(seen.values()), kinds
 
 
-def measured_vs_estimate(preset, seq, batch, dtype, vocab=2049, seed=0):
+def measured_vs_estimate(preset, seq, batch, dtype, vocab=2049, seed=0, device="cpu"):
     """(measured saved bytes, estimated activation bytes) for a preset in bf16 parameters (FSDP2's compute
-    dtype, no autocast) or fp32, on CPU."""
+    dtype, no autocast) or fp32, eager, on device (CUDA: its SDPA kernels, which may save other tensors)."""
     cfg = ModelConfig.preset(preset, vocab_size=vocab, max_seq_len=max(seq, 1024))
     torch.manual_seed(seed)
-    model = Decoder(cfg).to(dtype)
+    model = Decoder(cfg).to(device, dtype)
     g = torch.Generator().manual_seed(seed)
-    idx, y = (torch.randint(0, vocab, (batch, seq), generator=g) for _ in range(2))
+    idx, y = (torch.randint(0, vocab, (batch, seq), generator=g).to(device) for _ in range(2))
     got, _ = measure_saved(model, idx, y)
     est = estimate(cfg, seq, batch, 1, a=torch.finfo(dtype).bits // 8)
     return got, est["activations_blocks"] + est["activations_head"]
