@@ -5,16 +5,16 @@
 #   GPU_CHECK_CPU=1 OUT=/tmp/gc ./gpu_check.sh  # the same steps scaled down on CPU (tiny preset, few steps,
 #                                               # no compile): checks the script runs end to end (~1-2 min)
 #
-# Steps, each under its own timeout, each writing $OUT/<step>.log and (where it measures) $OUT/<step>.json;
+# Steps, in order of priority (the budget may run out before the last), each under its own timeout, each writing $OUT/<step>.log and (where it measures) $OUT/<step>.json;
 # a failed or timed-out step is recorded and the next one runs. At the end all of it is merged into
 # $OUT/gpu_figures.json ({"steps": {name: {"rc", "seconds", "figures"}}}) and the device name:
 #   model_360m  bench.py model: ours per-block / whole-model compiled vs transformers compiled, bf16, MFU
-#   model_1b    the same for the Llama-3.2-1B shape
 #   train_360m  train.py, 50 steps of the 360m preset on the toy corpus at seq 2048 (tokens/s, MFU from
 #               log.jsonl; the corpus is prepared first; the checkpoint goes to $TMP_RUN, not $OUT)
 #   eval_suite  bench.py eval --suite: 8 synthetic sets, ~15k pairs, the 360m preset in bf16
 #   tokenize    bench.py tokenize: Mimi (random weights, same compute) x realtime
 #   memory      bench.py memory --measure: the FSDP2 estimate vs torch.cuda.max_memory_allocated
+#   model_1b    bench.py model for the Llama-3.2-1B shape (per-block compiled vs transformers compiled)
 # Override any knob below from the environment (e.g. T_MODEL=300 or COMPILE_360M="block").
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -42,8 +42,8 @@ else
     TRAIN_STEPS=${TRAIN_STEPS:-50}; DATA=${DATA:-data/toy_enfr}; PREP_ARGS=""
     EVAL_ARGS=""; TOK_ARGS="--clips 1024"
 fi
-T_MODEL=${T_MODEL:-150} T_MODEL_1B=${T_MODEL_1B:-100} T_TRAIN=${T_TRAIN:-140} T_EVAL=${T_EVAL:-60}
-T_TOK=${T_TOK:-50} T_MEM=${T_MEM:-100}
+T_MODEL=${T_MODEL:-180} T_TRAIN=${T_TRAIN:-120} T_EVAL=${T_EVAL:-50} T_TOK=${T_TOK:-40} T_MEM=${T_MEM:-90}
+T_MODEL_1B=${T_MODEL_1B:-100}
 LOG="$OUT/gpu_check.log"
 : >"$LOG"
 STEP_NAMES=()
@@ -73,8 +73,6 @@ $PY -c "import torch; print('torch', torch.__version__, '| cuda', torch.cuda.is_
 # shellcheck disable=SC2086  # the *_ARGS and COMPILE_* lists are meant to split into words
 step model_360m "$T_MODEL" $PY bench.py model --preset "$P360" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
     --device "$DEV" --dtype "$DT" --compile $COMPILE_360M $HF_COMPILE --json "$OUT/model_360m.json"
-step model_1b "$T_MODEL_1B" $PY bench.py model --preset "$P1B" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
-    --device "$DEV" --dtype "$DT" --compile $COMPILE_1B $HF_COMPILE --json "$OUT/model_1b.json"
 if [ ! -f "$DATA/meta.json" ]; then  # the toy corpus, ~5 s
     step prepare 120 $PY data/toy_enfr/prepare.py --out_dir="$DATA" $PREP_ARGS
 fi
@@ -88,6 +86,9 @@ step eval_suite "$T_EVAL" $PY bench.py eval --preset "$P360" --device "$DEV" --d
 step tokenize "$T_TOK" $PY bench.py tokenize --device "$DEV" $TOK_ARGS --json "$OUT/tokenize.json"
 step memory "$T_MEM" $PY bench.py memory --preset "$P360" --seq "$SEQ" --batch "$BATCH" --world 1 --measure \
     --device "$DEV" --json "$OUT/memory.json"
+# shellcheck disable=SC2086
+step model_1b "$T_MODEL_1B" $PY bench.py model --preset "$P1B" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
+    --device "$DEV" --dtype "$DT" --compile $COMPILE_1B $HF_COMPILE --json "$OUT/model_1b.json"
 
 rm -rf "$TMP_RUN/train_360m"  # the checkpoint (GBs); the log.jsonl was copied
 # every figure in one file; train.py's from its log.jsonl (records after the first: no compile warm-up)
