@@ -406,6 +406,8 @@ def bench_memory(argv):
                    "NCCL, fragmentation)")
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"], help="compute dtype")
     p.add_argument("--measure", action="store_true", help="also measure (see above)")
+    p.add_argument("--measure_compiled", action="store_true", help="with --measure: also the saved bytes with "
+                   "compiled blocks (inductor: minutes on CPU)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
@@ -430,6 +432,12 @@ def bench_memory(argv):
         fig["saved_activations"] = {"measured": got, "estimated": est, "ratio": est / got}
         print(f"  activations saved for backward (eager, {a.device}, {a.dtype}): measured {got / 1e9:.4f} GB by "
               f"saved_tensors_hooks, estimated {est / 1e9:.4f} GB, estimate/measured {est / got:.3f}")
+        if a.measure_compiled:
+            got_c, _ = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device,
+                                               compile_blocks=True)
+            fig["saved_activations"]["measured_compiled_blocks"] = got_c
+            print(f"  the same with compiled blocks: measured {got_c / 1e9:.4f} GB, {got_c / got:.2f}x eager "
+                  f"(estimate/measured {est / got_c:.2f}: the estimate is eager's, an upper bound)")
         for compile_blocks in ([False, True] if a.device.startswith("cuda") else [False]):
             for reshard in (True, False):
                 m = fm.measure_fsdp_step(cfg, a.seq, a.batch, a.device, reshard, compile_blocks)

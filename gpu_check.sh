@@ -34,15 +34,15 @@ if [ "${GPU_CHECK_CPU:-0}" = 1 ]; then   # scaled down: the same commands, tiny 
     TRAIN_STEPS=${TRAIN_STEPS:-3}; DATA=${DATA:-$TMP_RUN/data}
     PREP_ARGS="--n_train_stories=200 --n_val_stories=20 --n_bench=10"
     EVAL_ARGS="--suite_items 4 --n_items 4 --repeat 1 --prompt_len 20 40 --ending_len 5 10"
-    TOK_ARGS="--clips 2 --min_seconds 0.5 --max_seconds 1"
+    TOK_ARGS="--clips 2 --min_seconds 0.5 --max_seconds 1"; MEM_ARGS=""
 else
     DEV=cuda; DT=bfloat16; P360=360m; P1B=1b; SEQ=${SEQ:-2048}; BATCH=${BATCH:-8}; STEPS=${STEPS:-10}
     COMPILE_360M=${COMPILE_360M:-none block model}; COMPILE_1B=${COMPILE_1B:-block}
     HF_COMPILE=${HF_COMPILE:---compile_hf}
     TRAIN_STEPS=${TRAIN_STEPS:-50}; DATA=${DATA:-data/toy_enfr}; PREP_ARGS=""
-    EVAL_ARGS=""; TOK_ARGS="--clips 1024"
+    EVAL_ARGS=""; TOK_ARGS="--clips 1024"; MEM_ARGS="--measure_compiled"
 fi
-T_MODEL=${T_MODEL:-180} T_TRAIN=${T_TRAIN:-120} T_EVAL=${T_EVAL:-50} T_TOK=${T_TOK:-40} T_MEM=${T_MEM:-90}
+T_MODEL=${T_MODEL:-180} T_TRAIN=${T_TRAIN:-120} T_EVAL=${T_EVAL:-50} T_TOK=${T_TOK:-40} T_MEM=${T_MEM:-120}
 T_MODEL_1B=${T_MODEL_1B:-100}
 LOG="$OUT/gpu_check.log"
 : >"$LOG"
@@ -85,7 +85,7 @@ step eval_suite "$T_EVAL" $PY bench.py eval --preset "$P360" --device "$DEV" --d
     --threads 0 --json "$OUT/eval_suite.json"
 step tokenize "$T_TOK" $PY bench.py tokenize --device "$DEV" $TOK_ARGS --json "$OUT/tokenize.json"
 step memory "$T_MEM" $PY bench.py memory --preset "$P360" --seq "$SEQ" --batch "$BATCH" --world 1 --measure \
-    --device "$DEV" --json "$OUT/memory.json"
+    --device "$DEV" $MEM_ARGS --json "$OUT/memory.json"
 # shellcheck disable=SC2086
 step model_1b "$T_MODEL_1B" $PY bench.py model --preset "$P1B" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
     --device "$DEV" --dtype "$DT" --compile $COMPILE_1B $HF_COMPILE --json "$OUT/model_1b.json"
