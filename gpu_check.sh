@@ -5,9 +5,11 @@
 #   GPU_CHECK_CPU=1 OUT=/tmp/gc ./gpu_check.sh  # the same steps scaled down on CPU (tiny preset, few steps,
 #                                               # no compile): checks the script runs end to end (~1-2 min)
 #
-# Steps, in order of priority (the budget may run out before the last), each under its own timeout, each writing $OUT/<step>.log and (where it measures) $OUT/<step>.json;
-# a failed or timed-out step is recorded and the next one runs. At the end all of it is merged into
-# $OUT/gpu_figures.json ({"steps": {name: {"rc", "seconds", "figures"}}}) and the device name:
+# Steps, in order of priority (the budget may run out before the last), each under its own timeout; a
+# failed or timed-out step is recorded and the next one runs. Three files land in $OUT (the device tool
+# brings back at most 8): gpu_check.log (every step's output), gpu_figures.json ({"device", "mode",
+# "steps": {name: {"rc", "seconds", "figures"}}}; rc 124: timed out, 125: skipped, budget spent) and
+# train_360m.log.jsonl. Per-step files stay in $TMP_RUN.
 #   model_360m  bench.py model: ours per-block / whole-model compiled vs transformers compiled, bf16, MFU
 #   train_360m  train.py, 50 steps of the 360m preset on the toy corpus at seq 2048 (tokens/s, MFU from
 #               log.jsonl; the corpus is prepared first; the checkpoint goes to $TMP_RUN, not $OUT)
@@ -16,16 +18,27 @@
 #   memory      bench.py memory --measure: the FSDP2 estimate vs torch.cuda.max_memory_allocated
 #   model_1b    bench.py model for the Llama-3.2-1B shape (per-block compiled vs transformers compiled)
 # Override any knob below from the environment (e.g. T_MODEL=300 or COMPILE_360M="block").
+#
+# On the lent H200 (its python3 holds torch and transformers, not moshi or sphn): carry those two as
+# wheels. Once, in the repo root here: echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps
+#   --only-binary=:all: --python-version 3.12 --implementation cp --platform manylinux_2_17_x86_64 -d .whl
+#   moshi==0.2.13 sphn    (17 MB), then run with carry [".whl"]: `OUT=$OUT ./gpu_check.sh` (installs them).
 set -uo pipefail
 cd "$(dirname "$0")"
-PY=${PY:-.venv/bin/python}
+if [ -z "${PY:-}" ]; then [ -x .venv/bin/python ] && PY=.venv/bin/python || PY=python3; fi
+if compgen -G ".whl/*.whl" >/dev/null && ! $PY -c "import moshi, sphn" 2>/dev/null; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONUNBUFFERED=1
 OUT=${OUT:-out/gpu_check}
 if [ -z "${TMP_RUN:-}" ]; then     # train.py's out_dir: a 360m checkpoint is ~4 GB, it stays out of $OUT
     TMP_RUN=$(mktemp -d); trap 'rm -rf "$TMP_RUN"' EXIT
 fi
 BUDGET=${BUDGET:-570}              # seconds for all steps: a step gets min(its timeout, what is left)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} TQDM_MININTERVAL=${TQDM_MININTERVAL:-10}
-mkdir -p "$OUT"
+WORK=$TMP_RUN/steps   # per-step logs, rc and JSON
+mkdir -p "$OUT" "$WORK"
 
 if [ "${GPU_CHECK_CPU:-0}" = 1 ]; then   # scaled down: the same commands, tiny shapes, CPU, fp32
     export OMP_NUM_THREADS=1
@@ -48,21 +61,22 @@ LOG="$OUT/gpu_check.log"
 : >"$LOG"
 STEP_NAMES=()
 
-step() {  # step NAME TIMEOUT_S command...: output to $OUT/NAME.log (and the main log), rc and time kept
+step() {  # step NAME TIMEOUT_S command...: output to $WORK/NAME.log and the main log, rc and time kept
     local name=$1 limit=$2; shift 2
     STEP_NAMES+=("$name")
     local left=$((BUDGET - SECONDS))
     if [ "$left" -lt 30 ]; then  # rc 125: skipped, the budget is spent
-        echo "=== $name: skipped, ${left}s of the ${BUDGET}s budget left" | tee -a "$LOG"; echo "125 0" >"$OUT/$name.rc"
+        echo "=== $name: skipped, ${left}s of the ${BUDGET}s budget left" | tee -a "$LOG"; echo "125 0" >"$WORK/$name.rc"
         return
     fi
     [ "$limit" -gt "$left" ] && limit=$left
     echo "=== $name ($(date +%T), timeout ${limit}s): $*" | tee -a "$LOG"
     local t0=$SECONDS
-    timeout --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+    timeout --kill-after=10 "$limit" "$@" >"$WORK/$name.log" 2>&1
     local rc=$?
-    echo "$rc $((SECONDS - t0))" >"$OUT/$name.rc"
-    grep -v -e Warning -e warnings.warn -e "Writing model shards" "$OUT/$name.log" | tail -n 25 | tee -a "$LOG"
+    echo "$rc $((SECONDS - t0))" >"$WORK/$name.rc"
+    grep -v -e Warning -e warnings.warn -e "Writing model shards" "$WORK/$name.log" >>"$LOG"  # all of it
+    grep -v -e Warning -e warnings.warn -e "Writing model shards" "$WORK/$name.log" | tail -n 15
     echo "--- $name: rc $rc in $((SECONDS - t0)) s" | tee -a "$LOG"
 }
 
@@ -72,7 +86,7 @@ $PY -c "import torch; print('torch', torch.__version__, '| cuda', torch.cuda.is_
 
 # shellcheck disable=SC2086  # the *_ARGS and COMPILE_* lists are meant to split into words
 step model_360m "$T_MODEL" $PY bench.py model --preset "$P360" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
-    --device "$DEV" --dtype "$DT" --compile $COMPILE_360M $HF_COMPILE --json "$OUT/model_360m.json"
+    --device "$DEV" --dtype "$DT" --compile $COMPILE_360M $HF_COMPILE --json "$WORK/model_360m.json"
 if [ ! -f "$DATA/meta.json" ]; then  # the toy corpus, ~5 s
     step prepare 120 $PY data/toy_enfr/prepare.py --out_dir="$DATA" $PREP_ARGS
 fi
@@ -82,24 +96,24 @@ step train_360m "$T_TRAIN" $PY train.py --phase=pretrain --init_from=scratch --d
     --eval_iters=2 --device="$DEV" --dtype="$DT"
 cp "$TMP_RUN/train_360m/log.jsonl" "$OUT/train_360m.log.jsonl" 2>/dev/null
 step eval_suite "$T_EVAL" $PY bench.py eval --preset "$P360" --device "$DEV" --dtype "$DT" --suite $EVAL_ARGS \
-    --threads 0 --json "$OUT/eval_suite.json"
-step tokenize "$T_TOK" $PY bench.py tokenize --device "$DEV" $TOK_ARGS --json "$OUT/tokenize.json"
+    --threads 0 --json "$WORK/eval_suite.json"
+step tokenize "$T_TOK" $PY bench.py tokenize --device "$DEV" $TOK_ARGS --json "$WORK/tokenize.json"
 step memory "$T_MEM" $PY bench.py memory --preset "$P360" --seq "$SEQ" --batch "$BATCH" --world 1 --measure \
-    --device "$DEV" $MEM_ARGS --json "$OUT/memory.json"
+    --device "$DEV" $MEM_ARGS --json "$WORK/memory.json"
 # shellcheck disable=SC2086
 step model_1b "$T_MODEL_1B" $PY bench.py model --preset "$P1B" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
-    --device "$DEV" --dtype "$DT" --compile $COMPILE_1B $HF_COMPILE --json "$OUT/model_1b.json"
+    --device "$DEV" --dtype "$DT" --compile $COMPILE_1B $HF_COMPILE --json "$WORK/model_1b.json"
 
 rm -rf "$TMP_RUN/train_360m"  # the checkpoint (GBs); the log.jsonl was copied
 # every figure in one file; train.py's from its log.jsonl (records after the first: no compile warm-up)
-$PY - "$OUT" "${STEP_NAMES[@]}" <<'EOF' 2>&1 | tee -a "$LOG"
+$PY - "$OUT" "$WORK" "${STEP_NAMES[@]}" <<'EOF' 2>&1 | tee -a "$LOG"
 import json, os, sys, torch
-out, names = sys.argv[1], sys.argv[2:]
+out, work, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 figs = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "mode": "cpu scaled-down" if os.environ.get("GPU_CHECK_CPU") == "1" else "gpu", "steps": {}}
 for n in names:
-    rc, secs = open(os.path.join(out, f"{n}.rc")).read().split()
-    f = os.path.join(out, f"{n}.json")
+    rc, secs = open(os.path.join(work, f"{n}.rc")).read().split()
+    f = os.path.join(work, f"{n}.json")
     figs["steps"][n] = {"rc": int(rc), "seconds": int(secs), "figures": json.load(open(f)) if os.path.isfile(f) else None}
 log = os.path.join(out, "train_360m.log.jsonl")
 if "train_360m" in figs["steps"] and os.path.isfile(log):
@@ -110,7 +124,7 @@ if "train_360m" in figs["steps"] and os.path.isfile(log):
         "records": recs, "steady_records": len(steady),
         "mean_tokens_per_s": sum(r["tokens_per_s"] for r in steady) / len(steady) if steady else None,
         "mean_mfu": (sum(r["mfu"] for r in steady) / len(steady)) if steady and all(r.get("mfu") is not None for r in steady) else None,
-        "summary_lines": [l.strip() for l in open(os.path.join(out, "train_360m.log")) if "peak" in l.lower() or "mean" in l.lower()]}
+        "summary_lines": [l.strip() for l in open(os.path.join(work, "train_360m.log")) if "peak" in l.lower() or "mean" in l.lower()]}
 json.dump(figs, open(os.path.join(out, "gpu_figures.json"), "w"), indent=1)
 bad = {n: s["rc"] for n, s in figs["steps"].items() if s["rc"] != 0}
 print(f"gpu_check: {len(names)} steps, failed {bad or 'none'}; figures -> {os.path.join(out, 'gpu_figures.json')}")
