@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MOSHI_VERSION := 0.2.13
 
-.PHONY: venv test toy smoke clean
+.PHONY: venv test toy smoke gpu-check-cpu clean
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,10 @@ toy: $(BIN)/.installed
 smoke: $(BIN)/.installed
 	OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
 	TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh
+
+# gpu_check.sh (the one script for a GPU session) scaled down on CPU: checks that every step runs (~2 min)
+gpu-check-cpu: $(BIN)/.installed
+	GPU_CHECK_CPU=1 OUT=out/gpu_check_cpu ./gpu_check.sh
 
 clean:
 	rm -rf $(VENV)

@@ -3,7 +3,9 @@ bench.py: speed measurements, one subcommand each (one function per subcommand, 
 
     .venv/bin/python bench.py model --preset small --batch 8 --seq 256 --steps 10          # CPU, fp32
     .venv/bin/python bench.py model --preset 360m --batch 8 --seq 2048 --device cuda \\
-        --dtype bfloat16 --compile                                                          # H100: + MFU
+        --dtype bfloat16 --compile --compile_hf                                             # H100: + MFU
+    .venv/bin/python bench.py model --preset small --compile none block model  # eager vs per-block vs whole
+    .venv/bin/python bench.py memory --preset 360m --seq 2048 --world 8 --gpu_mem_gb 80   # FSDP2 estimate
 
     .venv/bin/python bench.py sampler                     # interleave.Sampler tokens/s on one core
     .venv/bin/python bench.py tokenize --threads 1        # Mimi batched vs one-by-one, x realtime
@@ -14,8 +16,12 @@ bench.py: speed measurements, one subcommand each (one function per subcommand, 
 model: forward+backward time of model.Decoder against transformers' Qwen2ForCausalLM / LlamaForCausalLM of
 the same shape and the same weights (ours is loaded from the HF model's save_pretrained folder through
 Decoder.from_hf), on the same batch. Steps alternate which model goes first; medians are compared.
+--compile takes several modes (none block model) and times each against the others; a bare --compile
+compiles the whole Decoder. Every subcommand with --json also writes its figures there (gpu_check.sh).
 """
 import argparse
+import copy
+import json
 import statistics
 import sys
 import tempfile
@@ -37,6 +43,29 @@ def hf_model_for(cfg):
     return T.LlamaForCausalLM(T.LlamaConfig(rope_theta=cfg.rope_theta, rope_scaling=cfg.rope_scaling, **common))
 
 
+COMPILE_MODES = ("none", "block", "model")
+
+
+def compiled_variant(model, mode):
+    """(callable, module holding its parameters): eager; each Block compiled in place on a copy (what
+    train.py does: FSDP2 wraps the same blocks, names unchanged); or the whole Decoder in one graph."""
+    if mode == "none":
+        return model, model
+    if mode == "model":
+        return torch.compile(model), model
+    m = copy.deepcopy(model)
+    for block in m.blocks:
+        block.compile()
+    return m, m
+
+
+def write_json(path, obj):
+    if path:
+        with open(path, "w") as f:
+            json.dump(obj, f, indent=1)
+        print(f"  figures -> {path}")
+
+
 def bench_model(argv):
     from model import Decoder, ModelConfig, estimate_mfu
     p = argparse.ArgumentParser(prog="bench.py model", description="fwd+bwd: our Decoder vs transformers")
@@ -49,10 +78,14 @@ def bench_model(argv):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16"],
                    help="parameters and compute (bf16 as FSDP2's param_dtype); default bf16 on CUDA, fp32 on CPU")
-    p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument("--compile", nargs="*", choices=COMPILE_MODES, default=["none"],
+                   help="ours as: none (eager), block (each Block compiled in place, as train.py), model "
+                        "(the whole Decoder); several are timed side by side; bare --compile: model")
     p.add_argument("--compile_hf", action="store_true", help="torch.compile the transformers model too")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = p.parse_args(argv)
+    a.compile = list(dict.fromkeys(a.compile or ["model"]))  # bare --compile: the whole model, as before
     if a.threads:
         torch.set_num_threads(a.threads)
     dtype = getattr(torch, a.dtype or ("bfloat16" if a.device.startswith("cuda") else "float32"))
@@ -70,10 +103,12 @@ def bench_model(argv):
     y = torch.randint(0, a.vocab, (a.batch, a.seq), generator=g).to(a.device)
     with torch.no_grad():
         diff = (ours(x[:1]).float() - theirs(input_ids=x[:1], use_cache=False).logits.float()).abs().max().item()
-    fwd_ours = torch.compile(ours) if a.compile else ours
+    variants = {mode: compiled_variant(ours, mode) for mode in a.compile}
+    runs = {f"ours[{m}]" if len(variants) > 1 else "ours": (lambda f=f: f(x)) for m, (f, _) in variants.items()}
+    params = {k: list(mod.parameters()) for k, (_, mod) in zip(runs, variants.values())}
     fwd_theirs = torch.compile(theirs) if a.compile_hf else theirs
-    runs = {"ours": lambda: fwd_ours(x), "transformers": lambda: fwd_theirs(input_ids=x, use_cache=False).logits}
-    params = {"ours": list(ours.parameters()), "transformers": list(theirs.parameters())}
+    runs["transformers"] = lambda: fwd_theirs(input_ids=x, use_cache=False).logits
+    params["transformers"] = list(theirs.parameters())
 
     def sync():
         if a.device.startswith("cuda"):
@@ -89,31 +124,53 @@ def bench_model(argv):
         sync()
         return time.perf_counter() - t0, time.process_time() - c0
 
-    times, cpu = {k: [] for k in runs}, {k: [] for k in runs}
+    times, cpu, first = {k: [] for k in runs}, {k: [] for k in runs}, {}
     for i in range(a.warmup + a.steps):
         for name in (list(runs) if i % 2 == 0 else list(runs)[::-1]):  # alternate who goes first
             t, c = step(name)
+            first.setdefault(name, t)  # compiling happens in the first step
             if i >= a.warmup:
                 times[name].append(t)
                 cpu[name].append(c)
     med = {k: statistics.median(v) for k, v in times.items()}
+    mc = {k: statistics.median(v) for k, v in cpu.items()}
     tok = a.batch * a.seq
     dev_name = torch.cuda.get_device_name() if a.device.startswith("cuda") else "cpu"
+    fig = {"preset": a.preset, "params": ours.num_params(), "batch": a.batch, "seq": a.seq, "dtype": str(dtype)[6:],
+           "device": dev_name, "threads": torch.get_num_threads(), "compile": a.compile, "compile_hf": a.compile_hf,
+           "max_logit_diff": diff, "gflop_per_token": ours.flops_per_token(a.seq) / 1e9, "runs": {}}
     print(f"model bench: preset {a.preset} ({ours.num_params() / 1e6:.1f}M params), batch {a.batch} x seq {a.seq}, "
           f"{dtype}, {dev_name}, {torch.get_num_threads()} CPU threads, compile ours={a.compile} hf={a.compile_hf}")
     print(f"  max |logits ours - transformers| before timing: {diff:.2e}")
     for k in runs:
-        print(f"  {k:>12}: median {med[k] * 1e3:8.1f} ms/step fwd+bwd (min {min(times[k]) * 1e3:.1f}, "
-              f"max {max(times[k]) * 1e3:.1f}, {a.steps} steps), {tok / med[k]:,.0f} tokens/s")
-        if a.device.startswith("cuda"):
-            mfu = estimate_mfu(ours.flops_per_token(a.seq), tok / med[k], dev_name)
-            if mfu is not None:
-                print(f"  {'':>12}  MFU {mfu * 100:.1f}% ({ours.flops_per_token(a.seq) / 1e9:.2f} GFLOP/token)")
-    print(f"  speed ratio ours/transformers: {med['transformers'] / med['ours']:.2f}x (>1: ours is faster)")
-    if not a.device.startswith("cuda"):  # on a shared CPU, CPU time is steadier than wall time
-        mc = {k: statistics.median(v) for k, v in cpu.items()}
-        print(f"  CPU-time ratio ours/transformers: {mc['transformers'] / mc['ours']:.2f}x "
-              f"(median CPU s/step: ours {mc['ours']:.3f}, transformers {mc['transformers']:.3f})")
+        mfu = (estimate_mfu(ours.flops_per_token(a.seq), tok / med[k], dev_name)
+               if a.device.startswith("cuda") else None)
+        fig["runs"][k] = {"median_s": med[k], "min_s": min(times[k]), "max_s": max(times[k]),
+                          "cpu_s": mc[k], "first_step_s": first[k], "tokens_per_s": tok / med[k], "mfu": mfu}
+        print(f"  {k:>15}: median {med[k] * 1e3:8.1f} ms/step fwd+bwd (min {min(times[k]) * 1e3:.1f}, "
+              f"max {max(times[k]) * 1e3:.1f}, {a.steps} steps), {tok / med[k]:,.0f} tokens/s; first step "
+              f"{first[k]:.1f} s" + ("" if mfu is None else f", MFU {mfu * 100:.1f}%"))
+    if a.device.startswith("cuda"):
+        print(f"  {'':>15}  ({ours.flops_per_token(a.seq) / 1e9:.2f} GFLOP/token for MFU)")
+    cpu_dev = not a.device.startswith("cuda")  # on a shared CPU, CPU time is steadier than wall time
+    for k in runs:
+        if k != "transformers":
+            fig["runs"][k]["speedup_vs_transformers"] = med["transformers"] / med[k]
+            print(f"  speed ratio {k}/transformers: {med['transformers'] / med[k]:.2f}x (>1: ours is faster)"
+                  + (f"; CPU-time ratio {mc['transformers'] / mc[k]:.2f}x" if cpu_dev else ""))
+    if "ours[none]" in runs:
+        for k in runs:
+            if k.startswith("ours[") and k != "ours[none]":
+                fig["runs"][k]["speedup_vs_eager"] = med["ours[none]"] / med[k]
+                print(f"  speed ratio {k}/ours[none] (compiled vs eager): {med['ours[none]'] / med[k]:.2f}x"
+                      + (f"; CPU-time ratio {mc['ours[none]'] / mc[k]:.2f}x" if cpu_dev else ""))
+    if "ours[block]" in runs and "ours[model]" in runs:
+        print(f"  speed ratio ours[model]/ours[block] (whole model vs per block): "
+              f"{med['ours[block]'] / med['ours[model]']:.2f}x"
+              + (f"; CPU-time ratio {mc['ours[block]'] / mc['ours[model]']:.2f}x" if cpu_dev else ""))
+    if cpu_dev:
+        print(f"  median CPU s/step: " + ", ".join(f"{k} {v:.3f}" for k, v in mc.items()))
+    write_json(a.json, fig)
     return med
 
 
@@ -210,6 +267,7 @@ def bench_tokenize(argv):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -243,6 +301,8 @@ def bench_tokenize(argv):
     print(f"  speed ratio batched/one-by-one: {wall['one-by-one'] / wall['batched']:.2f}x"
           + ("" if a.device.startswith("cuda") else
              f" (CPU-time ratio {cpu['one-by-one'] / cpu['batched']:.2f}x, steadier on a shared machine)"))
+    write_json(a.json, {"device": dev_name, "clips": a.clips, "audio_s": total, "dtype": a.dtype,
+                        **{f"{k}_x_realtime": total / wall[k] for k in runs}, "wall_s": wall, "cpu_s": cpu})
     return wall
 
 
@@ -278,6 +338,7 @@ def bench_eval(argv):
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--repeat", type=int, default=3, help="best of this many alternating runs")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     args.batch_tokens = eval_cloze.default_batch_tokens(args.device, args.batch_tokens)
     if args.threads:
@@ -345,15 +406,93 @@ def bench_eval(argv):
           f"max |score diff| {diff:.1e}")
     if dev == "cpu":
         print(f"  CPU-time ratio {c_one / c_bat:.2f}x (steadier than wall time on a shared machine)")
+    fig = {"preset": args.preset, "device": args.device, "dtype": args.dtype, "pairs": n,
+           "one_at_a_time_pairs_per_s": n / t_one, "batched_pairs_per_s": n / t_bat, "max_score_diff": float(diff)}
     if args.suite:
         n_all = sum(len(q) // 2 for q, _ in seqs.values())
         all_s = [x for q, _ in seqs.values() for x in q]           # one pass, as eval_cloze.evaluate
         all_p = [x for _, pl in seqs.values() for x in pl]
         dt = timed(all_s, all_p, args.batch_size)[0]
         print(f"  full suite   : {len(seqs)} sets, {n_all} pairs in {dt:.1f} s ({n_all / dt:.0f} pairs/s)")
+        fig.update(suite_sets=len(seqs), suite_pairs=n_all, suite_s=dt)
+    write_json(args.json, fig)
+
+
+def bench_memory(argv):
+    """Per-GPU memory of train.py under FSDP2 (fsdp_memory.py): the estimate by term for both
+    reshard_after_forward settings, the largest micro-batch that fits --gpu_mem_gb, and with --measure the
+    activation estimate against the bytes autograd saves (CPU, eager) and, on CUDA, the whole estimate
+    against torch.cuda.max_memory_allocated of a one-GPU FSDP2 step (eager and compiled blocks).
+
+        python bench.py memory --preset 360m --seq 2048 --world 8 --gpu_mem_gb 80
+        python bench.py memory --preset 1b --seq 2048 --world 1 --gpu_mem_gb 141
+        python bench.py memory --preset small --seq 256 --batch 4 --measure           # CPU check
+        python bench.py memory --preset 360m --seq 2048 --batch 8 --measure --device cuda
+    """
+    import fsdp_memory as fm
+    from model import ModelConfig
+    p = argparse.ArgumentParser(prog="bench.py memory", description=bench_memory.__doc__.split("\n")[0])
+    p.add_argument("--preset", default="360m")
+    p.add_argument("--vocab", type=int, default=2049)
+    p.add_argument("--seq", type=int, default=2048)
+    p.add_argument("--batch", type=int, default=8, help="rows per GPU per micro-step")
+    p.add_argument("--world", type=int, default=8, help="GPUs sharing the FSDP2 shards")
+    p.add_argument("--gpu_mem_gb", type=float, default=None, help="GPU memory (GB = 1e9 B): largest batch that fits")
+    p.add_argument("--margin", type=float, default=0.1, help="share of --gpu_mem_gb kept free (CUDA context, "
+                   "NCCL, fragmentation)")
+    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"], help="compute dtype")
+    p.add_argument("--measure", action="store_true", help="also measure (see above)")
+    p.add_argument("--measure_compiled", action="store_true", help="with --measure: also the saved bytes with "
+                   "compiled blocks (inductor: minutes on CPU)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", default=None)
+    a = p.parse_args(argv)
+    cfg = ModelConfig.preset(a.preset, vocab_size=a.vocab, max_seq_len=max(a.seq, 1024))
+    nb = 2 if a.dtype == "bfloat16" else 4
+    P = cfg.n_layer * fm.block_params(cfg) + fm.root_params(cfg)
+    fig = {"preset": a.preset, "params": P, "seq": a.seq, "batch": a.batch, "world": a.world, "estimate": {}}
+    print(f"memory ESTIMATE per GPU (fsdp_memory.py), preset {a.preset} ({P / 1e6:.1f}M params), seq {a.seq}, "
+          f"micro-batch {a.batch}, {a.world} GPU(s), FSDP2 {a.dtype} params / fp32 master + AdamW; GB = 1e9 B")
+    for reshard in (True, False):
+        t = fm.estimate(cfg, a.seq, a.batch, a.world, reshard, nb)
+        fig["estimate"][f"reshard_{reshard}"] = t
+        print(f"  reshard_after_forward={reshard}: {fm.format_terms(t)}")
+        if a.gpu_mem_gb:
+            b = fm.max_batch(cfg, a.seq, a.world, a.gpu_mem_gb * 1e9 * (1 - a.margin), reshard, nb)
+            fig["estimate"][f"reshard_{reshard}"]["max_batch"] = b
+            print(f"    largest micro-batch in {a.gpu_mem_gb:g} GB - {a.margin:.0%} margin: {b} rows of {a.seq} "
+                  f"({fm.estimate(cfg, a.seq, b, a.world, reshard, nb)['total'] / 1e9:.1f} GB estimated)")
+    if a.measure:
+        dtype = getattr(torch, a.dtype)
+        got, est = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device)
+        fig["saved_activations"] = {"measured": got, "estimated": est, "ratio": est / got}
+        print(f"  activations saved for backward (eager, {a.device}, {a.dtype}): measured {got / 1e9:.4f} GB by "
+              f"saved_tensors_hooks, estimated {est / 1e9:.4f} GB, estimate/measured {est / got:.3f}")
+        if a.measure_compiled:
+            got_c, _ = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device,
+                                               compile_blocks=True)
+            fig["saved_activations"]["measured_compiled_blocks"] = got_c
+            print(f"  the same with compiled blocks: measured {got_c / 1e9:.4f} GB, {got_c / got:.2f}x eager "
+                  f"(estimate/measured {est / got_c:.2f}: the estimate is eager's, an upper bound)")
+        for compile_blocks in ([False, True] if a.device.startswith("cuda") else [False]):
+            for reshard in (True, False):
+                m = fm.measure_fsdp_step(cfg, a.seq, a.batch, a.device, reshard, compile_blocks)
+                t = fm.estimate(cfg, a.seq, a.batch, 1, reshard, nb)["total"]
+                key = f"fsdp_step_1gpu_reshard_{reshard}_compile_{compile_blocks}"
+                if m is None:
+                    print(f"  one-process FSDP2 step (reshard {reshard}) ran on {a.device}; no allocator figures on CPU")
+                    continue
+                fig[key] = {**m, "estimated_total_world1": t, "ratio": t / m["max_allocated"]}
+                print(f"  {torch.cuda.get_device_name()}, 1 GPU FSDP2, reshard {reshard}, compiled blocks "
+                      f"{compile_blocks}: max_memory_allocated {m['max_allocated'] / 1e9:.2f} GB (reserved "
+                      f"{m['max_reserved'] / 1e9:.2f}), estimate {t / 1e9:.2f} GB, estimate/measured "
+                      f"{t / m['max_allocated']:.2f}")
+    write_json(a.json, fig)
+    return fig
 
 
 COMMANDS = {"model": bench_model, "sampler": bench_sampler, "tokenize": bench_tokenize, "eval": bench_eval}
+COMMANDS["memory"] = bench_memory
 
 
 def main(argv=None):
