@@ -42,9 +42,9 @@ def report_figure(loaded, scoring, path):
     ax.axhline(50, color="grey", lw=0.7, ls=":")
     ax.set_xticks(range(len(cols)), [set_label(c) for c in cols], fontsize=8)
     ax.set_ylabel(f"accuracy % ({scoring}), 95% interval")
-    lo = min([100 * x["ci95"][0] for _, r in loaded if r["cloze"].get(scoring)
-              for x in r["cloze"][scoring]["results"].values() if "ci95" in x] + [45])
-    ax.set_ylim(max(0, lo - 5), 100)
+    ends = [100 * e for _, r in loaded if r["cloze"].get(scoring)
+            for x in r["cloze"][scoring]["results"].values() for e in x.get("ci95", [x["accuracy"]] * 2)]
+    ax.set_ylim(max(0, min(ends + [45]) - 5), min(100, max(ends + [55]) + 8))   # room for the legend
     ax.legend(fontsize=8, ncol=len(loaded), loc="upper right")
     if probes:
         panels = [("raw cosine (matched -, mismatched --)", None), ("centred gap", "centered_gap"),
@@ -69,7 +69,8 @@ def report_figure(loaded, scoring, path):
             ax.set_xlabel("layer", fontsize=8)
             ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
