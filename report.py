@@ -6,9 +6,10 @@ report.py: the results of several runs side by side, each compared with the firs
 
 Each run is a folder holding eval_cloze.py's cloze_{mean,sum,ending}.json and align_probe.py's
 align.json (or one JSON file). The markdown has:
-  1. accuracy % per set under --scoring with its 95% interval, and the probe's means over layers:
+  1. accuracy % per set under --scoring (the paper's table), and the probe's means over layers:
      raw cosine of matched EN-FR pairs and its gap over mismatched pairs (the paper's measure), the
-     mean-centred gap and retrieval@1 (chance 1/n);
+     mean-centred gap, the same over the same-position control, and retrieval@1 (chance 1/n);
+     then each accuracy's 95% interval;
   2. each later run minus the baseline per set under --scoring, in points, with the 95% paired
      bootstrap interval (stats.py: the same resampled items for both runs, 10,000 resamples, seed 0);
      `*` marks an interval that excludes 0;
@@ -67,18 +68,23 @@ def report(runs, scoring="mean"):
         raise SystemExit(f"eval_cloze.py --report: no run has cloze_{scoring}.json; run eval_cloze.py first")
     names = {s for _, r in loaded for c in r["cloze"].values() for s in c["results"]}
     cols = [c for c in PAPER_COLUMNS if c in names] + sorted(names - set(PAPER_COLUMNS))
-    probe = ["cos EN-FR", "cos gap", "centred gap", "retrieval@1"]
-    out = [f"scoring: {scoring} ({SCORING_HELP[scoring]}); accuracy % [95% interval]; probe: mean over layers",
-           "", "| model | " + " | ".join([set_label(c) for c in cols] + probe) + " |", "|---" * (len(cols) + 5) + "|"]
+    probe = ["cos EN-FR", "cos gap", "centred gap", "centred gap same-pos", "retrieval@1"]
+    out = [f"scoring: {scoring} ({SCORING_HELP[scoring]}); accuracy %; probe: mean over layers 1..L", "",
+           "| model | " + " | ".join([set_label(c) for c in cols] + probe) + " |", "|---" * (len(cols) + 6) + "|"]
     for label, r in loaded:
         res = r["cloze"].get(scoring, {"results": {}})["results"]
-        cells = [f"{100 * res[c]['accuracy']:.1f} [{100 * res[c]['ci95'][0]:.1f}, {100 * res[c]['ci95'][1]:.1f}]"
-                 if c in res and "ci95" in res[c] else f"{100 * res[c]['accuracy']:.1f}" if c in res else "-"
-                 for c in cols]
+        cells = [f"{100 * res[c]['accuracy']:.2f}" if c in res else "-" for c in cols]
         a = r["align"] or {}
-        cells += [f"{a[k]:.3f}" if k in a else "-" for k in ("mean_matched", "mean_gap", "mean_centered_gap")]
+        cells += [f"{a[k]:.3f}" if k in a else "-" for k in ("mean_matched", "mean_gap", "mean_centered_gap",
+                                                             "mean_centered_same_position_gap")]
         cells.append(f"{a['mean_retrieval_at_1']:.3f} (chance {a['chance']:.3f})" if "chance" in a else "-")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", f"95% intervals ({scoring}), accuracy %", "", "| model | " + " | ".join(map(set_label, cols)) + " |",
+            "|---" * (len(cols) + 1) + "|"]
+    for label, r in loaded:
+        res = r["cloze"].get(scoring, {"results": {}})["results"]
+        out.append(f"| {label} | " + " | ".join(f"[{100 * res[c]['ci95'][0]:.1f}, {100 * res[c]['ci95'][1]:.1f}]"
+                                                if "ci95" in res.get(c, {}) else "-" for c in cols) + " |")
     grouped = sorted({s for _, r in loaded for c in r["cloze"].values() for s, x in c["results"].items()
                       if "n_groups" in x})
     if grouped:

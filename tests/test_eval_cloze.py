@@ -195,12 +195,13 @@ def test_cli_json_schema_and_report(model, corpus, tmp_path, capsys):
     assert "sSC EN>FR" not in header and "sSC EN" in header and "swuggy" in header and "cos gap" in header
     rows = [l for l in lines if l.startswith("| a |") or l.startswith("| b |")]
     r = recs["sum"]["results"]["ssc_en"]
-    assert rows[0].startswith(f"| a | {100 * r['accuracy']:.1f} [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}]")
-    assert "| 0.850 | 0.400 |" in rows[1]
+    assert rows[0].startswith(f"| a | {100 * r['accuracy']:.2f} |")      # the paper's table, as before
+    assert "| 0.850 | 0.400 | - | - | - |" in rows[1]
+    assert rows[2].startswith(f"| a | [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] |")  # intervals
     wins = 13 - sum(r["per_item"])                                         # points gained on ssc_en
-    diff_row = rows[2]                                                     # the paired-difference table
+    diff_row = rows[4]                                                     # the paired-difference table
     assert diff_row.startswith(f"| b | {100 * wins / 13:+.1f} [") and "]*" in diff_row
-    assert rows[3].startswith("| b | +/+/+ | 0/0/0 |")                   # verdicts, then an unchanged set
+    assert rows[5].startswith("| b | +/+/+ | 0/0/0 |")                   # verdicts, then an unchanged set
     assert "Holds under all three conventions: b > a on sSC EN" in text
     assert os.path.isfile(str(tmp_path / "report.png"))
     with pytest.raises(SystemExit):                                        # run a has no JSON at all
