@@ -29,6 +29,9 @@ Measures, per layer and as means over layers:
     retrieval  on centred vectors, by cosine: is the true FR translation the nearest of the n FR vectors
                to an EN sentence (EN->FR), and the reverse (FR->EN); ties share the credit. Chance 1/n.
     same pos.  mismatched cosine and gap against the same-position control, raw and centred.
+Intervals: mean_centered_gap_ci95 and mean_retrieval_at_1_ci95 bootstrap the pairs (stats.py), given
+the n candidates; per_pair_centered_gap / per_pair_retrieval (means over layers 1 .. L, and both ways)
+let `eval_cloze.py --report` compare two models on the same pairs (pair_ids) with a paired bootstrap.
 The means over layers (mean_*) use layers 1 .. L, the block outputs, never the embeddings (with
 --embeddings layer 0 is only shown per layer); mean_matched over 1 .. L is the number we compare with
 the paper's. Our h_L is before the final norm (transformers' last entry is after it).
@@ -43,6 +46,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+import stats
 import tokenbin
 from eval_cloze import (NonFiniteError, autocast_ctx, default_batch_tokens, default_out, length_batches,
                         load_for_corpus, pad_batch)
@@ -112,13 +116,17 @@ def pooled_states(model, seqs, batch_size=64, dtype=None, progress=False, batch_
     return out
 
 
-def retrieval_at_1(A, B):
-    """A, B (n, d), row i of each a translation pair -> share of rows of A whose nearest row of B by
-    cosine is row i (a tie at the top shares the credit among the tied). O(n^2 d)."""
+def retrieval_hits(A, B):
+    """A, B (n, d), row i of each a translation pair -> (n,) float64: 1 where row i of B is the nearest
+    row of B to row i of A by cosine, 0 where another is nearer, 1/k for a k-way tie at the top. O(n^2 d)."""
     S = torch.nn.functional.normalize(A.double(), dim=-1) @ torch.nn.functional.normalize(B.double(), dim=-1).T
     diag = S.diagonal()[:, None]                                              # (n, 1)
-    hit = torch.where((S > diag).any(1), 0.0, 1.0 / (S == diag).sum(1))
-    return float(hit.mean())
+    return torch.where((S > diag).any(1), 0.0, 1.0 / (S == diag).sum(1))
+
+
+def retrieval_at_1(A, B):
+    """Share of rows of A whose nearest row of B is their own translation (retrieval_hits' mean)."""
+    return float(retrieval_hits(A, B).mean())
 
 
 def probe(model, corpus_dir, split="val", n_pairs=500, seed=0, batch_size=64, dtype=None, langs=None,
@@ -169,10 +177,19 @@ def probe(model, corpus_dir, split="val", n_pairs=500, seed=0, batch_size=64, dt
         res["mean_" + key] = float(v[first:].mean())
     res["matched_std"] = torch.nn.functional.cosine_similarity(ha, hb, dim=-1).std(0).tolist()
     res["mismatched_std"] = torch.nn.functional.cosine_similarity(ha, hb_other, dim=-1).std(0).tolist()
-    ways = {f"{a}->{b}": [retrieval_at_1(ca[:, l], cb[:, l]) for l in range(H.shape[1])],
-            f"{b}->{a}": [retrieval_at_1(cb[:, l], ca[:, l]) for l in range(H.shape[1])]}
-    res["retrieval_at_1"] = ways
-    res["mean_retrieval_at_1"] = float(np.mean([v[first:] for v in ways.values()]))
+    hits = torch.stack([torch.stack([retrieval_hits(x[:, l], y[:, l]) for l in range(H.shape[1])], 1)
+                        for x, y in ((ca, cb), (cb, ca))])                    # (2 ways, n, L) pair i's queries
+    res["retrieval_at_1"] = {f"{a}->{b}": hits[0].mean(0).tolist(), f"{b}->{a}": hits[1].mean(0).tolist()}
+    res["mean_retrieval_at_1"] = float(hits[:, :, first:].mean())
+    # per pair, averaged over layers 1..L (and both ways): the means above are their means, so two models
+    # probed on the same pairs (same corpus, split, n_pairs, seed: pair_ids) can be compared pair by pair
+    cpair = lambda x, y: torch.nn.functional.cosine_similarity(x, y, dim=-1).double()[:, first:].mean(1)
+    for key, mean_key, v in (("centered_gap", "mean_centered_gap",
+                              cpair(ca, cb) - cpair(ca, cb[[pos[int(m)] for m in other]])),
+                             ("retrieval", "mean_retrieval_at_1", hits[:, :, first:].mean((0, 2)))):
+        res[f"per_pair_{key}"] = v.tolist()
+        res[f"{mean_key}_ci95"] = stats.bootstrap_ci(v.numpy())
+    res["pair_ids"] = idx.tolist()
     return res
 
 

@@ -12,7 +12,8 @@ align.json (or one JSON file). The markdown has:
      then each accuracy's 95% interval;
   2. each later run minus the baseline per set under --scoring, in points, with the 95% paired
      bootstrap interval (stats.py: the same resampled items for both runs, 10,000 resamples, seed 0);
-     `*` marks an interval that excludes 0;
+     `*` marks an interval that excludes 0; then the probe's centred gap and retrieval@1 the same way,
+     pair by pair (runs probed on the same pairs);
   3. verdicts under each convention, mean/sum/ending: `+` the run beats the baseline (paired interval
      above 0), `-` it loses, `0` no difference shown; `?` a convention's JSON is missing. A conclusion
      is stated as holding only where all three agree.
@@ -21,6 +22,8 @@ and {stem}_curves.png (training curves of every run with a log.jsonl).
 """
 import json
 import os
+
+import numpy as np
 
 import stats
 from eval_cloze import PAPER_COLUMNS, SCORING_HELP, SCORINGS, set_label
@@ -45,8 +48,10 @@ def load_run(path):
     return run
 
 
-def fmt_diff(d, ci):
-    return f"{100 * d:+.1f} [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" + ("*" if stats.verdict(ci) != "0" else "")
+def fmt_diff(d, ci, scale=100, digits=1):
+    """A difference and its interval, in points by default; * where the interval excludes 0."""
+    star = "*" if stats.verdict(ci) != "0" else ""
+    return f"{scale * d:+.{digits}f} [{scale * ci[0]:+.{digits}f}, {scale * ci[1]:+.{digits}f}]{star}"
 
 
 def paired(base, other, scoring, name):
@@ -61,11 +66,23 @@ def paired(base, other, scoring, name):
     return stats.paired_diff(ra, rb)
 
 
+def probe_diffs(base, other):
+    """(centred gap, retrieval) differences other - base as (diff, ci) pairs, or None when the two probes
+    were not run on the same pairs (or by an align_probe.py without per-pair values)."""
+    keys = ("corpus", "split", "pair_ids", "langs")
+    if not base or not other or "per_pair_retrieval" not in base or "per_pair_retrieval" not in other \
+            or any(base.get(k) != other.get(k) for k in keys):
+        return None
+    out = []
+    for key in ("per_pair_centered_gap", "per_pair_retrieval"):
+        d = np.asarray(other[key]) - np.asarray(base[key])
+        out.append((float(d.mean()), stats.bootstrap_ci(d)))
+    return out
+
+
 def report(runs, scoring="mean"):
     """runs: [(label, path)] -> (markdown text, [(label, run dict)])."""
     loaded = [(label, load_run(path)) for label, path in runs]
-    if not any(r["cloze"].get(scoring) for _, r in loaded):
-        raise SystemExit(f"eval_cloze.py --report: no run has cloze_{scoring}.json; run eval_cloze.py first")
     names = {s for _, r in loaded for c in r["cloze"].values() for s in c["results"]}
     cols = [c for c in PAPER_COLUMNS if c in names] + sorted(names - set(PAPER_COLUMNS))
     probe = ["cos EN-FR", "cos gap", "centred gap", "centred gap same-pos", "retrieval@1"]
@@ -114,6 +131,14 @@ def report(runs, scoring="mean"):
             out.append(f"| {label} | " + " | ".join(row) + " |")
         out += ["", "Holds under all three conventions: " + ("; ".join(holds) or "none") + ".",
                 "Shown under some conventions only: " + ("; ".join(mixed) or "none") + "."]
+        rows = [(label, probe_diffs(base["align"], r["align"])) for label, r in loaded[1:]]
+        if any(d for _, d in rows):
+            out += ["", f"Alignment vs {base_label}: difference of the per-pair means over layers, same pairs, "
+                        f"[95% paired bootstrap over pairs]; * the interval excludes 0", "",
+                    "| model | centred gap (cosine) | retrieval@1 (points) |", "|---|---|---|"]
+            for label, d in rows:
+                cells = ["-", "-"] if d is None else [fmt_diff(*d[0], scale=1, digits=3), fmt_diff(*d[1])]
+                out.append(f"| {label} | " + " | ".join(cells) + " |")
     ns = sorted({x["n"] for _, r in loaded for c in r["cloze"].values() for x in c["results"].values()})
     out += ["", f"items per set: {', '.join(map(str, ns))}; accuracy intervals: Wilson (bootstrap over groups "
                 f"for grouped sets)"]

@@ -62,6 +62,11 @@ def test_identical_languages_match_exactly(model, tmp_path, embeddings):
     assert res["mean_matched"] == pytest.approx(1, abs=1e-5) and res["mean_gap"] > 0
     # means over layers are over the block outputs 1..L only, with or without the embeddings
     assert res["mean_gap"] == pytest.approx(np.mean(res["gap"][1:] if embeddings else res["gap"]))
+    # per-pair values average to the means; their bootstrap interval holds the mean
+    assert np.mean(res["per_pair_centered_gap"]) == pytest.approx(res["mean_centered_gap"])
+    assert np.mean(res["per_pair_retrieval"]) == pytest.approx(1) and res["mean_retrieval_at_1_ci95"] == [1, 1]
+    lo, hi = res["mean_centered_gap_ci95"]
+    assert lo < res["mean_centered_gap"] < hi and len(res["pair_ids"]) == res["n_pairs"]
 
 
 def test_unrelated_languages_have_no_gap(model, tmp_path):
@@ -74,6 +79,8 @@ def test_unrelated_languages_have_no_gap(model, tmp_path):
     assert abs(res["mean_gap"]) < 0.05
     assert all(abs(g) < 0.05 for g in res["centered_gap"])             # identical FR gives > 0.5
     assert res["mean_retrieval_at_1"] < 5 / n                          # chance 1/n; identical FR gives 1
+    assert res["mean_centered_gap_ci95"][0] < 0.02 and res["mean_centered_gap_ci95"][1] > -0.02
+    assert np.mean(res["per_pair_retrieval"]) == pytest.approx(res["mean_retrieval_at_1"])
 
 
 def test_retrieval_at_1_hand_example():
