@@ -161,9 +161,9 @@ class NonFiniteError(ValueError):
     """The model produced NaN/inf scores: a broken checkpoint, never an accuracy."""
 
 
-def compile_for_eval(model):
+def compile_for_eval(model, backend="inductor"):
     """torch.compile with batch and time symbolic (dynamic=True): new lengths reuse the graph."""
-    return torch.compile(model, dynamic=True)
+    return torch.compile(model, dynamic=True, backend=backend)
 
 
 @torch.inference_mode()

@@ -109,11 +109,13 @@ def report(runs, scoring="mean"):
                     f"plain pair accuracy in the JSON (pair_accuracy)"]
     base_label, base = loaded[0]
     if len(loaded) > 1:
+        # each (run, convention, set) compared once: a paired bootstrap is 10,000 resamples
+        diffs = {(label, s, c): paired(base, r, s, c) for label, r in loaded[1:] for s in SCORINGS for c in cols}
         out += ["", f"Paired difference vs {base_label} ({scoring}), points [95% paired bootstrap]; "
                     f"* the interval excludes 0", "", "| model | " + " | ".join(map(set_label, cols)) + " |",
                 "|---" * (len(cols) + 1) + "|"]
         for label, r in loaded[1:]:
-            cells = [paired(base, r, scoring, c) for c in cols]
+            cells = [diffs[label, scoring, c] for c in cols]
             out.append(f"| {label} | " + " | ".join(fmt_diff(*x) if x else "-" for x in cells) + " |")
         out += ["", f"Verdict vs {base_label} under each convention ({'/'.join(SCORINGS)}): + better, "
                     f"- worse, 0 no difference shown, ? not scored", "",
@@ -122,7 +124,7 @@ def report(runs, scoring="mean"):
         for label, r in loaded[1:]:
             row = []
             for c in cols:
-                v = [(stats.verdict(x[1]) if x else "?") for x in (paired(base, r, s, c) for s in SCORINGS)]
+                v = [(stats.verdict(x[1]) if x else "?") for x in (diffs[label, s, c] for s in SCORINGS)]
                 row.append("/".join(v))
                 if len(set(v)) == 1 and v[0] in "+-":
                     holds.append(f"{label} {'>' if v[0] == '+' else '<'} {base_label} on {set_label(c)}")
