@@ -284,7 +284,7 @@ def run(args):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(res, f, indent=1)
+        json.dump(res, f, indent=1, allow_nan=False)   # a NaN never reaches a results file
     os.replace(tmp, out)
     png = os.path.splitext(out)[0] + ".png"
     plot(res, png, title=f"{args.spec}: {res['n_pairs']} {args.split} pairs")

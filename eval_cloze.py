@@ -345,7 +345,7 @@ def write_json(path, record):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(record, f, indent=1)
+        json.dump(record, f, indent=1, allow_nan=False)   # a NaN never reaches a results file
     os.replace(tmp, path)                                     # a crash never leaves half a JSON
 
 
