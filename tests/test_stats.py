@@ -43,3 +43,26 @@ def test_paired_difference_is_narrower_than_independent_intervals():
     assert stats.agreement(stats.summarize(a), stats.summarize(b)) == pytest.approx(480 / 500)
     with pytest.raises(ValueError, match="same items"):
         stats.paired_diff(stats.summarize(a), stats.summarize(b[:-1]))
+
+
+def test_grouped_paired_difference_resamples_groups():
+    groups = np.array([0, 0, 0, 0, 1, 2])                               # one big group, two singletons
+    a = stats.summarize([1, 1, 1, 1, 0, 0], groups)
+    b = stats.summarize([0, 0, 0, 0, 1, 1], groups)
+    assert a["accuracy"] == pytest.approx(1 / 3) and a["pair_accuracy"] == pytest.approx(4 / 6)
+    d, ci = stats.paired_diff(a, b)
+    assert d == pytest.approx((-1 + 1 + 1) / 3)                        # per-group differences -1, +1, +1
+    assert ci[0] == pytest.approx(-1) and ci[1] == pytest.approx(1)    # 3 groups: resamples span all -1 .. all +1
+    with pytest.raises(ValueError, match="same items"):
+        stats.paired_diff(a, stats.summarize([0, 0, 0, 0, 1, 1], groups[::-1]))
+
+
+def test_cli_prints_paired_difference_and_agreement(tmp_path, capsys):
+    import json
+    a = {"scoring": "mean", "results": {"ssc_en": stats.summarize([1, 0, 1, 0.5])}}
+    b = {"scoring": "mean", "results": {"ssc_en": stats.summarize([1, 1, 1, 0.5])}}
+    for name, rec in (("a", a), ("b", b)):
+        json.dump(rec, open(tmp_path / f"{name}.json", "w"))
+    stats.main([str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:4] == ["ssc_en", "62.50", "87.50", "+25.00"] and row[-1] == "75.0%"
