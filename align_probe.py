@@ -177,7 +177,9 @@ def probe(model, corpus_dir, split="val", n_pairs=500, seed=0, batch_size=64, dt
         res["mean_" + key] = float(v[first:].mean())
     res["matched_std"] = torch.nn.functional.cosine_similarity(ha, hb, dim=-1).std(0).tolist()
     res["mismatched_std"] = torch.nn.functional.cosine_similarity(ha, hb_other, dim=-1).std(0).tolist()
-    hits = torch.stack([torch.stack([retrieval_hits(x[:, l], y[:, l]) for l in range(H.shape[1])], 1)
+    dev = next(model.parameters()).device                                     # n^2 d per layer: on the GPU if any
+    hits = torch.stack([torch.stack([retrieval_hits(x[:, l].to(dev), y[:, l].to(dev)).cpu()
+                                     for l in range(H.shape[1])], 1)
                         for x, y in ((ca, cb), (cb, ca))])                    # (2 ways, n, L) pair i's queries
     res["retrieval_at_1"] = {f"{a}->{b}": hits[0].mean(0).tolist(), f"{b}->{a}": hits[1].mean(0).tolist()}
     res["mean_retrieval_at_1"] = float(hits[:, :, first:].mean())
