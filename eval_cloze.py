@@ -4,7 +4,7 @@ of a model on the bench sets of a corpus, and the results table of several model
 
     python eval_cloze.py out/toy_interleave                          # every bench set of data/toy_enfr
     python eval_cloze.py out/toy_interleave/ckpt.pt --sets ssc_en-fr stc_en-fr --scoring sum
-    python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda --dtype bfloat16
+    python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda   # bf16 autocast, fp32 head
     python eval_cloze.py --report out/toy_report.md baseline=out/toy_baseline \
         interleave=out/toy_interleave ft=out/toy_finetune
 
@@ -16,7 +16,7 @@ target. In a sequence s of length T, every token after it, s[1] .. s[T-1], is a 
 its prefix: log p(s[t] | s[:t]) for t = 1 .. T-1 (the prompt tokens as well as the ending tokens). The
 model wins an item when the good sequence scores higher than the bad one; an exact tie counts 0.5.
 
---scoring (printed with every result, written in the JSON):
+Scoring conventions (all three come from one pass: the per-token log-probs are shared):
     mean    mean log p(s[t] | s[:t]) over t = 1 .. T-1, i.e. minus the mean NLL of the whole sequence
             (prompt + ending); slamkit's convention, the default. With a shared prompt, a longer ending
             dilutes the prompt's share, so this is not the same ranking as `sum`.
@@ -31,13 +31,31 @@ on CUDA), and right-padded. Attention is causal, so padding after a sequence can
 positions, and padded positions are masked out of every score (per-token log-probs are gathered,
 then only each sequence's own positions are kept and reduced).
 
-Output: a table like the paper's, and JSON {"scoring", "checkpoint", "corpus", "results": {set:
-{"accuracy", "n"}}} at --out (default: cloze_<scoring>.json next to the checkpoint). `--report` reads
-such files (and align_probe.py's align.json) from run folders and prints one markdown table.
+Precision (--dtype auto): bf16 autocast on CUDA (SDPA's fused GQA kernels need bf16/fp16; in fp32 it
+falls back to the slow math kernel), plain float32 on CPU. The final norm, the head and the log-softmax
+run in fp32 (--no-fp32_head to see why: bf16 logits move log-probs by ~0.02-0.04 nats, enough to flip
+close items). Measured on CPU, bf16 autocast vs float32, toy model (300 EN steps), 8 sets x 500 items:
+decisions differ on 6 / 7 / 12 of 4000 (mean / sum / ending) with the fp32 head, 9 / 7 / 15 without.
+--compile: torch.compile with dynamic shapes (batch and time symbolic), so sequences of new lengths
+reuse the compiled graph instead of recompiling per length. Measured on CPU (inductor, 1 thread, toy
+model, ssc_en + ssc_fr-en): 1 graph for every length and batch size; eager 55 s, compiled 25 s once
+warm, but the first pass pays ~110 s of compilation: worth it on a GPU or a large suite, not the toy.
+
+Output: a table like the paper's, and one JSON per convention, cloze_{mean,sum,ending}.json next to
+the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scoring's):
+    {"scoring", "checkpoint", "corpus", "dtype", "fp32_head",
+     "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
+                       "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
+                       "pair_accuracy", "pair_ci95"}}}
+accuracy and ci95 are fractions (0.5, not 50); intervals as stats.py says (Wilson over items; with
+groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
+`--report MD label=run ...` (report.py): the table of several runs, each against the first as a paired
+difference with its 95% interval under each convention, a verdict table, and figures.
 """
 import argparse
 import json
 import os
+import hashlib
 import sys
 import time
 
@@ -45,6 +63,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+import stats
 import tokenbin
 
 SCORINGS = ("mean", "sum", "ending")
@@ -123,17 +142,36 @@ def pad_batch(seqs, pad=0):
     return idx, lens
 
 
+def resolve_dtype(device, dtype):
+    """'auto' -> bfloat16 on CUDA, float32 elsewhere; None -> float32; anything else as given."""
+    if dtype == "auto":
+        return "bfloat16" if torch.device(device).type == "cuda" else "float32"
+    return dtype or "float32"
+
+
 def autocast_ctx(device, dtype):
     """bf16/fp16 autocast where asked for, else a no-op (float32 weights and math)."""
-    if dtype in (None, "float32"):
+    dtype = resolve_dtype(device, dtype)
+    if dtype == "float32":
         return torch.autocast(device_type=torch.device(device).type, enabled=False)
     return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, dtype))
 
 
+class NonFiniteError(ValueError):
+    """The model produced NaN/inf scores: a broken checkpoint, never an accuracy."""
+
+
+def compile_for_eval(model, backend="inductor"):
+    """torch.compile with batch and time symbolic (dynamic=True): new lengths reuse the graph."""
+    return torch.compile(model, dynamic=True, backend=backend)
+
+
 @torch.inference_mode()
-def token_logprobs(model, seqs, batch_size=64, batch_tokens=0, dtype=None, progress=False, desc="score"):
+def token_logprobs(model, seqs, batch_size=64, batch_tokens=0, dtype=None, progress=False, desc="score",
+                   fp32_head=True):
     """Per-token log-probabilities: for each sequence s (T tokens) an array (T-1,) float64 whose entry
-    t-1 is log p(s[t] | s[:t]). Identical sequences are run once."""
+    t-1 is log p(s[t] | s[:t]). Identical sequences are run once. fp32_head: the final norm, head and
+    log-softmax in fp32 even under autocast."""
     device = next(model.parameters()).device
     keys, uniq, where = {}, [], []
     for s in seqs:
@@ -150,14 +188,17 @@ def token_logprobs(model, seqs, batch_size=64, batch_tokens=0, dtype=None, progr
         idx, lens = pad_batch([uniq[i] for i in batch])
         idx = idx.to(device)
         with autocast_ctx(device, dtype):
-            logits = model(idx[:, :-1])                                        # (B, T-1, V)
-        if logits.dtype in (torch.float16, torch.bfloat16):
-            logits = logits.float()
+            logits = model(idx[:, :-1], fp32_head=fp32_head)                  # (B, T-1, V)
+        logits = logits.float()
         tgt = idx[:, 1:]                                                       # (B, T-1)
         lp = logits.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)   # (B, T-1)
         lp = lp.double().cpu().numpy()
         for b, i in enumerate(batch):
             out[i] = lp[b, :int(lens[b]) - 1]                                  # drop the padded tail
+            if not np.isfinite(out[i]).all():
+                raise NonFiniteError(f"the model gives non-finite log-probabilities (NaN/inf) on a sequence "
+                                     f"of {len(uniq[i])} tokens: its weights are broken (a diverged run?); "
+                                     f"evaluate an earlier checkpoint")
     return [out[j] for j in where]
 
 
@@ -174,10 +215,10 @@ def reduce_scores(lps, scoring, prompt_lens=None):
 
 
 def score_sequences(model, seqs, scoring="mean", prompt_lens=None, batch_size=64, batch_tokens=0,
-                    dtype=None, progress=False, desc="score"):
+                    dtype=None, progress=False, desc="score", fp32_head=True):
     """Score sequences that start with the boundary token. seqs: list of 1-D int arrays; prompt_lens:
     tokens of prompt after the boundary token (needed for 'ending'). Returns (N,) float64, higher wins."""
-    lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, desc)
+    lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, desc, fp32_head)
     return reduce_scores(lps, scoring, prompt_lens)
 
 
@@ -195,16 +236,38 @@ def item_sequences(tokens, items, boundary):
     return seqs, plens
 
 
+def outcomes(good, bad):
+    """Per item: 1 where good > bad, 0.5 for an exact tie, 0 otherwise."""
+    good, bad = np.asarray(good), np.asarray(bad)
+    return (good > bad) + 0.5 * (good == bad)
+
+
 def accuracy(good, bad):
     """Share of items where good > bad; an exact tie counts 0.5."""
-    good, bad = np.asarray(good), np.asarray(bad)
-    return float(((good > bad) + 0.5 * (good == bad)).mean())
+    return float(outcomes(good, bad).mean())
 
 
-def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_tokens=0, dtype=None,
-             progress=False):
-    """Accuracy of `model` on each bench set of corpus_dir (all of them, or `sets`):
-    {set: {"accuracy": float, "n": int}}."""
+def load_groups(corpus_dir, name, n_items):
+    """bench/{name}.groups.npy: int (n_items,) group id per item (sLM21 aggregation), or None."""
+    path = os.path.join(corpus_dir, "bench", f"{name}.groups.npy")
+    if hasattr(tokenbin, "load_bench_groups"):
+        groups = tokenbin.load_bench_groups(corpus_dir, name)
+    elif not os.path.isfile(path):
+        return None
+    else:
+        try:
+            groups = np.load(path, allow_pickle=False)
+        except Exception as e:
+            raise tokenbin.FormatError(f"{path}: unreadable ({e}). Re-create it.") from None
+    if groups is not None and (groups.dtype.kind not in "iu" or groups.shape != (n_items,)):
+        raise tokenbin.FormatError(f"{path}: expected int64 ({n_items},), one group id per item of "
+                                   f"bench/{name}, got {groups.dtype} {groups.shape}. Re-create it.")
+    return None if groups is None else groups.astype(np.int64)
+
+
+def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dtype=None, progress=False,
+                 fp32_head=True):
+    """Every convention from one scoring pass: {scoring: {set: stats.summarize(...) + bench_sha1}}."""
     meta = tokenbin.read_meta(corpus_dir)
     boundary = tokenbin.story_boundary_token(meta)
     available = tokenbin.list_benches(corpus_dir)
@@ -216,20 +279,35 @@ def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_
         raise SystemExit(f"eval_cloze.py: {corpus_dir}/bench has no sets; run the corpus's prepare step")
     # all sets in one pass: a sequence that occurs in several sets (sTC reuses sSC's prompt and good
     # ending) is scored once, and batches are filled across sets
-    seqs, plens, spans = [], [], {}
+    seqs, plens, spans, extra = [], [], {}, {}
     for name in names:
         tokens, items = tokenbin.load_bench(corpus_dir, name, vocab_size=meta["vocab_size"])
         s, p = item_sequences(tokens, items, boundary)
         spans[name] = (len(seqs), len(items))
+        digest = hashlib.sha1(np.ascontiguousarray(items).tobytes())
+        digest.update(np.asarray(tokens).tobytes())          # so --report pairs only identical item lists
+        extra[name] = (load_groups(corpus_dir, name, len(items)), digest.hexdigest())
         seqs += s
         plens += p
-    scores = score_sequences(model, seqs, scoring, plens, batch_size, batch_tokens, dtype, progress,
-                             desc=f"{len(names)} sets")
+    lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, f"{len(names)} sets",
+                         fp32_head)
     results = {}
-    for name, (start, n) in spans.items():
-        s = scores[start:start + 2 * n]
-        results[name] = {"accuracy": accuracy(s[0::2], s[1::2]), "n": int(n)}
+    for scoring in SCORINGS:
+        scores = reduce_scores(lps, scoring, plens)
+        results[scoring] = {}
+        for name, (start, n) in spans.items():
+            s = scores[start:start + 2 * n]
+            groups, sha = extra[name]
+            results[scoring][name] = {**stats.summarize(outcomes(s[0::2], s[1::2]), groups), "bench_sha1": sha}
     return results
+
+
+def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_tokens=0, dtype=None,
+             progress=False, fp32_head=True):
+    """One convention's results {set: {"accuracy", "n", "ci95", ...}} (evaluate_all scores all three)."""
+    if scoring not in SCORINGS:
+        raise ValueError(f"eval_cloze.py: unknown scoring {scoring!r}; use one of {SCORINGS}")
+    return evaluate_all(model, corpus_dir, sets, batch_size, batch_tokens, dtype, progress, fp32_head)[scoring]
 
 
 # ----------------------------------------------------------------------------- tables
@@ -260,112 +338,21 @@ def format_table(results, scoring):
     return "\n".join(lines)
 
 
-def load_run(path, scoring):
-    """A run folder (its cloze_<scoring>.json and align.json) or a JSON file -> (cloze, align) dicts."""
-    cloze = align = None
-    files = [path] if os.path.isfile(path) else [os.path.join(path, f"cloze_{scoring}.json"),
-                                                  os.path.join(path, "align.json")]
-    for f in files:
-        if os.path.isfile(f):
-            d = json.load(open(f))
-            if "results" in d:
-                cloze = d
-            elif "matched" in d:
-                align = d
-    if cloze is None and align is None:
-        raise SystemExit(f"eval_cloze.py: no cloze_{scoring}.json or align.json in {path}; "
-                         f"run eval_cloze.py / align_probe.py on it first")
-    if cloze is not None and cloze["scoring"] != scoring:
-        raise SystemExit(f"eval_cloze.py: {path} was scored with {cloze['scoring']!r}, not {scoring!r}")
-    return cloze, align
-
-
-def report(runs, scoring="mean"):
-    """runs: [(label, path)] -> markdown table: the paper's 8 columns (accuracy %), any other set,
-    then the mean matched EN-FR cosine and the mean gap (matched - mismatched), both over layers."""
-    loaded = [(label,) + load_run(path, scoring) for label, path in runs]
-    extra = sorted({s for _, c, _ in loaded if c for s in c["results"]} - set(PAPER_COLUMNS))
-    cols = list(PAPER_COLUMNS) + extra
-    head = [set_label(c) for c in cols] + ["cos EN-FR", "cos gap"]
-    lines = [f"scoring: {scoring} ({SCORING_HELP[scoring]}); accuracy %; cos: mean over layers",
-             "", "| model | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
-    for label, cloze, align in loaded:
-        res = cloze["results"] if cloze else {}
-        cells = [f"{100 * res[c]['accuracy']:.2f}" if c in res else "-" for c in cols]
-        cells += [f"{align['mean_matched']:.3f}", f"{align['mean_gap']:.3f}"] if align else ["-", "-"]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    ns = sorted({r["n"] for _, c, _ in loaded if c for r in c["results"].values()})
-    if ns:  # binomial noise: what a difference between two rows must exceed to mean something
-        half = ", ".join(f"+-{196 * (0.25 / n) ** 0.5:.1f} at n={n}" for n in ns)
-        lines += ["", f"items per set: {', '.join(map(str, ns))} (95% interval of an accuracy near 50%: {half})"]
-    probes = sorted({f"{a['n_pairs']} {a['split']} pairs" for _, _, a in loaded if a and "n_pairs" in a})
-    if probes:
-        lines += [f"cos: align_probe.py, matched EN-FR sentence pairs ({', '.join(probes)}); "
-                  f"gap = matched - mismatched (control)"]
-    return "\n".join(lines) + "\n", loaded
-
-
-def plot_report(loaded, path):
-    """Matched (solid) and mismatched (dashed) cosine by layer, one colour per model."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (label, _, a) in enumerate(x for x in loaded if x[2]):
-        ax.plot(a["layers"], a["matched"], "-o", color=f"C{i}", ms=3, label=f"{label} matched")
-        ax.plot(a["layers"], a["mismatched"], "--", color=f"C{i}", label=f"{label} mismatched")
-    ax.set_xlabel("layer")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel("cosine of mean-pooled hidden states")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
 
 # ----------------------------------------------------------------------------- command line
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("specs", nargs="+", help="model: ckpt.pt, out_dir, HF folder or id; "
-                    "with --report: label=run_dir (or label=file.json) ...")
-    ap.add_argument("--corpus", default="data/toy_enfr", help="corpus directory with bench/")
-    ap.add_argument("--sets", nargs="*", default=None, help="bench sets to score (default: all)")
-    ap.add_argument("--scoring", default="mean", choices=SCORINGS)
-    ap.add_argument("--batch_size", type=int, default=64, help="max sequences per batch")
-    ap.add_argument("--batch_tokens", type=int, default=None, help="max padded tokens per batch, 0: no cap "
-                    f"(default: {CPU_BATCH_TOKENS} on CPU, where bigger batches only spill the cache; 0 on CUDA)")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
-                    help="bfloat16: autocast on CUDA (weights stay float32)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, 0: torch's default. 1 because "
-                    "a small model's ops are too small to split, and with other jobs on the cores threads stall "
-                    "(toy suite, 2 shared cores: 41 s with 1 thread, 291 s with 2)")
-    ap.add_argument("--out", default=None, help="JSON path (default: cloze_<scoring>.json beside the "
-                    "checkpoint); with --report the markdown path comes from --report")
-    ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ...")
-    args = ap.parse_args(argv)
+def write_json(path, record):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=1, allow_nan=False)   # a NaN never reaches a results file
+    os.replace(tmp, path)                                     # a crash never leaves half a JSON
 
+
+def run(args):
     if args.report:
-        runs = []
-        for s in args.specs:
-            if "=" not in s:
-                raise SystemExit(f"eval_cloze.py --report: expected label=run_dir, got {s!r}")
-            runs.append(tuple(s.split("=", 1)))
-        text, loaded = report(runs, args.scoring)
-        os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
-        with open(args.report, "w") as f:
-            f.write(text)
-        print(text)
-        print(f"wrote {args.report}")
-        if any(a for _, _, a in loaded):
-            png = os.path.splitext(args.report)[0] + ".png"
-            plot_report(loaded, png)
-            print(f"wrote {png}")
-        return
-
+        import report
+        return report.main(args.report, args.specs, args.scoring)
     if len(args.specs) != 1:
         raise SystemExit("eval_cloze.py: give one model (or use --report for several runs)")
     spec = args.specs[0]
@@ -373,22 +360,56 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     meta = tokenbin.read_meta(args.corpus)
     model = load_for_corpus(spec, meta, args.device)
+    dtype = resolve_dtype(args.device, args.dtype)
     t0 = time.time()
-    results = evaluate(model, args.corpus, args.sets or None, args.scoring, args.batch_size,
-                       default_batch_tokens(args.device, args.batch_tokens), args.dtype, progress=True)
+    results = evaluate_all(compile_for_eval(model) if args.compile else model, args.corpus,
+                           args.sets or None, args.batch_size, default_batch_tokens(args.device, args.batch_tokens),
+                           dtype, progress=True, fp32_head=args.fp32_head)
     dt = time.time() - t0
-    n_pairs = sum(r["n"] for r in results.values())
+    n_pairs = sum(r["n"] for r in results[args.scoring].values())
     print(f"{spec} on {args.corpus}: {n_pairs} pairs in {dt:.1f}s ({n_pairs / dt:.1f} pairs/s, "
-          f"{args.device}, {args.dtype})")
-    print(format_table(results, args.scoring))
-    out = args.out or default_out(spec, f"cloze_{args.scoring}.json")
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    record = {"scoring": args.scoring, "checkpoint": spec, "corpus": args.corpus, "results": results}
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+          f"{args.device}, {dtype}, head {'float32' if args.fp32_head else dtype})")
+    print(format_table(results[args.scoring], args.scoring))
+    for scoring in [args.scoring] if args.out else SCORINGS:
+        name = f"cloze_{scoring}.json"
+        out = args.out or (os.path.join(args.out_dir, name) if args.out_dir else default_out(spec, name))
+        write_json(out, {"scoring": scoring, "checkpoint": spec, "corpus": args.corpus, "dtype": dtype,
+                         "fp32_head": args.fp32_head, "results": results[scoring]})
+        print(f"wrote {out}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("specs", nargs="+", help="model: ckpt.pt, out_dir, HF folder or id; "
+                    "with --report: label=run_dir (or label=file.json) ..., the first is the baseline")
+    ap.add_argument("--corpus", default="data/toy_enfr", help="corpus directory with bench/")
+    ap.add_argument("--sets", nargs="*", default=None, help="bench sets to score (default: all)")
+    ap.add_argument("--scoring", default="mean", choices=SCORINGS,
+                    help="the convention printed (and, with --out, the one written); all three are scored")
+    ap.add_argument("--batch_size", type=int, default=64, help="max sequences per batch")
+    ap.add_argument("--batch_tokens", type=int, default=None, help="max padded tokens per batch, 0: no cap "
+                    f"(default: {CPU_BATCH_TOKENS} on CPU, where bigger batches only spill the cache; 0 on CUDA)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
+                    help="autocast dtype (weights stay float32); auto: bfloat16 on CUDA, float32 on CPU")
+    ap.add_argument("--fp32_head", action=argparse.BooleanOptionalAction, default=True,
+                    help="final norm + head + log-softmax in float32 under autocast (default: yes)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile, dynamic shapes (no per-length recompiles)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, 0: torch's default. 1 because "
+                    "a small model's ops are too small to split, and with other jobs on the cores threads stall "
+                    "(toy suite, 2 shared cores: 41 s with 1 thread, 291 s with 2)")
+    ap.add_argument("--out_dir", default=None, help="folder for cloze_{mean,sum,ending}.json "
+                    "(default: beside the checkpoint)")
+    ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")
+    ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ... "
+                    "(report.py) and its figures beside it")
+    args = ap.parse_args(argv)
+    try:
+        run(args)
+    except (tokenbin.FormatError, NonFiniteError) as e:     # bad input: one clean line, exit 1, as train.py
+        print(f"eval_cloze.py: error: {e}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

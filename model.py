@@ -180,7 +180,7 @@ class Decoder(nn.Module):
         self.init_rope()
         return self
 
-    def forward(self, idx, return_hidden=False):
+    def forward(self, idx, return_hidden=False, fp32_head=False):
         """idx (B,T) long -> logits (B,T,vocab_size); with return_hidden also [h_1..h_L], h_i (B,T,d_model) the
         residual stream after block i, before the final norm. transformers' output_hidden_states has L+1
         entries: [embeddings, h_1, .., h_{L-1}, norm(h_L)], so its [i] is our [i-1] except the last."""
@@ -196,7 +196,11 @@ class Decoder(nn.Module):
             if return_hidden:
                 hidden.append(x)
         # only the real vocabulary: the product is (B,T,vocab_size) and contiguous, padding rows unused
-        logits = F.linear(self.norm(x), self.lm_head.weight[: self.cfg.vocab_size])
+        if fp32_head:  # evaluation: final norm + head in fp32 even under autocast (bf16 logits: ~0.03 nats off)
+            with torch.autocast(x.device.type, enabled=False):
+                logits = F.linear(self.norm(x.float()), self.lm_head.weight[: self.cfg.vocab_size].float())
+        else:
+            logits = F.linear(self.norm(x), self.lm_head.weight[: self.cfg.vocab_size])
         return (logits, hidden) if return_hidden else logits
 
     def num_params(self, non_embedding=False):

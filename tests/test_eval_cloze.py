@@ -153,31 +153,135 @@ def test_cli_json_schema_and_report(model, corpus, tmp_path, capsys):
     run = str(tmp_path / "run")
     save_checkpoint(model, run)
     eval_cloze.main([run, "--corpus", d, "--scoring", "sum", "--batch_size", "4"])
-    out = os.path.join(run, "cloze_sum.json")
-    rec = json.load(open(out))
-    assert rec["scoring"] == "sum" and rec["checkpoint"] == run
-    assert set(rec["results"]) == set(sets)
-    for r in rec["results"].values():
-        assert set(r) == {"accuracy", "n"} and 0 <= r["accuracy"] <= 1 and isinstance(r["n"], int)
-    assert rec["results"] == eval_cloze.evaluate(model, d, scoring="sum", batch_size=7)
+    recs = {s: json.load(open(os.path.join(run, f"cloze_{s}.json"))) for s in eval_cloze.SCORINGS}  # one run, 3 files
+    for scoring, rec in recs.items():
+        assert rec["scoring"] == scoring and rec["checkpoint"] == run and rec["dtype"] == "float32"
+        assert set(rec["results"]) == set(sets)
+        for name, r in rec["results"].items():
+            assert set(r) == {"accuracy", "n", "ci95", "ci95_method", "per_item", "bench_sha1"}
+            items = sets[name]
+            good = np.array([reference_scores(model, p, g, scoring) for p, g, _ in items])
+            bad = np.array([reference_scores(model, p, b, scoring) for p, _, b in items])
+            ties = np.isclose(good, bad, rtol=0, atol=1e-9)
+            np.testing.assert_array_equal(r["per_item"], np.where(ties, 0.5, (good > bad).astype(float)))
+            assert r["n"] == len(items) and r["accuracy"] == pytest.approx(np.mean(r["per_item"]))
+            assert r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] and r["ci95_method"] == "wilson"
+    assert recs["sum"]["results"] == eval_cloze.evaluate(model, d, scoring="sum", batch_size=7)
     printed = capsys.readouterr().out
     assert "scoring: sum" in printed and "sSC" in printed and "sTC" in printed and "swuggy" in printed
 
-    # --sets picks sets; report: one markdown row per run, the paper's columns, the alignment columns
+    # --sets picks sets, --out writes --scoring's file only
     eval_cloze.main([run, "--corpus", d, "--sets", "ssc_en", "--out", str(tmp_path / "b" / "cloze_sum.json"),
                      "--scoring", "sum"])
     assert set(json.load(open(tmp_path / "b" / "cloze_sum.json"))["results"]) == {"ssc_en"}
+    assert not os.path.exists(tmp_path / "b" / "cloze_mean.json")
+
+    # report: run b = run a with every ssc_en item flipped to a win -> a paired gain whose interval excludes 0
+    b = tmp_path / "c"
+    b.mkdir()
+    for s, rec in recs.items():
+        rec = json.loads(json.dumps(rec))
+        rec["results"]["ssc_en"]["per_item"] = [1.0] * 13
+        rec["results"]["ssc_en"]["accuracy"] = 1.0
+        json.dump(rec, open(b / f"cloze_{s}.json", "w"))
     json.dump({"matched": [0.9, 0.8], "mismatched": [0.5, 0.4], "layers": [1, 2], "mean_matched": 0.85,
-               "mean_gap": 0.4}, open(tmp_path / "b" / "align.json", "w"))
+               "mean_gap": 0.4}, open(b / "align.json", "w"))
     md = str(tmp_path / "report.md")
-    eval_cloze.main(["--report", md, "--scoring", "sum", f"a={run}", f"b={tmp_path / 'b'}"])
-    lines = open(md).read().splitlines()
-    rows = [l for l in lines if l.startswith("| a |") or l.startswith("| b |")]
-    assert lines[0].startswith("scoring: sum") and len(rows) == 2
+    eval_cloze.main(["--report", md, "--scoring", "sum", f"a={run}", f"b={b}"])
+    text = open(md).read()
+    lines = text.splitlines()
+    assert lines[0].startswith("scoring: sum")
     header = next(l for l in lines if l.startswith("| model |"))
-    assert "sSC EN>FR" in header and "cos gap" in header
-    acc = 100 * rec["results"]["ssc_en"]["accuracy"]
-    assert f"| a | {acc:.2f} |" in rows[0] and rows[1].endswith("| 0.850 | 0.400 |")
+    assert "sSC EN>FR" not in header and "sSC EN" in header and "swuggy" in header and "cos gap" in header
+    rows = [l for l in lines if l.startswith("| a |") or l.startswith("| b |")]
+    r = recs["sum"]["results"]["ssc_en"]
+    assert rows[0].startswith(f"| a | {100 * r['accuracy']:.2f} |")      # the paper's table, as before
+    assert "| 0.850 | 0.400 | - | - | - |" in rows[1]
+    assert rows[2].startswith(f"| a | [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] |")  # intervals
+    wins = 13 - sum(r["per_item"])                                         # points gained on ssc_en
+    diff_row = rows[4]                                                     # the paired-difference table
+    assert diff_row.startswith(f"| b | {100 * wins / 13:+.1f} [") and "]*" in diff_row
+    assert rows[5].startswith("| b | +/+/+ | 0/0/0 |")                   # verdicts, then an unchanged set
+    assert "Holds under all three conventions: b > a on sSC EN" in text
     assert os.path.isfile(str(tmp_path / "report.png"))
-    with pytest.raises(SystemExit):                                    # run a has no cloze_mean.json
-        eval_cloze.main(["--report", md, f"a={run}"])
+    with pytest.raises(SystemExit):                                        # run a has no JSON at all
+        eval_cloze.main(["--report", md, f"a={tmp_path / 'nothing'}"])
+
+
+def test_groups_sidecar_gives_slm21_aggregation(model, corpus, tmp_path):
+    """bench/{set}.groups.npy: headline = mean over groups of the within-group accuracy (hand-computed)."""
+    import shutil
+    d = str(tmp_path / "corpus")
+    shutil.copytree(corpus[0], d)
+    plain = eval_cloze.evaluate(model, d, sets=["ssc_en"])["ssc_en"]
+    groups = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2])                 # uneven groups: the mean differs
+    np.save(os.path.join(d, "bench", "ssc_en.groups.npy"), groups)
+    r = eval_cloze.evaluate(model, d, sets=["ssc_en"])["ssc_en"]
+    o = np.array(plain["per_item"])
+    expect = np.mean([o[:10].mean(), o[10:12].mean(), o[12]])
+    assert r["accuracy"] == pytest.approx(expect) and r["n_groups"] == 3 and r["groups"] == groups.tolist()
+    assert r["pair_accuracy"] == pytest.approx(plain["accuracy"]) and r["per_item"] == plain["per_item"]
+    assert "bootstrap over groups" in r["ci95_method"] and r["ci95"][0] <= r["accuracy"] <= r["ci95"][1]
+    np.save(os.path.join(d, "bench", "ssc_en.groups.npy"), groups[:5])           # wrong length: clear error
+    with pytest.raises(tokenbin.FormatError, match="groups.npy"):
+        eval_cloze.evaluate(model, d, sets=["ssc_en"])
+
+
+def test_nan_model_is_an_error_not_an_accuracy(corpus, tmp_path, capsys):
+    d, _ = corpus
+    bad = tiny_model()
+    with torch.no_grad():
+        bad.blocks[1].mlp.down.weight[0, 0] = float("nan")
+    with pytest.raises(eval_cloze.NonFiniteError):
+        eval_cloze.evaluate(bad, d)
+    run = str(tmp_path / "nan")
+    save_checkpoint(bad, run)
+    with pytest.raises(SystemExit) as e:
+        eval_cloze.main([run, "--corpus", d])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "eval_cloze.py: error: the model gives non-finite" in err and "Traceback" not in err
+    assert not os.path.exists(os.path.join(run, "cloze_mean.json"))
+
+
+def test_corpus_format_error_is_one_clean_line(model, corpus, tmp_path, capsys):
+    import shutil
+    d = str(tmp_path / "corpus")
+    shutil.copytree(corpus[0], d)
+    np.save(os.path.join(d, "bench", "ssc_en.items.npy"), np.zeros((3, 5), np.int64))     # not (n, 6)
+    run = str(tmp_path / "run")
+    save_checkpoint(model, run)
+    with pytest.raises(SystemExit) as e:
+        eval_cloze.main([run, "--corpus", d])
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("eval_cloze.py: error: ") and "ssc_en.items.npy" in err[-1]
+
+
+def test_dtype_auto_and_fp32_head(model):
+    assert eval_cloze.resolve_dtype("cpu", "auto") == "float32"
+    assert eval_cloze.resolve_dtype("cuda", "auto") == "bfloat16"
+    assert eval_cloze.resolve_dtype("cuda", None) == "float32"
+    idx = torch.randint(0, UNITS, (2, 20))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain, hs = model(idx, return_hidden=True)
+        head32 = model(idx, fp32_head=True)
+    assert plain.dtype == torch.bfloat16 and head32.dtype == torch.float32
+    # the fp32 head is exactly norm + head in fp32 on the (autocast) body's last hidden state
+    ref = torch.nn.functional.linear(model.norm(hs[-1].float()), model.lm_head.weight[:UNITS + 1])
+    torch.testing.assert_close(head32, ref, rtol=0, atol=0)
+    assert (plain.float() - ref).abs().max() > 1e-3                    # bf16 logits really are rounded
+
+
+def test_compile_does_not_recompile_per_length(model):
+    """--compile: dynamic shapes, so new lengths and batch sizes reuse the graph (dynamo frames counted)."""
+    from torch._dynamo.testing import CompileCounter
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = eval_cloze.compile_for_eval(model, backend=counter)             # dynamo's guards, not inductor
+    rng = np.random.default_rng(5)
+    seqs = [np.concatenate([[BOUNDARY], rng.integers(0, UNITS, n)]) for n in (7, 19, 33, 64, 65, 100, 130, 12)]
+    got = eval_cloze.score_sequences(compiled, seqs, "sum", batch_size=3)
+    ref = eval_cloze.score_sequences(model, seqs, "sum", batch_size=3)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+    assert counter.frame_count <= 2, f"{counter.frame_count} compilations for 8 lengths"
