@@ -247,24 +247,6 @@ def accuracy(good, bad):
     return float(outcomes(good, bad).mean())
 
 
-def load_groups(corpus_dir, name, n_items):
-    """bench/{name}.groups.npy: int (n_items,) group id per item (sLM21 aggregation), or None."""
-    path = os.path.join(corpus_dir, "bench", f"{name}.groups.npy")
-    if hasattr(tokenbin, "load_bench_groups"):
-        groups = tokenbin.load_bench_groups(corpus_dir, name)
-    elif not os.path.isfile(path):
-        return None
-    else:
-        try:
-            groups = np.load(path, allow_pickle=False)
-        except Exception as e:
-            raise tokenbin.FormatError(f"{path}: unreadable ({e}). Re-create it.") from None
-    if groups is not None and (groups.dtype.kind not in "iu" or groups.shape != (n_items,)):
-        raise tokenbin.FormatError(f"{path}: expected int64 ({n_items},), one group id per item of "
-                                   f"bench/{name}, got {groups.dtype} {groups.shape}. Re-create it.")
-    return None if groups is None else groups.astype(np.int64)
-
-
 def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dtype=None, progress=False,
                  fp32_head=True):
     """Every convention from one scoring pass: {scoring: {set: stats.summarize(...) + bench_sha1}}."""
@@ -286,7 +268,7 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         spans[name] = (len(seqs), len(items))
         digest = hashlib.sha1(np.ascontiguousarray(items).tobytes())
         digest.update(np.asarray(tokens).tobytes())          # so --report pairs only identical item lists
-        extra[name] = (load_groups(corpus_dir, name, len(items)), digest.hexdigest())
+        extra[name] = (tokenbin.load_bench_groups(corpus_dir, name, len(items)), digest.hexdigest())
         seqs += s
         plens += p
     lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, f"{len(names)} sets",
