@@ -8,8 +8,9 @@
 #   ./toy.sh                                  # about 9.5 minutes on 2 CPU cores
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
 #       TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh   # CI smoke run
-#   PREPARE=data/toy_enfr/prepare_text.py DATA=data/toy_enfr_text OUT=out/toy_text ./toy.sh
-#                                             # the text topline: the same stories as text (tiktoken BPE)
+#   PREPARE=data/toy_enfr/prepare_text.py DATA=data/toy_enfr_text OUT=out/toy_text \
+#       TRAIN_ARGS=--seq_len=128 ./toy.sh     # the text topline: the same stories as text (tiktoken BPE);
+#                                             # a text story is ~64 tokens, so 128 holds two, as 256 units do
 #
 # Every process uses one thread: on 2 cores, two small-matrix OpenMP threads fighting any other work
 # were measured 2-3x slower than one. The baseline only needs the pretrained model, so it trains on

@@ -166,3 +166,10 @@ def test_a_published_encoding_is_remapped_to_dense_ids(tmp_path, monkeypatch):
     assert tok.decode(tok.encode(story["en"][0] + "\n")) == story["en"][0] + "\n"
     with pytest.raises(ValueError, match="never used"):
         tok.encode("🚀")
+
+
+def test_an_option_that_changes_nothing_is_refused(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(TOY, "prepare_text.py"), f"--out_dir={tmp_path}",
+                        "--noise=0.1"], capture_output=True, text=True)
+    assert r.returncode != 0 and "unknown option '--noise=0.1'" in r.stderr and "--n_bench" in r.stderr
+    assert not os.path.exists(tmp_path / "meta.json")
