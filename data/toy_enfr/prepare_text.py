@@ -25,7 +25,7 @@ loaded into a tiktoken.Encoding. All 256 bytes are tokens, so any text encodes; 
 made of two lower-ranked tokens, so every token is reachable; merges stop at --vocab_size or when every
 pre-token is one token. Deterministic: the same text gives the same ranks. Saved as tokenizer.json (base64
 token bytes in rank order + pattern) and read back by load_tokenizer(corpus_dir).
-On the default corpus the toy's 656 distinct pre-tokens (words with their leading space, "\n") all end up
+On the default corpus the toy's 656 distinct pre-tokens (words with their leading space, "\\n") all end up
 whole: 1,638 tokens. A sentence is ~9.5 EN / ~10 FR tokens (the units: ~17 / ~20), a story 62 EN / 66 FR
 (at most 87 / 100), a bench item at most 108 tokens: train the text models with --seq_len=128 (two stories
 a row, as the units' 256 hold), see the README's text topline.
