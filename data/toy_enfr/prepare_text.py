@@ -14,7 +14,9 @@ bench stories and (prompt, good, bad) items in all four directions; the sentence
 (prepare.sentences). What differs: a sentence is stored as the tokens of its text plus SENTENCE_END ("\\n"),
 which marks the sentence edge as the silence frames do in the units, and decoding a sentence's tokens gives
 that text back exactly. Bench items are built from the same per-sentence tokens, so a prompt is the
-concatenation of its sentences' tokens, as in training.
+concatenation of its sentences' tokens, as in training. Unlike the units (--shared_names=0), text spells
+names alike in both languages, as real text does, and so are a few nouns (frisbee, hamster, zoo): tokens
+shared by EN and FR, a cross-lingual cue a model trained on each language alone can already use.
 
 The tokenizer, offline. tiktoken's published encodings download their ranks on first use, so by default the
 toy builds its own: byte-level BPE ranks trained on the train split's text (EN + FR), split by GPT-4's
