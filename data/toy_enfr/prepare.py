@@ -390,16 +390,38 @@ def build_split(voice, name, stories, rng_seed):
     return dict(stories=len(stories), sentences=len(sents["en"]), tokens=tokens)
 
 
-def build_benches(voice, n, rng_seed, seen):
-    r, stories = random.Random(rng_seed), []
-    while len(stories) < n:  # topics in turn; held out: no bench story is also a train or val story
+def draw_stories():
+    """Every story record of the corpus, before any rendering (prepare_text.py renders the same records
+    as text): ({"train": [...], "val": [...]}, bench) with bench = (stories, ssc_bads, stc_bads, others)."""
+    splits, seen = {}, set()
+    for i, (split, n) in enumerate((("train", n_train_stories), ("val", n_val_stories))):
+        r = random.Random(seed * 1000 + i)  # one stream per part: changing a size changes no other part
+        splits[split] = [make_story(r) for _ in range(n)]
+        seen.update(story_key(s) for s in splits[split])
+    r, stories = random.Random(seed * 1000 + 2), []
+    while len(stories) < n_bench:  # topics in turn; held out: no bench story is also a train or val story
         s = make_story(r, topic=len(stories) % len(TOPIC_TABLES))
         if story_key(s) not in seen:
             stories.append(s)
     ssc_bads = [corrupt(s, r) for s in stories]  # one sentence each, rendered after the stories
-    others = [r.choice([j for j in range(n) if stories[j]["topic"] != s["topic"]]) for s in stories]
+    others = [r.choice([j for j in range(n_bench) if stories[j]["topic"] != s["topic"]]) for s in stories]
     stc_bads = [dict(stories[j], frames=["end"], voices={lang: v[-1:] for lang, v in s["voices"].items()})
                 for s, j in zip(stories, others)]  # another story's ending, in this ending's voice
+    return splits, (stories, ssc_bads, stc_bads, others)
+
+
+def bench_text(bench):
+    """The bench items as text, one dict per item (the lines of bench/items.jsonl)."""
+    stories, ssc_bads, stc_bads, others = bench
+    return [dict(item=i, topic=s["topic"], stc_other=others[i], **{lang: dict(
+        prompt=sentences(s, lang)[:-1], good=sentences(s, lang)[-1], ssc_bad=sentences(ssc, lang)[0],
+        stc_bad=sentences(stc, lang)[0]) for lang in ("en", "fr")})
+        for i, (s, ssc, stc) in enumerate(zip(stories, ssc_bads, stc_bads))]
+
+
+def build_benches(voice, bench, rng_seed):
+    stories, ssc_bads, stc_bads, others = bench
+    n = len(stories)
     rng, parts = np.random.default_rng(rng_seed), {}
     for lang in ("en", "fr"):
         units, offs, starts = render_stories(voice, stories + ssc_bads + stc_bads, lang, rng)
@@ -412,10 +434,8 @@ def build_benches(voice, n, rng_seed, seen):
             items = [(parts[pl]["prompt"][i], parts[el]["good"][i], parts[el][f"{task}_bad"][i]) for i in range(n)]
             tokenbin.write_bench(out_dir, f"{task}_{d}", items, VOCAB_SIZE)
     with open(os.path.join(out_dir, "bench", "items.jsonl"), "w", encoding="utf-8") as f:  # text (bench/: write_bench)
-        for i, (s, ssc, stc) in enumerate(zip(stories, ssc_bads, stc_bads)):
-            f.write(json.dumps(dict(item=i, topic=s["topic"], stc_other=others[i], **{lang: dict(
-                prompt=sentences(s, lang)[:-1], good=sentences(s, lang)[-1], ssc_bad=sentences(ssc, lang)[0],
-                stc_bad=sentences(stc, lang)[0]) for lang in ("en", "fr")}), ensure_ascii=False, sort_keys=True) + "\n")
+        for item in bench_text(bench):
+            f.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
     return {f"{task}_{d}": n for task in ("ssc", "stc") for d in DIRECTIONS}
 
 
@@ -486,7 +506,9 @@ def build_minimal_pairs(voice, rng_seed, seen):
     return counts
 
 
-def main(argv):
+def configure(argv):
+    """Apply --key=value overrides to the config block; returns the option names (prepare_text.py
+    passes its story options through here, so both corpora draw the same stories)."""
     g = globals()  # the options: the config block's lowercase globals, out_dir first
     options = [k for k, v in g.items() if k[0] != "_" and not k.isupper() and isinstance(v, (int, float, str))]
     for arg in argv:  # nanoGPT-style overrides: --key=value, typed like the default
@@ -503,13 +525,17 @@ def main(argv):
         sys.exit("data/toy_enfr/prepare.py: needs --n_train_stories, --n_val_stories, --n_variants, --n_pairs "
                  ">= 1, --n_bench >= 2 (sTC takes another story's ending), --n_speakers >= 2 and "
                  "1 <= --pair_voices <= --n_speakers")
-    t0, voice, counts, seen = time.time(), Voice(seed), {}, set()
-    for i, (split, n) in enumerate((("train", n_train_stories), ("val", n_val_stories))):
-        r = random.Random(seed * 1000 + i)  # one stream per part: changing a size changes no other part
-        stories = [make_story(r) for _ in range(n)]
-        seen.update(story_key(s) for s in stories)
+    return options
+
+
+def main(argv):
+    g, options = globals(), configure(argv)
+    t0, voice, counts = time.time(), Voice(seed), {}
+    splits, bench = draw_stories()
+    for i, (split, stories) in enumerate(splits.items()):
         counts[split] = build_split(voice, split, stories, seed * 1000 + i)
-    counts["bench"] = build_benches(voice, n_bench, seed * 1000 + 2, seen)
+    counts["bench"] = build_benches(voice, bench, seed * 1000 + 2)
+    seen = {story_key(s) for stories in splits.values() for s in stories}
     counts["bench"].update(build_minimal_pairs(voice, seed * 1000 + 3, seen))
     tokenbin.write_meta(out_dir, dict(
         vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed,
