@@ -185,6 +185,7 @@ def resolve_weights(args):
     if args.mimi_weights:
         if not os.path.isfile(args.mimi_weights):
             raise SystemExit(f"tokenize_audio.py: --mimi_weights {args.mimi_weights} not found")
+        check_safetensors(args.mimi_weights)
         return args.mimi_weights, None, None
     try:
         path = hf_hub_download(args.mimi_repo, loaders.MIMI_NAME, revision=args.mimi_revision)
@@ -193,6 +194,19 @@ def resolve_weights(args):
                          f"revision {args.mimi_revision} ({type(e).__name__}: {e}). Download it once and "
                          f"pass --mimi_weights /path/to/{loaders.MIMI_NAME}") from None
     return path, args.mimi_repo, args.mimi_revision
+
+
+def check_safetensors(path):
+    """Weights must be safetensors: anything else would reach moshi's torch.load, which runs pickled
+    code unless torch's current default (weights_only) protects it."""
+    try:
+        from safetensors import safe_open
+        with safe_open(path, "pt"):
+            pass
+    except Exception as e:
+        raise SystemExit(f"tokenize_audio.py: --mimi_weights {path} is not a safetensors file ({e}). "
+                         f"Pass kyutai's {loaders.MIMI_NAME}, or convert a state dict with "
+                         f"safetensors.torch.save_file.") from None
 
 
 def sha256_file(path):

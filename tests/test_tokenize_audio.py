@@ -230,3 +230,14 @@ def test_two_ranks_match_one_rank(one_rank, data, mimi_path, tmp_path):
     one, two = corpus_files(out), corpus_files(tmp_path / "two")
     assert sorted(one) == sorted(two)
     assert all(one[f] == two[f] for f in one), [f for f in one if one[f] != two[f]]
+
+
+def test_mimi_weights_must_be_safetensors(mimi_path, tmp_path):
+    from safetensors.torch import load_file
+    pickled = tmp_path / "mimi.pt"  # the same weights as a pickle: torch.load would have run it
+    torch.save(load_file(mimi_path), pickled)
+    args = ta.get_args(["--manifest", "x.jsonl", "--out_dir", str(tmp_path), "--mimi_weights", str(pickled)])
+    with pytest.raises(SystemExit, match="mimi.pt is not a safetensors file"):
+        ta.resolve_weights(args)
+    args.mimi_weights = mimi_path
+    assert ta.resolve_weights(args) == (mimi_path, None, None)
