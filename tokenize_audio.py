@@ -243,15 +243,19 @@ def read_shards(shard_dir, index_only=False):
     index_only: -> just the set of indices some shard holds (reads only the small index arrays)."""
     done, seconds = {}, {}
     for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
-        with np.load(f, allow_pickle=False) as z:
-            if index_only:
-                done.update(dict.fromkeys(z["idx"].tolist() + z["skip_idx"].tolist()))
-                continue
-            idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
-            for k, i in enumerate(idx.tolist()):
-                done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
-            for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
-                done[i] = (str(reason), str(detail))
+        try:  # a zero-byte or half-written shard (a full disk, a copy cut short) must name itself
+            with np.load(f, allow_pickle=False) as z:
+                if index_only:
+                    done.update(dict.fromkeys(z["idx"].tolist() + z["skip_idx"].tolist()))
+                    continue
+                idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
+                for k, i in enumerate(idx.tolist()):
+                    done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
+                for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
+                    done[i] = (str(reason), str(detail))
+        except Exception as e:
+            raise SystemExit(f"{f}: unreadable shard ({type(e).__name__}: {e}). Delete it and re-run the "
+                             f"same command: its clips are encoded again.") from None
     return set(done) if index_only else (done, seconds)
 
 
@@ -270,6 +274,8 @@ def write_shard(shard_dir, encoded, skipped):
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the name says "done": a crash cannot leave a half shard
     os.replace(tmp, path)
 
 

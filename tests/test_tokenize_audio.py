@@ -241,3 +241,28 @@ def test_mimi_weights_must_be_safetensors(mimi_path, tmp_path):
         ta.resolve_weights(args)
     args.mimi_weights = mimi_path
     assert ta.resolve_weights(args) == (mimi_path, None, None)
+
+
+@pytest.mark.parametrize("cut", [0, 0.5])
+def test_broken_shard_is_named(one_rank, data, mimi_path, tmp_path, cut):
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(one_rank[0], out)
+    shard = sorted((out / "shards").glob("shard_*.npz"))[1]
+    shard.write_bytes(shard.read_bytes()[:int(cut * shard.stat().st_size)])  # zero-byte / half-written
+    with pytest.raises(SystemExit, match=rf"{shard.name}: unreadable shard .*Delete it and re-run"):
+        ta.main(args_for(data, mimi_path, out))
+    shard.unlink()  # the advice works: exactly its clips are encoded again
+    assert ta.main(args_for(data, mimi_path, out))["n_encoded"] > 0
+    assert corpus_files(out) == corpus_files(one_rank[0])
+
+
+def test_write_shard_syncs_before_rename(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b)))
+    ta.write_shard(str(tmp_path), [(3, np.arange(4, dtype=np.uint16), 0.3)], [(5, "silent", "peak 0")])
+    assert calls == ["fsync", "replace"]
+    done, seconds = ta.read_shards(str(tmp_path))
+    assert done[5] == ("silent", "peak 0") and done[3].tolist() == [0, 1, 2, 3] and seconds == {3: 0.3}
