@@ -9,7 +9,7 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
         --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
 
-clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder):
+clips.jsonl, one sentence clip a line (manifests.py checks them; audio: absolute, or relative to the manifest's folder):
     {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
 bench.jsonl, one cloze item a line; prompt: a list of clips (played in order), one clip, or null
 (a minimal pair with no shared prompt, e.g. whole good/bad utterances); items with the same name
@@ -18,7 +18,7 @@ form one set, bench/{name}:
 
 Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
 index. Sentence k of en and fr must translate each other, so a story is written only if both languages
-list the same sentence indices and every one of its clips was encoded; else the whole story is dropped
+list the same sentence indices 0, 1, ..., n-1 and every one of its clips was encoded; else the whole story is dropped
 from both (a story with a hole is no longer a story) and each of its clips is listed in
 out_dir/skipped.jsonl with the reason.
 A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
@@ -40,7 +40,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -54,9 +53,8 @@ from moshi.models import loaders
 from tqdm import tqdm
 
 import tokenbin
+from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 
-LANGS = ("en", "fr")       # the corpus format's languages, in meta.json order
-SPLITS = ("train", "val")
 MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
 # Hub revision of the default weights. The file name carries the checkpoint id and meta.json the sha256
 # of the bytes used, so a corpus says exactly which weights made it. Pin with --mimi_revision <sha>.
@@ -87,59 +85,6 @@ def get_args(argv=None):
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     return p.parse_args(argv)
-
-
-# ----------------------------------------------------------------------------- manifests
-
-def _read_jsonl(path):
-    if not os.path.isfile(path):
-        raise SystemExit(f"tokenize_audio.py: manifest {path} not found")
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield lineno, f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise SystemExit(f"{path}:{lineno}: not valid JSON ({e})") from None
-
-
-def _resolve(path, root, where):
-    if not isinstance(path, str) or not path:
-        raise SystemExit(f"{where}: audio path must be a non-empty string, got {path!r}")
-    return path if os.path.isabs(path) else os.path.normpath(os.path.join(root, path))
-
-
-def read_manifest(path):
-    """-> list of clip dicts (manifest order) with 'path' resolved and 'line' kept for reports."""
-    root, clips, seen = os.path.dirname(os.path.abspath(path)), [], set()
-    for lineno, where, rec in _read_jsonl(path):
-        missing = [k for k in ("audio", "story", "sentence", "lang", "split") if k not in rec]
-        if missing or rec["lang"] not in LANGS or rec["split"] not in SPLITS or not isinstance(
-                rec["story"], (str, int)) or not isinstance(rec["sentence"], int) or rec["sentence"] < 0:
-            raise SystemExit(f"{where}: need audio (path), story (id), sentence (index >= 0), lang (one of "
-                             f"{LANGS}), split (one of {SPLITS}); missing {missing}, got {rec}")
-        key = (rec["split"], rec["story"], rec["sentence"], rec["lang"])
-        if key in seen:
-            raise SystemExit(f"{where}: duplicate clip for (split, story, sentence, lang) {key}")
-        seen.add(key)
-        clips.append(dict(rec, line=lineno, path=_resolve(rec["audio"], root, where)))
-    if not clips:
-        raise SystemExit(f"{path}: no clips")
-    return clips
-
-
-def read_bench_manifest(path):
-    """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path}."""
-    root, items = os.path.dirname(os.path.abspath(path)), []
-    for lineno, where, rec in _read_jsonl(path):
-        name = rec.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise SystemExit(f"{where}: 'name' must be a file-safe set name like 'ssc_en-fr'")
-        prompt = rec.get("prompt") or []  # a list of clips, one clip, or null
-        prompt = [_resolve(p, root, where) for p in ([prompt] if isinstance(prompt, str) else prompt)]
-        items.append(dict(name=name, line=lineno, prompt=prompt,
-                          **{k: _resolve(rec.get(k), root, where) for k in ("good", "bad")}))
-    return items
 
 
 # ----------------------------------------------------------------------------- audio
@@ -366,14 +311,15 @@ def assemble_split(clips, split, done, seconds):
     for by_lang in stories.values():
         have = {lang: sorted(by_lang[lang]) for lang in LANGS}  # sentence indices in the manifest
         hole = {(lang, s) for lang in LANGS for s, i in by_lang[lang].items() if not ok(i)}
-        if not hole and all(have[lang] == have[LANGS[0]] for lang in LANGS):
+        whole = list(range(len(have[LANGS[0]])))  # 0, 1, ..., n-1: an index missing in both is a hole too
+        if not hole and all(have[lang] == whole for lang in LANGS):
             starts.append(len(sentences[LANGS[0]]))
             for lang in LANGS:
                 sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
                 secs += sum(seconds[by_lang[lang][s]] for s in have[lang])
             continue
         dropped += 1
-        every = sorted(set().union(*(by_lang[lang] for lang in LANGS)))
+        every = range(max(max(have[lang], default=-1) for lang in LANGS) + 1)
         why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
                                                     else "no clip in the manifest")
                         for lang in LANGS for s in every if s not in have[lang] or (lang, s) in hole)
