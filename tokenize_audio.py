@@ -31,7 +31,9 @@ so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: b
 exactly, fp32). Rank r of torchrun encodes clips i % world_size == r into out_dir/shards/shard_*.npz
 (atomic, keyed by clip index); rank 0 merges in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
-re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over.
+re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
+holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
+write are removed (and named).
 """
 import argparse
 import datetime
@@ -343,6 +345,26 @@ def assemble_benches(items, index, done):
     return sets, skipped
 
 
+def remove_stale(out_dir, keep):
+    """Delete the corpus files of earlier runs that this run does not write (a split or bench set
+    no longer in the manifest), so that out_dir holds exactly what meta.json lists: readers find a
+    split or a bench set by its files, and an old val_* would be read as this corpus's. They are
+    derived files (the audio and shards make them again), so removing beats refusing; only names
+    of the corpus format are touched, nothing else a user keeps in out_dir."""
+    patterns = [f"{split}{tail}" for split in SPLITS for tail in ("_*.bin", "_*.idx.npy", ".stories.npy",
+                                                                   "_*.stories.npy")]
+    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy")]
+    keep = {os.path.abspath(f) for f in keep}
+    stale = sorted({f for pat in patterns for f in glob.glob(os.path.join(out_dir, pat))
+                    if os.path.abspath(f) not in keep})
+    for f in stale:
+        os.remove(f)
+    if stale:
+        print(f"tokenize_audio.py: removed {len(stale)} files of an earlier run that this run does not "
+              f"write: {', '.join(os.path.relpath(f, out_dir) for f in stale)}")
+    return stale
+
+
 def merge(args, clips, items, paths, shard_dir, tokenizer):
     """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
     done, seconds = read_shards(shard_dir)
@@ -350,22 +372,29 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
     if missing:
         raise SystemExit(f"tokenize_audio.py: {len(missing)} clips have no shard entry (first: "
                          f"{missing[0]}); a rank failed? Re-run the same command to finish them.")
-    skips, counts = [], {}
+    skips, counts, splits = [], {}, {}
     for split in SPLITS:
         sentences, starts, secs, split_skips, dropped = assemble_split(clips, split, done, seconds)
         skips += split_skips
         if starts:
-            tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE)
+            splits[split] = sentences, starts
             counts[split] = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
                                  sentences=len(sentences[LANGS[0]]),
                                  tokens={lang: sum(len(t) for t in sentences[lang]) for lang in LANGS})
         elif dropped:
             print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
+    index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
+    bench_sets, bench_skipped = assemble_benches(items, index, done)
+    meta = dict(vocab_size=VOCAB_SIZE, languages=list(LANGS), paired=True)
+    keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
+    keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
+             for ext in (".bin", ".items.npy")]
+    remove_stale(args.out_dir, keep)
+    for split, (sentences, starts) in splits.items():
+        tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE)
     keys = ("line", "audio", "split", "story", "sentence", "lang")
     lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d)
              for i, r, d in sorted(skips)]
-    index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
-    bench_sets, bench_skipped = assemble_benches(items, index, done)
     for name, its in bench_sets.items():
         tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE)
     with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
@@ -375,7 +404,7 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={name: len(its) for name, its in sorted(bench_sets.items())})
     tokenbin.write_meta(args.out_dir, dict(
-        vocab_size=VOCAB_SIZE, languages=list(LANGS), tokenizer=tokenizer, counts=counts,
+        meta, tokenizer=tokenizer, counts=counts,
         source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} (sha256 "
                f"{sha256_file(args.manifest)}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
     return counts

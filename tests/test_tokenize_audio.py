@@ -303,3 +303,29 @@ def test_story_with_a_hole_in_both_languages_is_dropped():
     assert starts == [0] and dropped == 1 and [len(sentences[lang]) for lang in ("en", "fr")] == [2, 2]
     assert sorted(i for i, *_ in skips) == list(range(4, 10))
     assert all(r == "story_dropped" and "en sentence 2: no clip in the manifest" in d for _, r, d in skips)
+
+
+def test_rerun_with_fewer_splits_and_benches_leaves_no_stale_files(data, mimi_path, tmp_path):
+    clip = lambda story, lang, split: dict(audio=f"{story}_{lang}0.wav", story=story, sentence=0, lang=lang,
+                                           split=split)  # noqa: E731
+    rows = [clip("A", "en", "train"), clip("A", "fr", "train"), clip("C", "en", "val"), clip("C", "fr", "val")]
+    (tmp_path / "m1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "m2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    (tmp_path / "b.jsonl").write_text(json.dumps(dict(name="pairs", prompt=None, good="A_en0.wav",
+                                                      bad="A_fr0.wav")) + "\n")
+    for r in ("m1", "m2", "b"):  # the clips live in the data folder: point there by absolute paths
+        (tmp_path / f"{r}.jsonl").write_text((tmp_path / f"{r}.jsonl").read_text().replace(
+            '"audio": "', f'"audio": "{data}/').replace('"good": "', f'"good": "{data}/').replace(
+            '"bad": "', f'"bad": "{data}/'))
+    out = tmp_path / "out"
+    common = ["--out_dir", str(out), "--mimi_weights", mimi_path, "--threads", "1"]
+    ta.main(["--manifest", str(tmp_path / "m1.jsonl"), "--bench_manifest", str(tmp_path / "b.jsonl"), *common])
+    assert (out / "val_en.bin").exists() and tokenbin.list_benches(out) == ["pairs"]
+    import shutil
+    shutil.rmtree(out / "shards")  # what the fingerprint error advises
+    ta.main(["--manifest", str(tmp_path / "m2.jsonl"), *common])
+    meta = tokenbin.read_meta(out)
+    listed = {os.path.relpath(f, out) for f in tokenbin.split_files(str(out), "train", meta)}
+    assert set(meta["counts"]) >= {"train"} and "val" not in meta["counts"] and meta["counts"]["bench"] == {}
+    assert set(corpus_files(out)) == listed | {"meta.json", "skipped.jsonl"}
+    assert tokenbin.list_benches(out) == []
