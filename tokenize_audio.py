@@ -21,8 +21,9 @@ index. Sentence k of en and fr must translate each other, so a story is written 
 list the same sentence indices 0, 1, ..., n-1 and every one of its clips was encoded; else the whole story is dropped
 from both (a story with a hole is no longer a story) and each of its clips is listed in
 out_dir/skipped.jsonl with the reason.
-A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
-bench item when one of its clips is. The summary prints written + skipped = total.
+A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
+(peak < --min_peak) or too long (> --max_seconds): audio_decode.py says exactly when; a bench item is
+skipped when one of its clips is. The summary prints written + skipped = total.
 
 
 Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
@@ -55,6 +56,7 @@ from moshi.models import loaders
 from tqdm import tqdm
 
 import tokenbin
+from audio_decode import load_audio, load_unit, resample  # noqa: F401 (resample: tests, bench)
 from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 
 MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
@@ -62,7 +64,6 @@ MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
 # of the bytes used, so a corpus says exactly which weights made it. Pin with --mimi_revision <sha>.
 MIMI_REVISION = "main"
 VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded model
-_DELAY = {}                # source rate -> sphn resampler delay in output samples (resample)
 
 
 def get_args(argv=None):
@@ -87,43 +88,6 @@ def get_args(argv=None):
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     return p.parse_args(argv)
-
-
-# ----------------------------------------------------------------------------- audio
-
-def resample(x, sr, target):
-    """(n,) float32 at sr -> (round(n * target / sr),) float32 at target, time-aligned.
-    sphn.resample (rubato, FFT-based) delays its output by a fixed number of samples and rounds the
-    length up to its chunk size; we measure the delay once per rate with an impulse, feed enough
-    trailing zeros, and cut out exactly the aligned samples."""
-    if sr not in _DELAY:
-        probe = np.zeros(2 * sr, np.float32)
-        probe[0] = 1.0
-        _DELAY[sr] = int(np.argmax(np.abs(sphn.resample(probe, sr, target))))
-    delay, n_out = _DELAY[sr], (len(x) * target + sr // 2) // sr
-    pad = np.zeros(math.ceil((delay + 4096) * sr / target), np.float32)
-    y = sphn.resample(np.concatenate([x, pad]).astype(np.float32), sr, target)
-    return np.ascontiguousarray(y[delay:delay + n_out])
-
-
-def load_audio(path, sample_rate, max_seconds, min_peak):
-    """-> (float32 (n,) mono at sample_rate, None) or (None, (reason, detail))."""
-    try:
-        data, sr = sphn.read(path)  # (channels, n) float32 at the file's own rate
-    except Exception as e:  # missing, corrupt, unsupported codec: sphn says which in the message
-        return None, ("unreadable", str(e))
-    if data.size == 0:
-        return None, ("empty", "0 samples")
-    if data.shape[-1] > max_seconds * sr:
-        return None, ("too_long", f"{data.shape[-1] / sr:.2f} s > --max_seconds {max_seconds}")
-    x = data.mean(axis=0, dtype=np.float32)  # downmix
-    if not np.all(np.isfinite(x)):
-        return None, ("unreadable", "non-finite samples")
-    x = resample(x, sr, sample_rate) if sr != sample_rate else x
-    peak = float(np.abs(x).max()) if x.size else 0.0
-    if x.size == 0 or peak < min_peak:
-        return None, ("silent", f"peak {peak:.2e} < --min_peak {min_peak}")
-    return x, None
 
 
 # ----------------------------------------------------------------------------- Mimi

@@ -329,3 +329,19 @@ def test_rerun_with_fewer_splits_and_benches_leaves_no_stale_files(data, mimi_pa
     assert set(meta["counts"]) >= {"train"} and "val" not in meta["counts"] and meta["counts"]["bench"] == {}
     assert set(corpus_files(out)) == listed | {"meta.json", "skipped.jsonl"}
     assert tokenbin.list_benches(out) == []
+
+
+def test_truncated_files_are_skipped(tmp_path):
+    # tests/data/tone_2s_xing.mp3: 2 s of a 220 Hz tone at 24 kHz, encoded by ffmpeg 7.0.2 (libmp3lame,
+    # 32 kb/s, -fflags +bitexact); its Xing/Info header carries the frame count, as ffmpeg and lame write it
+    mp3 = (open(os.path.join(ROOT, "tests", "data", "tone_2s_xing.mp3"), "rb").read(), 2.064)
+    write_wav(tmp_path / "full.wav", signal(1, 3.0, RATE), RATE)
+    wav = ((tmp_path / "full.wav").read_bytes(), 3.0)
+    for ext, (data, seconds), keep in [("wav", wav, 1 / 3), ("mp3", mp3, 1 / 2)]:
+        (tmp_path / f"whole.{ext}").write_bytes(data)
+        (tmp_path / f"cut.{ext}").write_bytes(data[:int(len(data) * keep)])
+        x, why = ta.load_audio(str(tmp_path / f"whole.{ext}"), RATE, 60.0, 1e-3)
+        assert why is None and abs(len(x) / RATE - seconds) < 1e-3
+        x, why = ta.load_audio(str(tmp_path / f"cut.{ext}"), RATE, 60.0, 1e-3)
+        assert x is None and why[0] == "truncated", (ext, why)
+        assert f"its header says {seconds:.3f} s" in why[1]
