@@ -9,28 +9,38 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
         --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
 
-clips.jsonl, one sentence clip a line (manifests.py checks them; audio: absolute, or relative to the manifest's folder):
+clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder); a
+segment of a long recording adds "start" and "end" seconds (manifests.py checks every line):
     {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
+    {"audio": "libriheavy/ch_0042.flac", "start": 12.3, "end": 15.8, "story": "ch_0042", "sentence": 4,
+     "lang": "en", "split": "train"}
 bench.jsonl, one cloze item a line; prompt: a list of clips (played in order), one clip, or null
 (a minimal pair with no shared prompt, e.g. whole good/bad utterances); items with the same name
 form one set, bench/{name}:
     {"name": "ssc_en-fr", "prompt": ["p0.wav", "p1.wav"], "good": "g.wav", "bad": "b.wav"}
 
 Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
-index. Sentence k of en and fr must translate each other, so a story is written only if both languages
-list the same sentence indices 0, 1, ..., n-1 and every one of its clips was encoded; else the whole story is dropped
-from both (a story with a hole is no longer a story) and each of its clips is listed in
-out_dir/skipped.jsonl with the reason.
+index. Paired corpora (the default): sentence k of en and fr must translate each other, so a story is
+written only if both languages list the same sentence indices 0, 1, ..., n-1 and every one of its
+clips was encoded; else the whole story is dropped from both (a story with a hole is no longer a
+story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
+Unpaired corpora (--unpaired; meta.json "paired": false): languages are not translations (EN-only
+LibriHeavy, any 2-3 letter language code); a "story" is a document (a chapter), a "sentence" one
+segment. A document is written per language in index order and split into two stories at a hole (an
+index the manifest lacks, or a skipped segment): the speech is continuous on either side, not across.
 A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
-(peak < --min_peak) or too long (> --max_seconds): audio_decode.py says exactly when; a bench item is
-skipped when one of its clips is. The summary prints written + skipped = total.
+(peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
+ends before it starts: audio_decode.py says exactly when; a bench item is skipped when one of its
+clips is. The summary prints written + skipped = total.
 
-
+Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
+segment's codes equal those of the same samples saved as their own file).
 Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
 to whole Mimi frames (1920 samples) and each keeps its own ceil(n_samples / 1920) frames: Mimi is causal,
 so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: batched == one-by-one,
-exactly, fp32). Rank r of torchrun encodes clips i % world_size == r into out_dir/shards/shard_*.npz
-(atomic, keyed by clip index); rank 0 merges in manifest order, so the corpus is byte-identical for any
+exactly, fp32). Rank r of torchrun encodes a contiguous block of the work list (rank_block: the
+segments of one long file stay on one rank) into out_dir/shards/shard_*.npz (atomic, keyed by clip
+index); rank 0 merges in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
 re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
 holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
@@ -72,6 +82,8 @@ def get_args(argv=None):
     p.add_argument("--manifest", required=True, help="JSONL of sentence clips")
     p.add_argument("--out_dir", required=True, help="corpus directory to write")
     p.add_argument("--bench_manifest", default=None, help="JSONL of cloze items -> bench/{name}")
+    p.add_argument("--unpaired", action="store_true", help="languages are not translations of each other "
+                   "(one language, e.g. LibriHeavy): stories are documents, sentences segments")
     p.add_argument("--mimi_weights", default=None, help="local Mimi .safetensors (else the Hub)")
     p.add_argument("--mimi_repo", default=MIMI_REPO)
     p.add_argument("--mimi_revision", default=MIMI_REVISION, help="Hub revision (commit sha to pin)")
@@ -219,10 +231,34 @@ def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
     return batches + [cur] if cur else batches
 
 
-def encode_all(args, paths, shard_dir, weights, rank, world):
-    """Encode this rank's clips that no shard holds yet. Returns how many clips it encoded."""
+def rank_block(n, rank, world):
+    """This rank's work indices: a contiguous block, split as datasets' Dataset.shard(contiguous=True)
+    splits rows. Contiguous, so the segments of one long file (listed together) go to one rank and
+    a Hugging Face dataset's rows are read by the rank that encodes them and no other."""
+    div, mod = divmod(n, world)
+    start = rank * div + min(rank, mod)
+    return range(start, start + div + (rank < mod))
+
+
+def make_windows(units, seconds, window_seconds):
+    """units: [(source, [work indices])] -> lists of units holding ~window_seconds of audio each:
+    decoded together, then batched by length; memory holds a few windows, never a rank's share."""
+    windows, cur, total = [], [], 0.0
+    for unit in units:
+        cur.append(unit)
+        total += sum(seconds[i] for i in unit[1])
+        if total >= window_seconds:
+            windows.append(cur)
+            cur, total = [], 0.0
+    return windows + [cur] if cur else windows
+
+
+def encode_all(args, work, shard_dir, weights, rank, world, read=None):
+    """Encode this rank's work items (source, start, end) that no shard holds yet; each source (a file,
+    or a dataset row's audio) is decoded once for all its items. Returns how many clips it encoded.
+    read: source -> audio file path to decode (default: the source is that path)."""
     done = read_shards(shard_dir, index_only=True)
-    todo = [i for i in range(rank, len(paths), world) if i not in done]
+    todo = [i for i in rank_block(len(work), rank, world) if i not in done]
     if not todo:
         return 0
     device = args.device
@@ -233,31 +269,49 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
     if mimi.cardinality != VOCAB_SIZE:
         raise SystemExit(f"{weights}: Mimi codebook has {mimi.cardinality} entries, expected {VOCAB_SIZE}")
     sr = mimi.sample_rate
-    durations = dict(zip(todo, sphn.durations([paths[i] for i in todo])))  # header only: fast
+    units = {}  # source -> its work indices, in work order
+    for i in todo:
+        units.setdefault(work[i][0], []).append(i)
+    units = list(units.items())
+    whole = [src for src, idx in units if work[idx[0]][1] is None and read is None]
+    header = dict(zip(whole, sphn.durations(whole)))  # header only: fast; None when unknown
+    seconds = {i: (work[i][2] - work[i][1]) if work[i][1] is not None else header.get(work[i][0])
+               for i in todo}
+    seconds = {i: min(max(s, 0.0), args.max_seconds) if s is not None else args.max_seconds
+               for i, s in seconds.items()}
     batch_seconds = args.batch_seconds or (600.0 if device.startswith("cuda") else 60.0)
     batch_size = args.batch_size or (64 if device.startswith("cuda") else 1)
-    batches = make_batches(todo, durations, batch_seconds, batch_size, args.max_seconds)
-    load = lambda i: load_audio(paths[i], sr, args.max_seconds, args.min_peak)  # noqa: E731
-    ahead = deque()  # decode the next batches while Mimi encodes this one
+    windows = make_windows(units, seconds, 4 * batch_seconds)
+
+    def load(unit):  # -> [(audio, why)] per work index of the unit
+        src, idx = unit
+        path = read(src) if read else src
+        return load_unit(path, [work[i][1:] for i in idx], sr, args.max_seconds, args.min_peak)
+    ahead = deque()  # decode the next windows while Mimi encodes this one
     encoded, skipped, n_enc, audio_s = [], [], 0, 0.0
     bar = tqdm(total=len(todo), unit="clip", disable=rank != 0, desc=f"rank {rank}/{world}")
     pool, t0 = ThreadPoolExecutor(max(1, args.num_workers)), time.perf_counter()
-    for b in range(len(batches)):
-        while len(ahead) < 2 and b + len(ahead) < len(batches):
-            ahead.append(pool.map(load, batches[b + len(ahead)]))
-        batch, loaded = batches[b], list(ahead.popleft())
-        ok = [(i, x) for i, (x, why) in zip(batch, loaded) if x is not None]
-        skipped += [(i, *why) for i, (x, why) in zip(batch, loaded) if x is None]
-        if ok:
-            codes = encode_batch(mimi, [x for _, x in ok], device, args.dtype)
-            encoded += [(i, c, len(x) / sr) for (i, x), c in zip(ok, codes)]
-            n_enc, audio_s = n_enc + len(ok), audio_s + sum(len(x) for _, x in ok) / sr
-        if sum(e[2] for e in encoded) >= args.shard_seconds or b == len(batches) - 1:
-            write_shard(shard_dir, encoded, skipped)
-            encoded, skipped = [], []
-        wall = max(time.perf_counter() - t0, 1e-9)
-        bar.update(len(batch))
-        bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
+    for w in range(len(windows)):
+        while len(ahead) < 2 and w + len(ahead) < len(windows):
+            ahead.append(pool.map(load, windows[w + len(ahead)]))
+        got = {i: r for (_, idx), res in zip(windows[w], ahead.popleft()) for i, r in zip(idx, res)}
+        skipped += [(i, *why) for i, (x, why) in got.items() if x is None]
+        ok = {i: x for i, (x, why) in got.items() if x is not None}
+        bar.update(len(got) - len(ok))
+        batches = make_batches(list(ok), {i: len(x) / sr for i, x in ok.items()}, batch_seconds, batch_size,
+                               args.max_seconds)
+        for batch in batches:
+            codes = encode_batch(mimi, [ok[i] for i in batch], device, args.dtype)
+            encoded += [(i, c, len(ok[i]) / sr) for i, c in zip(batch, codes)]
+            n_enc, audio_s = n_enc + len(batch), audio_s + sum(len(ok[i]) for i in batch) / sr
+            if sum(e[2] for e in encoded) >= args.shard_seconds:
+                write_shard(shard_dir, encoded, skipped)
+                encoded, skipped = [], []
+            wall = max(time.perf_counter() - t0, 1e-9)
+            bar.update(len(batch))
+            bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
+    if encoded or skipped:
+        write_shard(shard_dir, encoded, skipped)
     bar.close()
     pool.shutdown()
     return n_enc
@@ -292,6 +346,55 @@ def assemble_split(clips, split, done, seconds):
         skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
                   for lang in LANGS for i in by_lang[lang].values()]
     return sentences, starts, secs, skips, dropped
+
+
+def assemble_paired(clips, split, done, seconds):
+    """-> (skips, None or ((sentences, story starts), counts)) of one split of a paired corpus."""
+    sentences, starts, secs, skips, dropped = assemble_split(clips, split, done, seconds)
+    if not starts:
+        if dropped:
+            print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
+        return skips, None
+    counts = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
+                  sentences=len(sentences[LANGS[0]]), tokens={lang: sum(map(len, sentences[lang])) for lang in LANGS})
+    return skips, ((sentences, starts), counts)
+
+
+def assemble_unpaired(clips, split, done, seconds):
+    """One split of an unpaired corpus: per language, each document's segments in index order. A run of
+    consecutive indices whose clips were all encoded is one story; a hole (an index the manifest lacks,
+    or a skipped clip) splits the document there, as the speech on either side is continuous but not
+    across the gap. Only skipped clips are lost. -> (skips, None or ((sentences, starts), counts))."""
+    docs = {}  # lang -> document id -> {sentence index: clip index}; first-appearance order
+    for i, c in enumerate(clips):
+        if c["split"] == split:
+            docs.setdefault(c["lang"], {}).setdefault(c["story"], {})[c["sentence"]] = i
+    sentences, starts, secs, skips = {}, {}, 0.0, []
+    for lang in order_langs(docs):
+        for by_index in docs[lang].values():
+            prev = None
+            for k in sorted(by_index):
+                i = by_index[k]
+                if isinstance(done[i], tuple):  # (reason, detail)
+                    skips.append((i, *done[i]))
+                    prev = None
+                    continue
+                if prev is None or k != prev + 1:
+                    starts.setdefault(lang, []).append(len(sentences.get(lang, [])))
+                sentences.setdefault(lang, []).append(done[i])
+                secs, prev = secs + seconds[i], k
+    if not sentences:
+        return skips, None
+    counts = dict(stories={lang: len(st) for lang, st in starts.items()}, hours=round(secs / 3600, 4),
+                  documents={lang: len(docs[lang]) for lang in sentences},
+                  sentences={lang: len(s) for lang, s in sentences.items()},
+                  tokens={lang: sum(map(len, s)) for lang, s in sentences.items()})
+    return skips, ((sentences, starts), counts)
+
+
+def order_langs(langs):
+    """Corpus language order (a token's language id is its index): en, fr, then others alphabetically."""
+    return [lang for lang in LANGS if lang in langs] + sorted(set(langs) - set(LANGS))
 
 
 def assemble_benches(items, index, done):
@@ -337,27 +440,37 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
         raise SystemExit(f"tokenize_audio.py: {len(missing)} clips have no shard entry (first: "
                          f"{missing[0]}); a rank failed? Re-run the same command to finish them.")
     skips, counts, splits = [], {}, {}
+    assemble = assemble_unpaired if args.unpaired else assemble_paired
     for split in SPLITS:
-        sentences, starts, secs, split_skips, dropped = assemble_split(clips, split, done, seconds)
+        split_skips, written = assemble(clips, split, done, seconds)
         skips += split_skips
-        if starts:
-            splits[split] = sentences, starts
-            counts[split] = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
-                                 sentences=len(sentences[LANGS[0]]),
-                                 tokens={lang: sum(len(t) for t in sentences[lang]) for lang in LANGS})
-        elif dropped:
-            print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
+        if written:
+            splits[split], counts[split] = written
+    langs = list(LANGS)
+    if args.unpaired:  # the languages some split holds; each written split must hold every one
+        langs = order_langs({lang for sentences, _ in splits.values() for lang in sentences}
+                            or {c["lang"] for c in clips})
+        for split in list(splits):
+            lacking = [lang for lang in langs if lang not in splits[split][0]]
+            if lacking:
+                del splits[split], counts[split]
+                kept = {i for i, c in enumerate(clips) if c["split"] == split} - {k[0] for k in skips}
+                skips += [(i, "split_incomplete", f"no {'/'.join(lacking)} segment of {split} was written: "
+                                                  f"a split of an unpaired corpus needs every language "
+                                                  f"of the corpus ({langs})") for i in sorted(kept)]
+                print(f"tokenize_audio.py: warning: {split} has no {'/'.join(lacking)} segments, no {split} split")
     index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
     bench_sets, bench_skipped = assemble_benches(items, index, done)
-    meta = dict(vocab_size=VOCAB_SIZE, languages=list(LANGS), paired=True)
+    meta = dict(vocab_size=VOCAB_SIZE, languages=langs, paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
              for ext in (".bin", ".items.npy")]
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
-        tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE)
+        tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
     keys = ("line", "audio", "split", "story", "sentence", "lang")
-    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d)
+    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
+                  **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
              for i, r, d in sorted(skips)]
     for name, its in bench_sets.items():
         tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE)
@@ -382,10 +495,12 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
-    clips = read_manifest(args.manifest)
+    clips = read_manifest(args.manifest, args.unpaired)
     items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
     bench_paths = [p for it in items for p in it["prompt"] + [it["good"], it["bad"]]]
-    paths = [c["path"] for c in clips] + list(dict.fromkeys(bench_paths))  # work list, fixed order
+    # the work list, fixed order: (source, start, end) per clip, then each bench file once
+    work = [(c["path"], c["start"], c["end"]) for c in clips] + [(p, None, None) for p in dict.fromkeys(bench_paths)]
+    paths = [p if s is None else f"{p}@{s}:{e}" for p, s, e in work]  # names a work item
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)
     shard_dir = os.path.join(args.out_dir, "shards")
@@ -393,7 +508,7 @@ def main(argv=None):
     check_fingerprint(shard_dir, dict(paths_sha256=hashlib.sha256("\n".join(paths).encode()).hexdigest(),
                                       weights_sha256=weights_sha, dtype=args.dtype,
                                       max_seconds=args.max_seconds, min_peak=args.min_peak))
-    n_encoded = encode_all(args, paths, shard_dir, weights, rank, world)
+    n_encoded = encode_all(args, work, shard_dir, weights, rank, world)
     if world > 1:
         torch.distributed.barrier()
     counts = None

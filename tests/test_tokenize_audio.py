@@ -345,3 +345,53 @@ def test_truncated_files_are_skipped(tmp_path):
         x, why = ta.load_audio(str(tmp_path / f"cut.{ext}"), RATE, 60.0, 1e-3)
         assert x is None and why[0] == "truncated", (ext, why)
         assert f"its header says {seconds:.3f} s" in why[1]
+
+
+def test_unpaired_segments_of_long_recordings(mimi_path, tmp_path, monkeypatch):
+    import audio_decode
+    long1 = signal(11, 4.0, RATE)
+    long1[:, int(3.2 * RATE):int(3.6 * RATE)] = 0  # a silent stretch
+    recordings = {"long1.wav": (long1, RATE), "long2.wav": (signal(12, 3.0, RATE), RATE),
+                  "long3.wav": (signal(13, 2.5, 16000, 2), 16000), "whole.wav": (signal(14, 0.8, RATE), RATE)}
+    for name, (x, sr) in recordings.items():
+        write_wav(tmp_path / name, x, sr)
+    # (file, start, end, document, sentence index, lang, expected skip reason or None)
+    segs = [("long1.wav", 0.2, 1.0, "L1", 0, "en", None), ("long1.wav", 1.0, 1.9, "L1", 1, "en", None),
+            ("long2.wav", 0.0, 0.7, "L2", 0, "en", None), ("long1.wav", 2.05, 3.1, "L1", 2, "en", None),
+            ("long1.wav", 3.25, 3.55, "L1", 3, "en", "silent"), ("long1.wav", 3.9, 5.0, "L1", 4, "en",
+                                                                  "segment_outside"),
+            ("long1.wav", 1.5, 1.5, "L1", 5, "en", "bad_segment"), ("long2.wav", 0.7, 1.6, "L2", 1, "en", None),
+            ("long2.wav", 2.0, 2.999, "L2", 3, "en", None),  # index 2 missing: L2 splits into two stories
+            ("long3.wav", 0.1, 1.2, "F1", 0, "fr", None), ("long3.wav", 1.2, 2.5, "F1", 1, "fr", None),
+            ("whole.wav", None, None, "W", 0, "en", None)]
+    with open(tmp_path / "segments.jsonl", "w") as f:
+        for audio, start, end, doc, k, lang, _ in segs:
+            rec = dict(audio=audio, story=doc, sentence=k, lang=lang, split="train")
+            f.write(json.dumps(rec if start is None else dict(rec, start=start, end=end)) + "\n")
+    decodes = []
+    real_read = audio_decode.read_file
+    monkeypatch.setattr(audio_decode, "read_file", lambda p: (decodes.append(os.path.basename(p)), real_read(p))[1])
+    out = tmp_path / "out"
+    result = ta.main(["--manifest", str(tmp_path / "segments.jsonl"), "--out_dir", str(out), "--unpaired",
+                      "--mimi_weights", mimi_path, "--threads", "1", "--max_seconds", "2.5", "--batch_size", "3"])
+    assert sorted(decodes) == sorted(recordings)  # one decode per file, however many segments it holds
+    c = result["counts"]
+    assert (c["clips_written"], c["clips_skipped"], c["clips_total"]) == (9, 3, 12)
+    recs = [json.loads(line) for line in open(out / "skipped.jsonl")]
+    assert {(r["story"], r["sentence"]): r["reason"] for r in recs} == {
+        (doc, k): why for _, _, _, doc, k, _, why in segs if why}
+    meta = tokenbin.read_meta(out)
+    assert meta["paired"] is False and meta["languages"] == ["en", "fr"]
+    sp = tokenbin.load_split(out, "train")
+    # en: L1 [0, 1, 2], L2 [0, 1] and [3] (split at the hole), W [0]; fr: F1 [0, 1]
+    assert sp.lang_stories["en"].tolist() == [0, 3, 5, 6, 7] and sp.lang_stories["fr"].tolist() == [0, 2]
+    mimi = ta.load_mimi(mimi_path, "cpu")
+    docs = list(dict.fromkeys(s[3] for s in segs))  # corpus order: documents as first listed, then index
+    written = sorted([s for s in segs if s[6] is None and s[5] == "en"], key=lambda s: (docs.index(s[3]), s[4]))
+    for k, (audio, start, end, *_) in enumerate(written):
+        x, sr = recordings[audio]
+        if start is not None:  # the same samples, cut first and saved as their own file
+            x = x[:, round(start * RATE):round(end * RATE)]
+        write_wav(tmp_path / "cut.wav", x, sr)
+        np.testing.assert_array_equal(np.asarray(sp.sentence("en", k)), own_codes(mimi, tmp_path / "cut.wav")[0])
+    assert len(sp.sentence("fr", 1)) == math.ceil(1.3 * RATE / 1920)  # 16 kHz: resampled whole, then cut
