@@ -8,6 +8,21 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
     python tokenize_audio.py --manifest clips.jsonl --bench_manifest bench.jsonl --out_dir data/mycorpus \
         --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
+    # EN-only long recordings with segment times (LibriHeavy): an unpaired corpus
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
+        --out_dir data/libriheavy_en --device cuda
+
+Hugging Face datasets in (hf_audio.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
+parquet files, its columns mapped to story / sentence / lang / split, rows sharded over the ranks:
+    # slprl/sTinyStories (audio, text, aligned_text, split_sentence): a row is one whole story, EN only
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
+        --audio_column audio --lang en --split train --unpaired --max_seconds 300 \
+        --out_dir data/stinystories_en --device cuda
+    # a sentence-paired EN/FR release as parquet files, with a spoken StoryCloze set (whole endings)
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset /data/enfr_parquet/ \
+        --audio_column audio --story_column story_id --sentence_column sentence_idx --lang_column lang \
+        --split_column split --hf_bench /data/ssc_en-fr.parquet --prompt_column prompt --good_column good \
+        --bad_column bad --bench_name ssc_en-fr --out_dir data/spoken_tinystories_enfr --device cuda
 
 clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder); a
 segment of a long recording adds "start" and "end" seconds (manifests.py checks every line):
@@ -65,6 +80,7 @@ from huggingface_hub import hf_hub_download
 from moshi.models import loaders
 from tqdm import tqdm
 
+import hf_audio
 import tokenbin
 from audio_decode import load_audio, load_unit, resample  # noqa: F401 (resample: tests, bench)
 from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
@@ -79,7 +95,7 @@ VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded mode
 def get_args(argv=None):
     p = argparse.ArgumentParser(description="audio clips -> Mimi units -> crosstalk corpus",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--manifest", required=True, help="JSONL of sentence clips")
+    p.add_argument("--manifest", default=None, help="JSONL of sentence clips (or --hf_dataset)")
     p.add_argument("--out_dir", required=True, help="corpus directory to write")
     p.add_argument("--bench_manifest", default=None, help="JSONL of cloze items -> bench/{name}")
     p.add_argument("--unpaired", action="store_true", help="languages are not translations of each other "
@@ -99,7 +115,12 @@ def get_args(argv=None):
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    return p.parse_args(argv)
+    hf_audio.add_args(p)
+    args = p.parse_args(argv)
+    if (args.manifest is None) == (args.hf_dataset is None):
+        p.error("give the clips as exactly one of --manifest and --hf_dataset")
+    hf_audio.check_args(args)
+    return args
 
 
 # ----------------------------------------------------------------------------- Mimi
@@ -253,10 +274,11 @@ def make_windows(units, seconds, window_seconds):
     return windows + [cur] if cur else windows
 
 
-def encode_all(args, work, shard_dir, weights, rank, world, read=None):
+def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
     """Encode this rank's work items (source, start, end) that no shard holds yet; each source (a file,
     or a dataset row's audio) is decoded once for all its items. Returns how many clips it encoded.
-    read: source -> audio file path to decode (default: the source is that path)."""
+    cells: {source: (hf_audio.AudioRows, row, column)} for dataset sources; other sources are paths."""
+    cells = cells or {}
     done = read_shards(shard_dir, index_only=True)
     todo = [i for i in rank_block(len(work), rank, world) if i not in done]
     if not todo:
@@ -273,7 +295,7 @@ def encode_all(args, work, shard_dir, weights, rank, world, read=None):
     for i in todo:
         units.setdefault(work[i][0], []).append(i)
     units = list(units.items())
-    whole = [src for src, idx in units if work[idx[0]][1] is None and read is None]
+    whole = [src for src, idx in units if work[idx[0]][1] is None and src not in cells]
     header = dict(zip(whole, sphn.durations(whole)))  # header only: fast; None when unknown
     seconds = {i: (work[i][2] - work[i][1]) if work[i][1] is not None else header.get(work[i][0])
                for i in todo}
@@ -285,8 +307,12 @@ def encode_all(args, work, shard_dir, weights, rank, world, read=None):
 
     def load(unit):  # -> [(audio, why)] per work index of the unit
         src, idx = unit
-        path = read(src) if read else src
-        return load_unit(path, [work[i][1:] for i in idx], sr, args.max_seconds, args.min_peak)
+        path, temporary = cells[src][0].fetch(*cells[src][1:]) if src in cells else (src, False)
+        try:
+            return load_unit(path, [work[i][1:] for i in idx], sr, args.max_seconds, args.min_peak)
+        finally:
+            if temporary:
+                os.remove(path)
     ahead = deque()  # decode the next windows while Mimi encodes this one
     encoded, skipped, n_enc, audio_s = [], [], 0, 0.0
     bar = tqdm(total=len(todo), unit="clip", disable=rank != 0, desc=f"rank {rank}/{world}")
@@ -432,7 +458,7 @@ def remove_stale(out_dir, keep):
     return stale
 
 
-def merge(args, clips, items, paths, shard_dir, tokenizer):
+def merge(args, clips, items, paths, shard_dir, tokenizer, source):
     """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
     done, seconds = read_shards(shard_dir)
     missing = [paths[i] for i in range(len(paths)) if i not in done]
@@ -482,8 +508,7 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
                   bench={name: len(its) for name, its in sorted(bench_sets.items())})
     tokenbin.write_meta(args.out_dir, dict(
         meta, tokenizer=tokenizer, counts=counts,
-        source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} (sha256 "
-               f"{sha256_file(args.manifest)}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
+        source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
     return counts
 
 
@@ -495,8 +520,21 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
-    clips = read_manifest(args.manifest, args.unpaired)
+    cells = {}  # dataset sources: key -> (AudioRows, row, column)
+    if args.hf_dataset:
+        clips, rows, source = hf_audio.read_clips(args)
+        cells.update((c["path"], (rows, c["line"], args.audio_column)) for c in clips)
+    else:
+        clips = read_manifest(args.manifest, args.unpaired)
+        source = f"manifest {os.path.basename(args.manifest)} (sha256 {sha256_file(args.manifest)})"
     items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
+    if args.hf_bench:
+        hf_items, rows, bench_source = hf_audio.read_bench(args)
+        cols = [args.prompt_column] if args.prompt_column else []
+        cells.update((rows.key(it["line"], col), (rows, it["line"], col))
+                     for it in hf_items for col in cols + [args.good_column, args.bad_column])
+        items += hf_items
+        source += f"; bench {args.bench_name} from {bench_source}"
     bench_paths = [p for it in items for p in it["prompt"] + [it["good"], it["bad"]]]
     # the work list, fixed order: (source, start, end) per clip, then each bench file once
     work = [(c["path"], c["start"], c["end"]) for c in clips] + [(p, None, None) for p in dict.fromkeys(bench_paths)]
@@ -508,7 +546,7 @@ def main(argv=None):
     check_fingerprint(shard_dir, dict(paths_sha256=hashlib.sha256("\n".join(paths).encode()).hexdigest(),
                                       weights_sha256=weights_sha, dtype=args.dtype,
                                       max_seconds=args.max_seconds, min_peak=args.min_peak))
-    n_encoded = encode_all(args, work, shard_dir, weights, rank, world)
+    n_encoded = encode_all(args, work, shard_dir, weights, rank, world, cells)
     if world > 1:
         torch.distributed.barrier()
     counts = None
@@ -516,7 +554,7 @@ def main(argv=None):
         tok = dict(name="mimi", codebooks=1, frame_rate=loaders.FRAME_RATE, sample_rate=loaders.SAMPLE_RATE,
                    weights=os.path.basename(weights), weights_sha256=weights_sha, repo=repo,
                    revision=revision, dtype=args.dtype, moshi_version=version("moshi"))
-        counts = c = merge(args, clips, items, paths, shard_dir, tok)
+        counts = c = merge(args, clips, items, paths, shard_dir, tok, source)
         hours = sum(c[s]["hours"] for s in SPLITS if s in c)
         print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
               f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "

@@ -395,3 +395,85 @@ def test_unpaired_segments_of_long_recordings(mimi_path, tmp_path, monkeypatch):
         write_wav(tmp_path / "cut.wav", x, sr)
         np.testing.assert_array_equal(np.asarray(sp.sentence("en", k)), own_codes(mimi, tmp_path / "cut.wav")[0])
     assert len(sp.sentence("fr", 1)) == math.ceil(1.3 * RATE / 1920)  # 16 kHz: resampled whole, then cut
+
+
+def audio_cells(paths):
+    """Dataset rows for wav files: the Audio feature's storage (bytes + name), built without torchcodec."""
+    return [dict(bytes=open(p, "rb").read(), path=os.path.basename(p)) for p in paths]
+
+
+def make_dataset(columns, audio_columns):
+    from datasets import Audio, Dataset, Features, Value
+    feats = {k: ({"bytes": Value("binary"), "path": Value("string")} if k in audio_columns
+                 else Value("int64") if isinstance(v[0], int) else Value("string")) for k, v in columns.items()}
+    ds = Dataset.from_dict(columns, features=Features(feats))
+    for k in audio_columns:
+        ds = ds.cast_column(k, Audio())
+    return ds
+
+
+def test_hf_dataset_makes_the_same_corpus_as_the_manifest(mimi_path, tmp_path):
+    rows = [("P", 0, "en", "train"), ("P", 0, "fr", "train"), ("P", 1, "en", "train"), ("P", 1, "fr", "train"),
+            ("R", 0, "fr", "val"), ("R", 0, "en", "val")]
+    wavs = []
+    for k, (story, s, lang, split) in enumerate(rows):
+        wavs.append(tmp_path / f"{story}{s}{lang}.wav")
+        write_wav(wavs[-1], signal(20 + k, 0.5 + 0.1 * k, [24000, 16000][k % 2], 1 + k % 2), [24000, 16000][k % 2])
+    with open(tmp_path / "clips.jsonl", "w") as f:
+        f.writelines(json.dumps(dict(audio=w.name, story=st, sentence=s, lang=lang, split=sp)) + "\n"
+                     for w, (st, s, lang, sp) in zip(wavs, rows))
+    bench = [(wavs[0], wavs[1], wavs[3]), (wavs[5], wavs[4], wavs[2])]  # (prompt, good, bad)
+    with open(tmp_path / "bench.jsonl", "w") as f:
+        f.writelines(json.dumps(dict(name="ssc_hf", prompt=p.name, good=g.name, bad=b.name)) + "\n"
+                     for p, g, b in bench)
+    clips = make_dataset(dict(speech=audio_cells(wavs), story_id=[r[0] for r in rows], position=[r[1] for r in rows],
+                              language=[r[2] for r in rows], part=[r[3] for r in rows]), ["speech"])
+    items = make_dataset({k: audio_cells([b[j] for b in bench]) for j, k in enumerate(("context", "end1", "end2"))},
+                         ["context", "end1", "end2"])
+    clips.save_to_disk(str(tmp_path / "clips_disk"))
+    items.save_to_disk(str(tmp_path / "bench_disk"))
+    (tmp_path / "parquet").mkdir()
+    clips.to_parquet(str(tmp_path / "parquet" / "clips-00000.parquet"))
+    items.to_parquet(str(tmp_path / "bench.parquet"))
+    common = ["--mimi_weights", mimi_path, "--threads", "1", "--batch_size", "4"]
+    ta.main(["--manifest", str(tmp_path / "clips.jsonl"), "--bench_manifest", str(tmp_path / "bench.jsonl"),
+             "--out_dir", str(tmp_path / "from_jsonl"), *common])
+    mapping = ["--audio_column", "speech", "--story_column", "story_id", "--sentence_column", "position",
+               "--lang_column", "language", "--split_column", "part", "--prompt_column", "context",
+               "--good_column", "end1", "--bad_column", "end2", "--bench_name", "ssc_hf"]
+    ref = corpus_files(tmp_path / "from_jsonl")
+    meta_ref = json.loads(ref.pop("meta.json"))
+    assert meta_ref["counts"]["clips_written"] == 6 and meta_ref["counts"]["bench"] == {"ssc_hf": 2}
+    for name, clips_at, bench_at in [("disk", "clips_disk", "bench_disk"), ("parquet", "parquet", "bench.parquet")]:
+        result = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
+                          "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
+        got = corpus_files(tmp_path / f"out_{name}")
+        meta = json.loads(got.pop("meta.json"))
+        assert sorted(got) == sorted(ref) and all(got[f] == ref[f] for f in ref), name  # byte for byte
+        assert "Hugging Face" in meta.pop("source") and meta_ref["source"].startswith("tokenize_audio.py from manifest")
+        assert meta == {k: v for k, v in meta_ref.items() if k != "source"}, name
+        again = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
+                         "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
+        assert result["n_encoded"] == 6 + 6 and again["n_encoded"] == 0  # resume: nothing encoded twice
+
+
+def test_hf_column_defaults_and_rank_blocks(tmp_path):
+    import hf_audio
+    from datasets import Dataset
+    write_wav(tmp_path / "a.wav", signal(1, 0.2, RATE), RATE)
+    ds = make_dataset(dict(audio=audio_cells([tmp_path / "a.wav"] * 5), doc=["x", "y", "x", "x", "y"]), ["audio"])
+    ds.save_to_disk(str(tmp_path / "d"))
+    base = ["--hf_dataset", str(tmp_path / "d"), "--out_dir", str(tmp_path), "--lang", "en", "--split", "train"]
+    clips, _, _ = hf_audio.read_clips(ta.get_args(base))  # sTinyStories-like: one row, one story
+    assert [(c["story"], c["sentence"]) for c in clips] == [(r, 0) for r in range(5)]
+    clips, rows, _ = hf_audio.read_clips(ta.get_args(base + ["--story_column", "doc"]))
+    assert [(c["story"], c["sentence"]) for c in clips] == [("x", 0), ("y", 0), ("x", 1), ("x", 2), ("y", 1)]
+    path, temporary = rows.fetch(3, "audio")
+    assert temporary and open(path, "rb").read() == (tmp_path / "a.wav").read_bytes()
+    os.remove(path)
+    with pytest.raises(SystemExit, match="exactly one of --lang_column and --lang"):
+        ta.get_args(base[:4] + ["--split", "train"])
+    for n, world in [(5, 2), (7, 3), (10, 4)]:  # the same rows as datasets' own contiguous shards
+        for rank in range(world):
+            want = Dataset.from_dict({"i": list(range(n))}).shard(world, rank, contiguous=True)["i"]
+            assert list(ta.rank_block(n, rank, world)) == list(want)
