@@ -50,12 +50,14 @@ clips is. The summary prints written + skipped = total.
 
 Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
 segment's codes equal those of the same samples saved as their own file).
-Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
-to whole Mimi frames (1920 samples) and each keeps its own ceil(n_samples / 1920) frames: Mimi is causal,
-so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: batched == one-by-one,
-exactly, fp32). Rank r of torchrun encodes a contiguous block of the work list (rank_block: the
-segments of one long file stay on one rank) into out_dir/shards/shard_*.npz (atomic, keyed by clip
-index); rank 0 merges in manifest order, so the corpus is byte-identical for any
+Files are decoded a window at a time (about 4 batches of audio, the next windows in background
+threads); a window's clips are sorted by duration, batched (--batch_seconds of padded audio,
+--batch_size clips), right-padded to whole Mimi frames (1920 samples) and each keeps its own
+ceil(n_samples / 1920) frames: Mimi is causal, so padding after a clip cannot change its codes
+(tests/test_tokenize_audio.py: batched == one-by-one, exactly, fp32). Rank r of torchrun encodes a
+contiguous block of the work list (rank_block: the segments of one long file stay on one rank) into
+out_dir/shards/shard_*.npz (shards.py: atomic, keyed by clip index); rank 0 merges them
+(corpus_assembly.py) in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
 re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
 holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
@@ -63,7 +65,6 @@ write are removed (and named).
 """
 import argparse
 import datetime
-import glob
 import hashlib
 import json
 import math
@@ -82,7 +83,10 @@ from tqdm import tqdm
 
 import hf_audio
 import tokenbin
-from audio_decode import load_audio, load_unit, resample  # noqa: F401 (resample: tests, bench)
+from corpus_assembly import (assemble_benches, assemble_paired, assemble_split, assemble_unpaired,  # noqa: F401
+                             order_langs, remove_stale)
+from shards import check_fingerprint, read_shards, write_shard
+from audio_decode import load_audio, load_unit, resample  # noqa: F401 (load_audio, resample: tests)
 from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 
 MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
@@ -180,65 +184,7 @@ def encode_batch(mimi, wavs, device, dtype="float32"):
     return [codes[b, :math.ceil(len(w) / fs)].astype(np.uint16) for b, w in enumerate(wavs)]
 
 
-# ----------------------------------------------------------------------------- shards
-
-def read_shards(shard_dir, index_only=False):
-    """-> {clip index: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip.
-    index_only: -> just the set of indices some shard holds (reads only the small index arrays)."""
-    done, seconds = {}, {}
-    for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
-        try:  # a zero-byte or half-written shard (a full disk, a copy cut short) must name itself
-            with np.load(f, allow_pickle=False) as z:
-                if index_only:
-                    done.update(dict.fromkeys(z["idx"].tolist() + z["skip_idx"].tolist()))
-                    continue
-                idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
-                for k, i in enumerate(idx.tolist()):
-                    done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
-                for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
-                    done[i] = (str(reason), str(detail))
-        except Exception as e:
-            raise SystemExit(f"{f}: unreadable shard ({type(e).__name__}: {e}). Delete it and re-run the "
-                             f"same command: its clips are encoded again.") from None
-    return set(done) if index_only else (done, seconds)
-
-
-def write_shard(shard_dir, encoded, skipped):
-    """encoded: [(index, codes, seconds)], skipped: [(index, reason, detail)]; atomic. Named by the
-    smallest index in it, which no other shard can hold, so ranks and resumed runs never collide."""
-    first = min([e[0] for e in encoded] + [s[0] for s in skipped])
-    path = os.path.join(shard_dir, f"shard_{first:010d}.npz")
-    arrays = dict(idx=np.array([e[0] for e in encoded], np.int64),
-                  offsets=np.concatenate([[0], np.cumsum([len(e[1]) for e in encoded])]).astype(np.int64),
-                  codes=np.concatenate([e[1] for e in encoded] or [np.zeros(0, np.uint16)]),
-                  seconds=np.array([e[2] for e in encoded], np.float64),
-                  skip_idx=np.array([s[0] for s in skipped], np.int64),
-                  skip_reason=np.array([s[1] for s in skipped], dtype=str).reshape(-1),
-                  skip_detail=np.array([s[2] for s in skipped], dtype=str).reshape(-1))
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())  # on disk before the name says "done": a crash cannot leave a half shard
-    os.replace(tmp, path)
-
-
-def check_fingerprint(shard_dir, fingerprint):
-    """Shards from another manifest, weights or settings must not be mixed into this corpus."""
-    path = os.path.join(shard_dir, "fingerprint.json")
-    if os.path.isfile(path):
-        with open(path) as f:
-            old = json.load(f)
-        if old != fingerprint:
-            raise SystemExit(f"{path}: shards were made from another manifest, weights or settings "
-                             f"({', '.join(k for k in fingerprint if old.get(k) != fingerprint[k])} "
-                             f"differ). Use a new --out_dir or delete {shard_dir} to start over.")
-        return
-    tmp = f"{path}.tmp{os.getpid()}"  # every rank writes the same bytes: the race is harmless
-    with open(tmp, "w") as f:
-        json.dump(fingerprint, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
+# ----------------------------------------------------------------------------- encoding
 
 def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
     """Longest first (an out-of-memory shows at once); each batch costs n_clips x longest clip."""
@@ -344,119 +290,6 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
 
 
 # ----------------------------------------------------------------------------- merge
-
-def assemble_split(clips, split, done, seconds):
-    """One split, by the Rules in the module docstring.
-    -> ({lang: [codes per sentence]}, story starts, audio seconds, [(clip, reason, detail)], n dropped)"""
-    ok = lambda i: not isinstance(done[i], tuple)  # noqa: E731  (a tuple is (reason, detail))
-    stories = {}  # story id -> {lang: {sentence index: clip index}}; dicts keep first-appearance order
-    for i, c in enumerate(clips):
-        if c["split"] == split:
-            stories.setdefault(c["story"], {lang: {} for lang in LANGS})[c["lang"]][c["sentence"]] = i
-    sentences, starts, secs, skips, dropped = {lang: [] for lang in LANGS}, [], 0.0, [], 0
-    for by_lang in stories.values():
-        have = {lang: sorted(by_lang[lang]) for lang in LANGS}  # sentence indices in the manifest
-        hole = {(lang, s) for lang in LANGS for s, i in by_lang[lang].items() if not ok(i)}
-        whole = list(range(len(have[LANGS[0]])))  # 0, 1, ..., n-1: an index missing in both is a hole too
-        if not hole and all(have[lang] == whole for lang in LANGS):
-            starts.append(len(sentences[LANGS[0]]))
-            for lang in LANGS:
-                sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
-                secs += sum(seconds[by_lang[lang][s]] for s in have[lang])
-            continue
-        dropped += 1
-        every = range(max(max(have[lang], default=-1) for lang in LANGS) + 1)
-        why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
-                                                    else "no clip in the manifest")
-                        for lang in LANGS for s in every if s not in have[lang] or (lang, s) in hole)
-        skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
-                  for lang in LANGS for i in by_lang[lang].values()]
-    return sentences, starts, secs, skips, dropped
-
-
-def assemble_paired(clips, split, done, seconds):
-    """-> (skips, None or ((sentences, story starts), counts)) of one split of a paired corpus."""
-    sentences, starts, secs, skips, dropped = assemble_split(clips, split, done, seconds)
-    if not starts:
-        if dropped:
-            print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
-        return skips, None
-    counts = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
-                  sentences=len(sentences[LANGS[0]]), tokens={lang: sum(map(len, sentences[lang])) for lang in LANGS})
-    return skips, ((sentences, starts), counts)
-
-
-def assemble_unpaired(clips, split, done, seconds):
-    """One split of an unpaired corpus: per language, each document's segments in index order. A run of
-    consecutive indices whose clips were all encoded is one story; a hole (an index the manifest lacks,
-    or a skipped clip) splits the document there, as the speech on either side is continuous but not
-    across the gap. Only skipped clips are lost. -> (skips, None or ((sentences, starts), counts))."""
-    docs = {}  # lang -> document id -> {sentence index: clip index}; first-appearance order
-    for i, c in enumerate(clips):
-        if c["split"] == split:
-            docs.setdefault(c["lang"], {}).setdefault(c["story"], {})[c["sentence"]] = i
-    sentences, starts, secs, skips = {}, {}, 0.0, []
-    for lang in order_langs(docs):
-        for by_index in docs[lang].values():
-            prev = None
-            for k in sorted(by_index):
-                i = by_index[k]
-                if isinstance(done[i], tuple):  # (reason, detail)
-                    skips.append((i, *done[i]))
-                    prev = None
-                    continue
-                if prev is None or k != prev + 1:
-                    starts.setdefault(lang, []).append(len(sentences.get(lang, [])))
-                sentences.setdefault(lang, []).append(done[i])
-                secs, prev = secs + seconds[i], k
-    if not sentences:
-        return skips, None
-    counts = dict(stories={lang: len(st) for lang, st in starts.items()}, hours=round(secs / 3600, 4),
-                  documents={lang: len(docs[lang]) for lang in sentences},
-                  sentences={lang: len(s) for lang, s in sentences.items()},
-                  tokens={lang: sum(map(len, s)) for lang, s in sentences.items()})
-    return skips, ((sentences, starts), counts)
-
-
-def order_langs(langs):
-    """Corpus language order (a token's language id is its index): en, fr, then others alphabetically."""
-    return [lang for lang in LANGS if lang in langs] + sorted(set(langs) - set(LANGS))
-
-
-def assemble_benches(items, index, done):
-    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip."""
-    sets, skipped = {}, []
-    for item in items:
-        parts = [item["prompt"], [item["good"]], [item["bad"]]]
-        bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
-        if bad:
-            skipped.append(dict(kind="bench", line=item["line"], name=item["name"], reason="clip_skipped",
-                                detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad)))
-            continue
-        cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
-        sets.setdefault(item["name"], []).append(tuple(cat(part) for part in parts))
-    return sets, skipped
-
-
-def remove_stale(out_dir, keep):
-    """Delete the corpus files of earlier runs that this run does not write (a split or bench set
-    no longer in the manifest), so that out_dir holds exactly what meta.json lists: readers find a
-    split or a bench set by its files, and an old val_* would be read as this corpus's. They are
-    derived files (the audio and shards make them again), so removing beats refusing; only names
-    of the corpus format are touched, nothing else a user keeps in out_dir."""
-    patterns = [f"{split}{tail}" for split in SPLITS for tail in ("_*.bin", "_*.idx.npy", ".stories.npy",
-                                                                   "_*.stories.npy")]
-    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy")]
-    keep = {os.path.abspath(f) for f in keep}
-    stale = sorted({f for pat in patterns for f in glob.glob(os.path.join(out_dir, pat))
-                    if os.path.abspath(f) not in keep})
-    for f in stale:
-        os.remove(f)
-    if stale:
-        print(f"tokenize_audio.py: removed {len(stale)} files of an earlier run that this run does not "
-              f"write: {', '.join(os.path.relpath(f, out_dir) for f in stale)}")
-    return stale
-
 
 def merge(args, clips, items, paths, shard_dir, tokenizer, source):
     """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
