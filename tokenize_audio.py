@@ -207,16 +207,18 @@ def rank_block(n, rank, world):
     return range(start, start + div + (rank < mod))
 
 
-def make_windows(units, seconds, window_seconds):
-    """units: [(source, [work indices])] -> lists of units holding ~window_seconds of audio each:
-    decoded together, then batched by length; memory holds a few windows, never a rank's share."""
-    windows, cur, total = [], [], 0.0
+def make_windows(units, seconds, window_seconds, min_items):
+    """units: [(source, [work indices])] -> lists of units holding ~window_seconds of audio and at least
+    min_items clips each (so batches fill even when durations are unknown and counted as the maximum,
+    as for dataset rows): decoded together, then batched by length; memory holds a few windows,
+    never a rank's share."""
+    windows, cur, total, n = [], [], 0.0, 0
     for unit in units:
         cur.append(unit)
-        total += sum(seconds[i] for i in unit[1])
-        if total >= window_seconds:
+        total, n = total + sum(seconds[i] for i in unit[1]), n + len(unit[1])
+        if total >= window_seconds and n >= min_items:
             windows.append(cur)
-            cur, total = [], 0.0
+            cur, total, n = [], 0.0, 0
     return windows + [cur] if cur else windows
 
 
@@ -249,7 +251,7 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
                for i, s in seconds.items()}
     batch_seconds = args.batch_seconds or (600.0 if device.startswith("cuda") else 60.0)
     batch_size = args.batch_size or (64 if device.startswith("cuda") else 1)
-    windows = make_windows(units, seconds, 4 * batch_seconds)
+    windows = make_windows(units, seconds, 4 * batch_seconds, 2 * batch_size)
 
     def load(unit):  # -> [(audio, why)] per work index of the unit
         src, idx = unit

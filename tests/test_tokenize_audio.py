@@ -452,3 +452,13 @@ def test_hf_column_defaults_and_rank_blocks(tmp_path):
         for rank in range(world):
             want = Dataset.from_dict({"i": list(range(n))}).shard(world, rank, contiguous=True)["i"]
             assert list(ta.rank_block(n, rank, world)) == list(want)
+
+
+def test_windows_fill_batches_when_durations_are_unknown():
+    units = [(f"row{i}", [i]) for i in range(10)]
+    seconds = dict.fromkeys(range(10), 60.0)  # unknown durations count as --max_seconds
+    windows = ta.make_windows(units, seconds, 120.0, 4)
+    assert [len(w) for w in windows] == [4, 4, 2]  # not 2 clips a window: batches of 4 can fill
+    long_file = [("long.flac", list(range(10, 30)))]  # one long file's segments stay in one window
+    assert ta.make_windows(long_file + units[:1], {**seconds, **dict.fromkeys(range(10, 30), 3.0)}, 30.0, 1) \
+        == [long_file, units[:1]]
