@@ -462,3 +462,24 @@ def test_windows_fill_batches_when_durations_are_unknown():
     long_file = [("long.flac", list(range(10, 30)))]  # one long file's segments stay in one window
     assert ta.make_windows(long_file + units[:1], {**seconds, **dict.fromkeys(range(10, 30), 3.0)}, 30.0, 1) \
         == [long_file, units[:1]]
+
+
+def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
+    import hf_audio
+    wavs = []
+    for k in range(5):
+        wavs.append(tmp_path / f"{k}.wav")
+        write_wav(wavs[-1], signal(30 + k, 0.3, RATE), RATE)
+    make_dataset(dict(audio=audio_cells(wavs)), ["audio"]).save_to_disk(str(tmp_path / "d"))
+    args = ta.get_args(["--hf_dataset", str(tmp_path / "d"), "--out_dir", str(tmp_path / "out"), "--lang", "en",
+                        "--split", "train", "--unpaired", "--threads", "1"])
+    clips, rows, _ = hf_audio.read_clips(args)
+    read = []
+    real_fetch = hf_audio.AudioRows.fetch
+    monkeypatch.setattr(hf_audio.AudioRows, "fetch", lambda self, r, c: (read.append(r), real_fetch(self, r, c))[1])
+    work = [(c["path"], None, None) for c in clips]
+    cells = {c["path"]: (rows, c["line"], "audio") for c in clips}
+    (tmp_path / "out" / "shards").mkdir(parents=True)
+    n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=cells)
+    assert n == 2 and sorted(read) == [3, 4]  # rank 1 of 2: rows 3-4, as datasets' shard(2, 1, contiguous)
+    assert sorted(ta.read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
