@@ -430,6 +430,15 @@ def test_hf_dataset_makes_the_same_corpus_as_the_manifest(mimi_path, tmp_path):
         again = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
                          "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
         assert result["n_encoded"] == 6 + 6 and again["n_encoded"] == 0  # resume: nothing encoded twice
+    # two torchrun ranks, each reading its own rows: the same corpus again
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           os.path.join(ROOT, "tokenize_audio.py"), "--hf_dataset", str(tmp_path / "clips_disk"),
+           "--hf_bench", str(tmp_path / "bench_disk"), "--out_dir", str(tmp_path / "two"), *mapping, *common]
+    r = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = corpus_files(tmp_path / "two")
+    got.pop("meta.json")
+    assert sorted(got) == sorted(ref) and all(got[f] == ref[f] for f in ref)
 
 
 def test_hf_column_defaults_and_rank_blocks(tmp_path):
