@@ -8,39 +8,67 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
     python tokenize_audio.py --manifest clips.jsonl --bench_manifest bench.jsonl --out_dir data/mycorpus \
         --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
+    # EN-only long recordings with segment times (LibriHeavy): an unpaired corpus
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
+        --out_dir data/libriheavy_en --device cuda
 
-clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder):
+Hugging Face datasets in (hf_audio.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
+parquet files, its columns mapped to story / sentence / lang / split, rows sharded over the ranks:
+    # slprl/sTinyStories (audio, text, aligned_text, split_sentence): a row is one whole story, EN only
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
+        --audio_column audio --lang en --split train --unpaired --max_seconds 300 \
+        --out_dir data/stinystories_en --device cuda
+    # a sentence-paired EN/FR release as parquet files, with a spoken StoryCloze set (whole endings)
+    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset /data/enfr_parquet/ \
+        --audio_column audio --story_column story_id --sentence_column sentence_idx --lang_column lang \
+        --split_column split --hf_bench /data/ssc_en-fr.parquet --prompt_column prompt --good_column good \
+        --bad_column bad --bench_name ssc_en-fr --out_dir data/spoken_tinystories_enfr --device cuda
+
+clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder); a
+segment of a long recording adds "start" and "end" seconds (manifests.py checks every line):
     {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
+    {"audio": "libriheavy/ch_0042.flac", "start": 12.3, "end": 15.8, "story": "ch_0042", "sentence": 4,
+     "lang": "en", "split": "train"}
 bench.jsonl, one cloze item a line; prompt: a list of clips (played in order), one clip, or null
 (a minimal pair with no shared prompt, e.g. whole good/bad utterances); items with the same name
 form one set, bench/{name}:
     {"name": "ssc_en-fr", "prompt": ["p0.wav", "p1.wav"], "good": "g.wav", "bad": "b.wav"}
 
 Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
-index. Sentence k of en and fr must translate each other, so a story is written only if both languages
-list the same sentence indices and every one of its clips was encoded; else the whole story is dropped
-from both (a story with a hole is no longer a story) and each of its clips is listed in
-out_dir/skipped.jsonl with the reason.
-A clip is skipped when unreadable, empty, silent (peak < --min_peak) or too long (> --max_seconds); a
-bench item when one of its clips is. The summary prints written + skipped = total.
+index. Paired corpora (the default): sentence k of en and fr must translate each other, so a story is
+written only if both languages list the same sentence indices 0, 1, ..., n-1 and every one of its
+clips was encoded; else the whole story is dropped from both (a story with a hole is no longer a
+story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
+Unpaired corpora (--unpaired; meta.json "paired": false): languages are not translations (EN-only
+LibriHeavy, any 2-3 letter language code); a "story" is a document (a chapter), a "sentence" one
+segment. A document is written per language in index order and split into two stories at a hole (an
+index the manifest lacks, or a skipped segment): the speech is continuous on either side, not across.
+A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
+(peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
+ends before it starts: audio_decode.py says exactly when; a bench item is skipped when one of its
+clips is. The summary prints written + skipped = total.
 
-
-Clips are sorted by duration, batched (--batch_seconds of padded audio, --batch_size clips), right-padded
-to whole Mimi frames (1920 samples) and each keeps its own ceil(n_samples / 1920) frames: Mimi is causal,
-so padding after a clip cannot change its codes (tests/test_tokenize_audio.py: batched == one-by-one,
-exactly, fp32). Rank r of torchrun encodes clips i % world_size == r into out_dir/shards/shard_*.npz
-(atomic, keyed by clip index); rank 0 merges in manifest order, so the corpus is byte-identical for any
+Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
+segment's codes equal those of the same samples saved as their own file).
+Files are decoded a window at a time (about 4 batches of audio, the next windows in background
+threads); a window's clips are sorted by duration, batched (--batch_seconds of padded audio,
+--batch_size clips), right-padded to whole Mimi frames (1920 samples) and each keeps its own
+ceil(n_samples / 1920) frames: Mimi is causal, so padding after a clip cannot change its codes
+(tests/test_tokenize_audio.py: batched == one-by-one, exactly, fp32). Rank r of torchrun encodes a
+contiguous block of the work list (rank_block: the segments of one long file stay on one rank) into
+out_dir/shards/shard_*.npz (shards.py: atomic, keyed by clip index); rank 0 merges them
+(corpus_assembly.py) in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
-re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over.
+re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
+holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
+write are removed (and named).
 """
 import argparse
 import datetime
-import glob
 import hashlib
 import json
 import math
 import os
-import re
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -53,24 +81,29 @@ from huggingface_hub import hf_hub_download
 from moshi.models import loaders
 from tqdm import tqdm
 
+import hf_audio
 import tokenbin
+from corpus_assembly import (assemble_benches, assemble_paired, assemble_split, assemble_unpaired,  # noqa: F401
+                             order_langs, remove_stale)
+from shards import check_fingerprint, read_shards, write_shard
+from audio_decode import load_audio, load_unit, resample  # noqa: F401 (load_audio, resample: tests)
+from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 
-LANGS = ("en", "fr")       # the corpus format's languages, in meta.json order
-SPLITS = ("train", "val")
 MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
 # Hub revision of the default weights. The file name carries the checkpoint id and meta.json the sha256
 # of the bytes used, so a corpus says exactly which weights made it. Pin with --mimi_revision <sha>.
 MIMI_REVISION = "main"
 VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded model
-_DELAY = {}                # source rate -> sphn resampler delay in output samples (resample)
 
 
 def get_args(argv=None):
     p = argparse.ArgumentParser(description="audio clips -> Mimi units -> crosstalk corpus",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--manifest", required=True, help="JSONL of sentence clips")
+    p.add_argument("--manifest", default=None, help="JSONL of sentence clips (or --hf_dataset)")
     p.add_argument("--out_dir", required=True, help="corpus directory to write")
     p.add_argument("--bench_manifest", default=None, help="JSONL of cloze items -> bench/{name}")
+    p.add_argument("--unpaired", action="store_true", help="languages are not translations of each other "
+                   "(one language, e.g. LibriHeavy): stories are documents, sentences segments")
     p.add_argument("--mimi_weights", default=None, help="local Mimi .safetensors (else the Hub)")
     p.add_argument("--mimi_repo", default=MIMI_REPO)
     p.add_argument("--mimi_revision", default=MIMI_REVISION, help="Hub revision (commit sha to pin)")
@@ -86,97 +119,12 @@ def get_args(argv=None):
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    return p.parse_args(argv)
-
-
-# ----------------------------------------------------------------------------- manifests
-
-def _read_jsonl(path):
-    if not os.path.isfile(path):
-        raise SystemExit(f"tokenize_audio.py: manifest {path} not found")
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield lineno, f"{path}:{lineno}", json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise SystemExit(f"{path}:{lineno}: not valid JSON ({e})") from None
-
-
-def _resolve(path, root, where):
-    if not isinstance(path, str) or not path:
-        raise SystemExit(f"{where}: audio path must be a non-empty string, got {path!r}")
-    return path if os.path.isabs(path) else os.path.normpath(os.path.join(root, path))
-
-
-def read_manifest(path):
-    """-> list of clip dicts (manifest order) with 'path' resolved and 'line' kept for reports."""
-    root, clips, seen = os.path.dirname(os.path.abspath(path)), [], set()
-    for lineno, where, rec in _read_jsonl(path):
-        missing = [k for k in ("audio", "story", "sentence", "lang", "split") if k not in rec]
-        if missing or rec["lang"] not in LANGS or rec["split"] not in SPLITS or not isinstance(
-                rec["story"], (str, int)) or not isinstance(rec["sentence"], int) or rec["sentence"] < 0:
-            raise SystemExit(f"{where}: need audio (path), story (id), sentence (index >= 0), lang (one of "
-                             f"{LANGS}), split (one of {SPLITS}); missing {missing}, got {rec}")
-        key = (rec["split"], rec["story"], rec["sentence"], rec["lang"])
-        if key in seen:
-            raise SystemExit(f"{where}: duplicate clip for (split, story, sentence, lang) {key}")
-        seen.add(key)
-        clips.append(dict(rec, line=lineno, path=_resolve(rec["audio"], root, where)))
-    if not clips:
-        raise SystemExit(f"{path}: no clips")
-    return clips
-
-
-def read_bench_manifest(path):
-    """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path}."""
-    root, items = os.path.dirname(os.path.abspath(path)), []
-    for lineno, where, rec in _read_jsonl(path):
-        name = rec.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise SystemExit(f"{where}: 'name' must be a file-safe set name like 'ssc_en-fr'")
-        prompt = rec.get("prompt") or []  # a list of clips, one clip, or null
-        prompt = [_resolve(p, root, where) for p in ([prompt] if isinstance(prompt, str) else prompt)]
-        items.append(dict(name=name, line=lineno, prompt=prompt,
-                          **{k: _resolve(rec.get(k), root, where) for k in ("good", "bad")}))
-    return items
-
-
-# ----------------------------------------------------------------------------- audio
-
-def resample(x, sr, target):
-    """(n,) float32 at sr -> (round(n * target / sr),) float32 at target, time-aligned.
-    sphn.resample (rubato, FFT-based) delays its output by a fixed number of samples and rounds the
-    length up to its chunk size; we measure the delay once per rate with an impulse, feed enough
-    trailing zeros, and cut out exactly the aligned samples."""
-    if sr not in _DELAY:
-        probe = np.zeros(2 * sr, np.float32)
-        probe[0] = 1.0
-        _DELAY[sr] = int(np.argmax(np.abs(sphn.resample(probe, sr, target))))
-    delay, n_out = _DELAY[sr], (len(x) * target + sr // 2) // sr
-    pad = np.zeros(math.ceil((delay + 4096) * sr / target), np.float32)
-    y = sphn.resample(np.concatenate([x, pad]).astype(np.float32), sr, target)
-    return np.ascontiguousarray(y[delay:delay + n_out])
-
-
-def load_audio(path, sample_rate, max_seconds, min_peak):
-    """-> (float32 (n,) mono at sample_rate, None) or (None, (reason, detail))."""
-    try:
-        data, sr = sphn.read(path)  # (channels, n) float32 at the file's own rate
-    except Exception as e:  # missing, corrupt, unsupported codec: sphn says which in the message
-        return None, ("unreadable", str(e))
-    if data.size == 0:
-        return None, ("empty", "0 samples")
-    if data.shape[-1] > max_seconds * sr:
-        return None, ("too_long", f"{data.shape[-1] / sr:.2f} s > --max_seconds {max_seconds}")
-    x = data.mean(axis=0, dtype=np.float32)  # downmix
-    if not np.all(np.isfinite(x)):
-        return None, ("unreadable", "non-finite samples")
-    x = resample(x, sr, sample_rate) if sr != sample_rate else x
-    peak = float(np.abs(x).max()) if x.size else 0.0
-    if x.size == 0 or peak < min_peak:
-        return None, ("silent", f"peak {peak:.2e} < --min_peak {min_peak}")
-    return x, None
+    hf_audio.add_args(p)
+    args = p.parse_args(argv)
+    if (args.manifest is None) == (args.hf_dataset is None):
+        p.error("give the clips as exactly one of --manifest and --hf_dataset")
+    hf_audio.check_args(args)
+    return args
 
 
 # ----------------------------------------------------------------------------- Mimi
@@ -185,6 +133,7 @@ def resolve_weights(args):
     if args.mimi_weights:
         if not os.path.isfile(args.mimi_weights):
             raise SystemExit(f"tokenize_audio.py: --mimi_weights {args.mimi_weights} not found")
+        check_safetensors(args.mimi_weights)
         return args.mimi_weights, None, None
     try:
         path = hf_hub_download(args.mimi_repo, loaders.MIMI_NAME, revision=args.mimi_revision)
@@ -193,6 +142,19 @@ def resolve_weights(args):
                          f"revision {args.mimi_revision} ({type(e).__name__}: {e}). Download it once and "
                          f"pass --mimi_weights /path/to/{loaders.MIMI_NAME}") from None
     return path, args.mimi_repo, args.mimi_revision
+
+
+def check_safetensors(path):
+    """Weights must be safetensors: anything else would reach moshi's torch.load, which runs pickled
+    code unless torch's current default (weights_only) protects it."""
+    try:
+        from safetensors import safe_open
+        with safe_open(path, "pt"):
+            pass
+    except Exception as e:
+        raise SystemExit(f"tokenize_audio.py: --mimi_weights {path} is not a safetensors file ({e}). "
+                         f"Pass kyutai's {loaders.MIMI_NAME}, or convert a state dict with "
+                         f"safetensors.torch.save_file.") from None
 
 
 def sha256_file(path):
@@ -222,59 +184,7 @@ def encode_batch(mimi, wavs, device, dtype="float32"):
     return [codes[b, :math.ceil(len(w) / fs)].astype(np.uint16) for b, w in enumerate(wavs)]
 
 
-# ----------------------------------------------------------------------------- shards
-
-def read_shards(shard_dir, index_only=False):
-    """-> {clip index: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip.
-    index_only: -> just the set of indices some shard holds (reads only the small index arrays)."""
-    done, seconds = {}, {}
-    for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
-        with np.load(f, allow_pickle=False) as z:
-            if index_only:
-                done.update(dict.fromkeys(z["idx"].tolist() + z["skip_idx"].tolist()))
-                continue
-            idx, off, codes, secs = z["idx"], z["offsets"], z["codes"], z["seconds"]
-            for k, i in enumerate(idx.tolist()):
-                done[i], seconds[i] = codes[off[k]:off[k + 1]], float(secs[k])
-            for i, reason, detail in zip(z["skip_idx"].tolist(), z["skip_reason"], z["skip_detail"]):
-                done[i] = (str(reason), str(detail))
-    return set(done) if index_only else (done, seconds)
-
-
-def write_shard(shard_dir, encoded, skipped):
-    """encoded: [(index, codes, seconds)], skipped: [(index, reason, detail)]; atomic. Named by the
-    smallest index in it, which no other shard can hold, so ranks and resumed runs never collide."""
-    first = min([e[0] for e in encoded] + [s[0] for s in skipped])
-    path = os.path.join(shard_dir, f"shard_{first:010d}.npz")
-    arrays = dict(idx=np.array([e[0] for e in encoded], np.int64),
-                  offsets=np.concatenate([[0], np.cumsum([len(e[1]) for e in encoded])]).astype(np.int64),
-                  codes=np.concatenate([e[1] for e in encoded] or [np.zeros(0, np.uint16)]),
-                  seconds=np.array([e[2] for e in encoded], np.float64),
-                  skip_idx=np.array([s[0] for s in skipped], np.int64),
-                  skip_reason=np.array([s[1] for s in skipped], dtype=str).reshape(-1),
-                  skip_detail=np.array([s[2] for s in skipped], dtype=str).reshape(-1))
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
-
-
-def check_fingerprint(shard_dir, fingerprint):
-    """Shards from another manifest, weights or settings must not be mixed into this corpus."""
-    path = os.path.join(shard_dir, "fingerprint.json")
-    if os.path.isfile(path):
-        with open(path) as f:
-            old = json.load(f)
-        if old != fingerprint:
-            raise SystemExit(f"{path}: shards were made from another manifest, weights or settings "
-                             f"({', '.join(k for k in fingerprint if old.get(k) != fingerprint[k])} "
-                             f"differ). Use a new --out_dir or delete {shard_dir} to start over.")
-        return
-    tmp = f"{path}.tmp{os.getpid()}"  # every rank writes the same bytes: the race is harmless
-    with open(tmp, "w") as f:
-        json.dump(fingerprint, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
+# ----------------------------------------------------------------------------- encoding
 
 def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
     """Longest first (an out-of-memory shows at once); each batch costs n_clips x longest clip."""
@@ -288,10 +198,37 @@ def make_batches(todo, durations, batch_seconds, batch_size, max_seconds):
     return batches + [cur] if cur else batches
 
 
-def encode_all(args, paths, shard_dir, weights, rank, world):
-    """Encode this rank's clips that no shard holds yet. Returns how many clips it encoded."""
+def rank_block(n, rank, world):
+    """This rank's work indices: a contiguous block, split as datasets' Dataset.shard(contiguous=True)
+    splits rows. Contiguous, so the segments of one long file (listed together) go to one rank and
+    a Hugging Face dataset's rows are read by the rank that encodes them and no other."""
+    div, mod = divmod(n, world)
+    start = rank * div + min(rank, mod)
+    return range(start, start + div + (rank < mod))
+
+
+def make_windows(units, seconds, window_seconds, min_items):
+    """units: [(source, [work indices])] -> lists of units holding ~window_seconds of audio and at least
+    min_items clips each (so batches fill even when durations are unknown and counted as the maximum,
+    as for dataset rows): decoded together, then batched by length; memory holds a few windows,
+    never a rank's share."""
+    windows, cur, total, n = [], [], 0.0, 0
+    for unit in units:
+        cur.append(unit)
+        total, n = total + sum(seconds[i] for i in unit[1]), n + len(unit[1])
+        if total >= window_seconds and n >= min_items:
+            windows.append(cur)
+            cur, total, n = [], 0.0, 0
+    return windows + [cur] if cur else windows
+
+
+def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
+    """Encode this rank's work items (source, start, end) that no shard holds yet; each source (a file,
+    or a dataset row's audio) is decoded once for all its items. Returns how many clips it encoded.
+    cells: {source: (hf_audio.AudioRows, row, column)} for dataset sources; other sources are paths."""
+    cells = cells or {}
     done = read_shards(shard_dir, index_only=True)
-    todo = [i for i in range(rank, len(paths), world) if i not in done]
+    todo = [i for i in rank_block(len(work), rank, world) if i not in done]
     if not todo:
         return 0
     device = args.device
@@ -302,31 +239,53 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
     if mimi.cardinality != VOCAB_SIZE:
         raise SystemExit(f"{weights}: Mimi codebook has {mimi.cardinality} entries, expected {VOCAB_SIZE}")
     sr = mimi.sample_rate
-    durations = dict(zip(todo, sphn.durations([paths[i] for i in todo])))  # header only: fast
+    units = {}  # source -> its work indices, in work order
+    for i in todo:
+        units.setdefault(work[i][0], []).append(i)
+    units = list(units.items())
+    whole = [src for src, idx in units if work[idx[0]][1] is None and src not in cells]
+    header = dict(zip(whole, sphn.durations(whole)))  # header only: fast; None when unknown
+    seconds = {i: (work[i][2] - work[i][1]) if work[i][1] is not None else header.get(work[i][0])
+               for i in todo}
+    seconds = {i: min(max(s, 0.0), args.max_seconds) if s is not None else args.max_seconds
+               for i, s in seconds.items()}
     batch_seconds = args.batch_seconds or (600.0 if device.startswith("cuda") else 60.0)
     batch_size = args.batch_size or (64 if device.startswith("cuda") else 1)
-    batches = make_batches(todo, durations, batch_seconds, batch_size, args.max_seconds)
-    load = lambda i: load_audio(paths[i], sr, args.max_seconds, args.min_peak)  # noqa: E731
-    ahead = deque()  # decode the next batches while Mimi encodes this one
+    windows = make_windows(units, seconds, 4 * batch_seconds, 2 * batch_size)
+
+    def load(unit):  # -> [(audio, why)] per work index of the unit
+        src, idx = unit
+        path, temporary = cells[src][0].fetch(*cells[src][1:]) if src in cells else (src, False)
+        try:
+            return load_unit(path, [work[i][1:] for i in idx], sr, args.max_seconds, args.min_peak)
+        finally:
+            if temporary:
+                os.remove(path)
+    ahead = deque()  # decode the next windows while Mimi encodes this one
     encoded, skipped, n_enc, audio_s = [], [], 0, 0.0
     bar = tqdm(total=len(todo), unit="clip", disable=rank != 0, desc=f"rank {rank}/{world}")
     pool, t0 = ThreadPoolExecutor(max(1, args.num_workers)), time.perf_counter()
-    for b in range(len(batches)):
-        while len(ahead) < 2 and b + len(ahead) < len(batches):
-            ahead.append(pool.map(load, batches[b + len(ahead)]))
-        batch, loaded = batches[b], list(ahead.popleft())
-        ok = [(i, x) for i, (x, why) in zip(batch, loaded) if x is not None]
-        skipped += [(i, *why) for i, (x, why) in zip(batch, loaded) if x is None]
-        if ok:
-            codes = encode_batch(mimi, [x for _, x in ok], device, args.dtype)
-            encoded += [(i, c, len(x) / sr) for (i, x), c in zip(ok, codes)]
-            n_enc, audio_s = n_enc + len(ok), audio_s + sum(len(x) for _, x in ok) / sr
-        if sum(e[2] for e in encoded) >= args.shard_seconds or b == len(batches) - 1:
-            write_shard(shard_dir, encoded, skipped)
-            encoded, skipped = [], []
-        wall = max(time.perf_counter() - t0, 1e-9)
-        bar.update(len(batch))
-        bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
+    for w in range(len(windows)):
+        while len(ahead) < 2 and w + len(ahead) < len(windows):
+            ahead.append(pool.map(load, windows[w + len(ahead)]))
+        got = {i: r for (_, idx), res in zip(windows[w], ahead.popleft()) for i, r in zip(idx, res)}
+        skipped += [(i, *why) for i, (x, why) in got.items() if x is None]
+        ok = {i: x for i, (x, why) in got.items() if x is not None}
+        bar.update(len(got) - len(ok))
+        batches = make_batches(list(ok), {i: len(x) / sr for i, x in ok.items()}, batch_seconds, batch_size,
+                               args.max_seconds)
+        for batch in batches:
+            codes = encode_batch(mimi, [ok[i] for i in batch], device, args.dtype)
+            encoded += [(i, c, len(ok[i]) / sr) for i, c in zip(batch, codes)]
+            n_enc, audio_s = n_enc + len(batch), audio_s + sum(len(ok[i]) for i in batch) / sr
+            if sum(e[2] for e in encoded) >= args.shard_seconds:
+                write_shard(shard_dir, encoded, skipped)
+                encoded, skipped = [], []
+            wall = max(time.perf_counter() - t0, 1e-9)
+            bar.update(len(batch))
+            bar.set_postfix_str(f"{n_enc / wall:.1f} clips/s, {audio_s / wall:.0f}x realtime")
+    if encoded or skipped:
+        write_shard(shard_dir, encoded, skipped)
     bar.close()
     pool.shutdown()
     return n_enc
@@ -334,72 +293,46 @@ def encode_all(args, paths, shard_dir, weights, rank, world):
 
 # ----------------------------------------------------------------------------- merge
 
-def assemble_split(clips, split, done, seconds):
-    """One split, by the Rules in the module docstring.
-    -> ({lang: [codes per sentence]}, story starts, audio seconds, [(clip, reason, detail)], n dropped)"""
-    ok = lambda i: not isinstance(done[i], tuple)  # noqa: E731  (a tuple is (reason, detail))
-    stories = {}  # story id -> {lang: {sentence index: clip index}}; dicts keep first-appearance order
-    for i, c in enumerate(clips):
-        if c["split"] == split:
-            stories.setdefault(c["story"], {lang: {} for lang in LANGS})[c["lang"]][c["sentence"]] = i
-    sentences, starts, secs, skips, dropped = {lang: [] for lang in LANGS}, [], 0.0, [], 0
-    for by_lang in stories.values():
-        have = {lang: sorted(by_lang[lang]) for lang in LANGS}  # sentence indices in the manifest
-        hole = {(lang, s) for lang in LANGS for s, i in by_lang[lang].items() if not ok(i)}
-        if not hole and all(have[lang] == have[LANGS[0]] for lang in LANGS):
-            starts.append(len(sentences[LANGS[0]]))
-            for lang in LANGS:
-                sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
-                secs += sum(seconds[by_lang[lang][s]] for s in have[lang])
-            continue
-        dropped += 1
-        every = sorted(set().union(*(by_lang[lang] for lang in LANGS)))
-        why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
-                                                    else "no clip in the manifest")
-                        for lang in LANGS for s in every if s not in have[lang] or (lang, s) in hole)
-        skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
-                  for lang in LANGS for i in by_lang[lang].values()]
-    return sentences, starts, secs, skips, dropped
-
-
-def assemble_benches(items, index, done):
-    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip."""
-    sets, skipped = {}, []
-    for item in items:
-        parts = [item["prompt"], [item["good"]], [item["bad"]]]
-        bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
-        if bad:
-            skipped.append(dict(kind="bench", line=item["line"], name=item["name"], reason="clip_skipped",
-                                detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad)))
-            continue
-        cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
-        sets.setdefault(item["name"], []).append(tuple(cat(part) for part in parts))
-    return sets, skipped
-
-
-def merge(args, clips, items, paths, shard_dir, tokenizer):
+def merge(args, clips, items, paths, shard_dir, tokenizer, source):
     """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
     done, seconds = read_shards(shard_dir)
     missing = [paths[i] for i in range(len(paths)) if i not in done]
     if missing:
         raise SystemExit(f"tokenize_audio.py: {len(missing)} clips have no shard entry (first: "
                          f"{missing[0]}); a rank failed? Re-run the same command to finish them.")
-    skips, counts = [], {}
+    skips, counts, splits = [], {}, {}
+    assemble = assemble_unpaired if args.unpaired else assemble_paired
     for split in SPLITS:
-        sentences, starts, secs, split_skips, dropped = assemble_split(clips, split, done, seconds)
+        split_skips, written = assemble(clips, split, done, seconds)
         skips += split_skips
-        if starts:
-            tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE)
-            counts[split] = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
-                                 sentences=len(sentences[LANGS[0]]),
-                                 tokens={lang: sum(len(t) for t in sentences[lang]) for lang in LANGS})
-        elif dropped:
-            print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
-    keys = ("line", "audio", "split", "story", "sentence", "lang")
-    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d)
-             for i, r, d in sorted(skips)]
+        if written:
+            splits[split], counts[split] = written
+    langs = list(LANGS)
+    if args.unpaired:  # the languages some split holds; each written split must hold every one
+        langs = order_langs({lang for sentences, _ in splits.values() for lang in sentences}
+                            or {c["lang"] for c in clips})
+        for split in list(splits):
+            lacking = [lang for lang in langs if lang not in splits[split][0]]
+            if lacking:
+                del splits[split], counts[split]
+                kept = {i for i, c in enumerate(clips) if c["split"] == split} - {k[0] for k in skips}
+                skips += [(i, "split_incomplete", f"no {'/'.join(lacking)} segment of {split} was written: "
+                                                  f"a split of an unpaired corpus needs every language "
+                                                  f"of the corpus ({langs})") for i in sorted(kept)]
+                print(f"tokenize_audio.py: warning: {split} has no {'/'.join(lacking)} segments, no {split} split")
     index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
     bench_sets, bench_skipped = assemble_benches(items, index, done)
+    meta = dict(vocab_size=VOCAB_SIZE, languages=langs, paired=not args.unpaired)
+    keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
+    keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
+             for ext in (".bin", ".items.npy")]
+    remove_stale(args.out_dir, keep)
+    for split, (sentences, starts) in splits.items():
+        tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
+    keys = ("line", "audio", "split", "story", "sentence", "lang")
+    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
+                  **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
+             for i, r, d in sorted(skips)]
     for name, its in bench_sets.items():
         tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE)
     with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
@@ -409,9 +342,8 @@ def merge(args, clips, items, paths, shard_dir, tokenizer):
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={name: len(its) for name, its in sorted(bench_sets.items())})
     tokenbin.write_meta(args.out_dir, dict(
-        vocab_size=VOCAB_SIZE, languages=list(LANGS), tokenizer=tokenizer, counts=counts,
-        source=f"tokenize_audio.py from manifest {os.path.basename(args.manifest)} (sha256 "
-               f"{sha256_file(args.manifest)}); max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
+        meta, tokenizer=tokenizer, counts=counts,
+        source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
     return counts
 
 
@@ -423,10 +355,25 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
-    clips = read_manifest(args.manifest)
+    cells = {}  # dataset sources: key -> (AudioRows, row, column)
+    if args.hf_dataset:
+        clips, rows, source = hf_audio.read_clips(args)
+        cells.update((c["path"], (rows, c["line"], args.audio_column)) for c in clips)
+    else:
+        clips = read_manifest(args.manifest, args.unpaired)
+        source = f"manifest {os.path.basename(args.manifest)} (sha256 {sha256_file(args.manifest)})"
     items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
+    if args.hf_bench:
+        hf_items, rows, bench_source = hf_audio.read_bench(args)
+        cols = [args.prompt_column] if args.prompt_column else []
+        cells.update((rows.key(it["line"], col), (rows, it["line"], col))
+                     for it in hf_items for col in cols + [args.good_column, args.bad_column])
+        items += hf_items
+        source += f"; bench {args.bench_name} from {bench_source}"
     bench_paths = [p for it in items for p in it["prompt"] + [it["good"], it["bad"]]]
-    paths = [c["path"] for c in clips] + list(dict.fromkeys(bench_paths))  # work list, fixed order
+    # the work list, fixed order: (source, start, end) per clip, then each bench file once
+    work = [(c["path"], c["start"], c["end"]) for c in clips] + [(p, None, None) for p in dict.fromkeys(bench_paths)]
+    paths = [p if s is None else f"{p}@{s}:{e}" for p, s, e in work]  # names a work item
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)
     shard_dir = os.path.join(args.out_dir, "shards")
@@ -434,7 +381,7 @@ def main(argv=None):
     check_fingerprint(shard_dir, dict(paths_sha256=hashlib.sha256("\n".join(paths).encode()).hexdigest(),
                                       weights_sha256=weights_sha, dtype=args.dtype,
                                       max_seconds=args.max_seconds, min_peak=args.min_peak))
-    n_encoded = encode_all(args, paths, shard_dir, weights, rank, world)
+    n_encoded = encode_all(args, work, shard_dir, weights, rank, world, cells)
     if world > 1:
         torch.distributed.barrier()
     counts = None
@@ -442,7 +389,7 @@ def main(argv=None):
         tok = dict(name="mimi", codebooks=1, frame_rate=loaders.FRAME_RATE, sample_rate=loaders.SAMPLE_RATE,
                    weights=os.path.basename(weights), weights_sha256=weights_sha, repo=repo,
                    revision=revision, dtype=args.dtype, moshi_version=version("moshi"))
-        counts = c = merge(args, clips, items, paths, shard_dir, tok)
+        counts = c = merge(args, clips, items, paths, shard_dir, tok, source)
         hours = sum(c[s]["hours"] for s in SPLITS if s in c)
         print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
               f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "

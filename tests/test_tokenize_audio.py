@@ -230,3 +230,265 @@ def test_two_ranks_match_one_rank(one_rank, data, mimi_path, tmp_path):
     one, two = corpus_files(out), corpus_files(tmp_path / "two")
     assert sorted(one) == sorted(two)
     assert all(one[f] == two[f] for f in one), [f for f in one if one[f] != two[f]]
+
+
+def test_mimi_weights_must_be_safetensors(mimi_path, tmp_path):
+    from safetensors.torch import load_file
+    pickled = tmp_path / "mimi.pt"  # the same weights as a pickle: torch.load would have run it
+    torch.save(load_file(mimi_path), pickled)
+    args = ta.get_args(["--manifest", "x.jsonl", "--out_dir", str(tmp_path), "--mimi_weights", str(pickled)])
+    with pytest.raises(SystemExit, match="mimi.pt is not a safetensors file"):
+        ta.resolve_weights(args)
+    args.mimi_weights = mimi_path
+    assert ta.resolve_weights(args) == (mimi_path, None, None)
+
+
+@pytest.mark.parametrize("cut", [0, 0.5])
+def test_broken_shard_is_named(one_rank, data, mimi_path, tmp_path, cut):
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(one_rank[0], out)
+    shard = sorted((out / "shards").glob("shard_*.npz"))[1]
+    shard.write_bytes(shard.read_bytes()[:int(cut * shard.stat().st_size)])  # zero-byte / half-written
+    with pytest.raises(SystemExit, match=rf"{shard.name}: unreadable shard .*Delete it and re-run"):
+        ta.main(args_for(data, mimi_path, out))
+    shard.unlink()  # the advice works: exactly its clips are encoded again
+    assert ta.main(args_for(data, mimi_path, out))["n_encoded"] > 0
+    assert corpus_files(out) == corpus_files(one_rank[0])
+
+
+def test_write_shard_syncs_before_rename(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b)))
+    ta.write_shard(str(tmp_path), [(3, np.arange(4, dtype=np.uint16), 0.3)], [(5, "silent", "peak 0")])
+    assert calls == ["fsync", "replace"]
+    done, seconds = ta.read_shards(str(tmp_path))
+    assert done[5] == ("silent", "peak 0") and done[3].tolist() == [0, 1, 2, 3] and seconds == {3: 0.3}
+
+
+def test_story_with_a_hole_in_both_languages_is_dropped():
+    rows = [("A", s, lang) for s in (0, 1) for lang in ("en", "fr")] + \
+           [("H", s, lang) for s in (0, 1, 3) for lang in ("en", "fr")]  # sentence 2 missing in both
+    clips = [dict(audio=f"{st}{s}{lang}.wav", story=st, sentence=s, lang=lang, split="train", line=k + 1)
+             for k, (st, s, lang) in enumerate(rows)]
+    done = {i: np.full(3, i, np.uint16) for i in range(len(clips))}
+    sentences, starts, _, skips, dropped = ta.assemble_split(clips, "train", done, dict.fromkeys(done, 1.0))
+    assert starts == [0] and dropped == 1 and [len(sentences[lang]) for lang in ("en", "fr")] == [2, 2]
+    assert sorted(i for i, *_ in skips) == list(range(4, 10))
+    assert all(r == "story_dropped" and "en sentence 2: no clip in the manifest" in d for _, r, d in skips)
+
+
+def test_rerun_with_fewer_splits_and_benches_leaves_no_stale_files(data, mimi_path, tmp_path):
+    clip = lambda story, lang, split: dict(audio=f"{story}_{lang}0.wav", story=story, sentence=0, lang=lang,
+                                           split=split)  # noqa: E731
+    rows = [clip("A", "en", "train"), clip("A", "fr", "train"), clip("C", "en", "val"), clip("C", "fr", "val")]
+    (tmp_path / "m1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "m2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    (tmp_path / "b.jsonl").write_text(json.dumps(dict(name="pairs", prompt=None, good="A_en0.wav",
+                                                      bad="A_fr0.wav")) + "\n")
+    for r in ("m1", "m2", "b"):  # the clips live in the data folder: point there by absolute paths
+        (tmp_path / f"{r}.jsonl").write_text((tmp_path / f"{r}.jsonl").read_text().replace(
+            '"audio": "', f'"audio": "{data}/').replace('"good": "', f'"good": "{data}/').replace(
+            '"bad": "', f'"bad": "{data}/'))
+    out = tmp_path / "out"
+    common = ["--out_dir", str(out), "--mimi_weights", mimi_path, "--threads", "1"]
+    ta.main(["--manifest", str(tmp_path / "m1.jsonl"), "--bench_manifest", str(tmp_path / "b.jsonl"), *common])
+    assert (out / "val_en.bin").exists() and tokenbin.list_benches(out) == ["pairs"]
+    import shutil
+    shutil.rmtree(out / "shards")  # what the fingerprint error advises
+    ta.main(["--manifest", str(tmp_path / "m2.jsonl"), *common])
+    meta = tokenbin.read_meta(out)
+    listed = {os.path.relpath(f, out) for f in tokenbin.split_files(str(out), "train", meta)}
+    assert set(meta["counts"]) >= {"train"} and "val" not in meta["counts"] and meta["counts"]["bench"] == {}
+    assert set(corpus_files(out)) == listed | {"meta.json", "skipped.jsonl"}
+    assert tokenbin.list_benches(out) == []
+
+
+def test_truncated_files_are_skipped(tmp_path):
+    # tests/data/tone_2s_xing.mp3: 2 s of a 220 Hz tone at 24 kHz, encoded by ffmpeg 7.0.2 (libmp3lame,
+    # 32 kb/s, -fflags +bitexact); its Xing/Info header carries the frame count, as ffmpeg and lame write it
+    mp3 = (open(os.path.join(ROOT, "tests", "data", "tone_2s_xing.mp3"), "rb").read(), 2.064)
+    write_wav(tmp_path / "full.wav", signal(1, 3.0, RATE), RATE)
+    wav = ((tmp_path / "full.wav").read_bytes(), 3.0)
+    for ext, (data, seconds), keep in [("wav", wav, 1 / 3), ("mp3", mp3, 1 / 2)]:
+        (tmp_path / f"whole.{ext}").write_bytes(data)
+        (tmp_path / f"cut.{ext}").write_bytes(data[:int(len(data) * keep)])
+        x, why = ta.load_audio(str(tmp_path / f"whole.{ext}"), RATE, 60.0, 1e-3)
+        assert why is None and abs(len(x) / RATE - seconds) < 1e-3
+        x, why = ta.load_audio(str(tmp_path / f"cut.{ext}"), RATE, 60.0, 1e-3)
+        assert x is None and why[0] == "truncated", (ext, why)
+        assert f"its header says {seconds:.3f} s" in why[1]
+
+
+def test_unpaired_segments_of_long_recordings(mimi_path, tmp_path, monkeypatch):
+    import audio_decode
+    long1 = signal(11, 4.0, RATE)
+    long1[:, int(3.2 * RATE):int(3.6 * RATE)] = 0  # a silent stretch
+    recordings = {"long1.wav": (long1, RATE), "long2.wav": (signal(12, 3.0, RATE), RATE),
+                  "long3.wav": (signal(13, 2.5, 16000, 2), 16000), "whole.wav": (signal(14, 0.8, RATE), RATE)}
+    for name, (x, sr) in recordings.items():
+        write_wav(tmp_path / name, x, sr)
+    # (file, start, end, document, sentence index, lang, expected skip reason or None)
+    segs = [("long1.wav", 0.2, 1.0, "L1", 0, "en", None), ("long1.wav", 1.0, 1.9, "L1", 1, "en", None),
+            ("long2.wav", 0.0, 0.7, "L2", 0, "en", None), ("long1.wav", 2.05, 3.1, "L1", 2, "en", None),
+            ("long1.wav", 3.25, 3.55, "L1", 3, "en", "silent"), ("long1.wav", 3.9, 5.0, "L1", 4, "en",
+                                                                  "segment_outside"),
+            ("long1.wav", 1.5, 1.5, "L1", 5, "en", "bad_segment"), ("long2.wav", 0.7, 1.6, "L2", 1, "en", None),
+            ("long2.wav", 2.0, 2.999, "L2", 3, "en", None),  # index 2 missing: L2 splits into two stories
+            ("long3.wav", 0.1, 1.2, "F1", 0, "fr", None), ("long3.wav", 1.2, 2.5, "F1", 1, "fr", None),
+            ("whole.wav", None, None, "W", 0, "en", None)]
+    with open(tmp_path / "segments.jsonl", "w") as f:
+        for audio, start, end, doc, k, lang, _ in segs:
+            rec = dict(audio=audio, story=doc, sentence=k, lang=lang, split="train")
+            f.write(json.dumps(rec if start is None else dict(rec, start=start, end=end)) + "\n")
+    decodes = []
+    real_read = audio_decode.read_file
+    monkeypatch.setattr(audio_decode, "read_file", lambda p: (decodes.append(os.path.basename(p)), real_read(p))[1])
+    out = tmp_path / "out"
+    result = ta.main(["--manifest", str(tmp_path / "segments.jsonl"), "--out_dir", str(out), "--unpaired",
+                      "--mimi_weights", mimi_path, "--threads", "1", "--max_seconds", "2.5", "--batch_size", "3"])
+    assert sorted(decodes) == sorted(recordings)  # one decode per file, however many segments it holds
+    c = result["counts"]
+    assert (c["clips_written"], c["clips_skipped"], c["clips_total"]) == (9, 3, 12)
+    recs = [json.loads(line) for line in open(out / "skipped.jsonl")]
+    assert {(r["story"], r["sentence"]): r["reason"] for r in recs} == {
+        (doc, k): why for _, _, _, doc, k, _, why in segs if why}
+    meta = tokenbin.read_meta(out)
+    assert meta["paired"] is False and meta["languages"] == ["en", "fr"]
+    sp = tokenbin.load_split(out, "train")
+    # en: L1 [0, 1, 2], L2 [0, 1] and [3] (split at the hole), W [0]; fr: F1 [0, 1]
+    assert sp.lang_stories["en"].tolist() == [0, 3, 5, 6, 7] and sp.lang_stories["fr"].tolist() == [0, 2]
+    mimi = ta.load_mimi(mimi_path, "cpu")
+    docs = list(dict.fromkeys(s[3] for s in segs))  # corpus order: documents as first listed, then index
+    written = sorted([s for s in segs if s[6] is None and s[5] == "en"], key=lambda s: (docs.index(s[3]), s[4]))
+    for k, (audio, start, end, *_) in enumerate(written):
+        x, sr = recordings[audio]
+        if start is not None:  # the same samples, cut first and saved as their own file
+            x = x[:, round(start * RATE):round(end * RATE)]
+        write_wav(tmp_path / "cut.wav", x, sr)
+        np.testing.assert_array_equal(np.asarray(sp.sentence("en", k)), own_codes(mimi, tmp_path / "cut.wav")[0])
+    assert len(sp.sentence("fr", 1)) == math.ceil(1.3 * RATE / 1920)  # 16 kHz: resampled whole, then cut
+
+
+def audio_cells(paths):
+    """Dataset rows for wav files: the Audio feature's storage (bytes + name), built without torchcodec."""
+    return [dict(bytes=open(p, "rb").read(), path=os.path.basename(p)) for p in paths]
+
+
+def make_dataset(columns, audio_columns):
+    from datasets import Audio, Dataset, Features, Value
+    feats = {k: ({"bytes": Value("binary"), "path": Value("string")} if k in audio_columns
+                 else Value("int64") if isinstance(v[0], int) else Value("string")) for k, v in columns.items()}
+    ds = Dataset.from_dict(columns, features=Features(feats))
+    for k in audio_columns:
+        ds = ds.cast_column(k, Audio())
+    return ds
+
+
+def test_hf_dataset_makes_the_same_corpus_as_the_manifest(mimi_path, tmp_path):
+    rows = [("P", 0, "en", "train"), ("P", 0, "fr", "train"), ("P", 1, "en", "train"), ("P", 1, "fr", "train"),
+            ("R", 0, "fr", "val"), ("R", 0, "en", "val")]
+    wavs = []
+    for k, (story, s, lang, split) in enumerate(rows):
+        wavs.append(tmp_path / f"{story}{s}{lang}.wav")
+        write_wav(wavs[-1], signal(20 + k, 0.5 + 0.1 * k, [24000, 16000][k % 2], 1 + k % 2), [24000, 16000][k % 2])
+    with open(tmp_path / "clips.jsonl", "w") as f:
+        f.writelines(json.dumps(dict(audio=w.name, story=st, sentence=s, lang=lang, split=sp)) + "\n"
+                     for w, (st, s, lang, sp) in zip(wavs, rows))
+    bench = [(wavs[0], wavs[1], wavs[3]), (wavs[5], wavs[4], wavs[2])]  # (prompt, good, bad)
+    with open(tmp_path / "bench.jsonl", "w") as f:
+        f.writelines(json.dumps(dict(name="ssc_hf", prompt=p.name, good=g.name, bad=b.name)) + "\n"
+                     for p, g, b in bench)
+    clips = make_dataset(dict(speech=audio_cells(wavs), story_id=[r[0] for r in rows], position=[r[1] for r in rows],
+                              language=[r[2] for r in rows], part=[r[3] for r in rows]), ["speech"])
+    items = make_dataset({k: audio_cells([b[j] for b in bench]) for j, k in enumerate(("context", "end1", "end2"))},
+                         ["context", "end1", "end2"])
+    clips.save_to_disk(str(tmp_path / "clips_disk"))
+    items.save_to_disk(str(tmp_path / "bench_disk"))
+    (tmp_path / "parquet").mkdir()
+    clips.to_parquet(str(tmp_path / "parquet" / "clips-00000.parquet"))
+    items.to_parquet(str(tmp_path / "bench.parquet"))
+    common = ["--mimi_weights", mimi_path, "--threads", "1", "--batch_size", "4"]
+    ta.main(["--manifest", str(tmp_path / "clips.jsonl"), "--bench_manifest", str(tmp_path / "bench.jsonl"),
+             "--out_dir", str(tmp_path / "from_jsonl"), *common])
+    mapping = ["--audio_column", "speech", "--story_column", "story_id", "--sentence_column", "position",
+               "--lang_column", "language", "--split_column", "part", "--prompt_column", "context",
+               "--good_column", "end1", "--bad_column", "end2", "--bench_name", "ssc_hf"]
+    ref = corpus_files(tmp_path / "from_jsonl")
+    meta_ref = json.loads(ref.pop("meta.json"))
+    assert meta_ref["counts"]["clips_written"] == 6 and meta_ref["counts"]["bench"] == {"ssc_hf": 2}
+    for name, clips_at, bench_at in [("disk", "clips_disk", "bench_disk"), ("parquet", "parquet", "bench.parquet")]:
+        result = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
+                          "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
+        got = corpus_files(tmp_path / f"out_{name}")
+        meta = json.loads(got.pop("meta.json"))
+        assert sorted(got) == sorted(ref) and all(got[f] == ref[f] for f in ref), name  # byte for byte
+        assert "Hugging Face" in meta.pop("source") and meta_ref["source"].startswith("tokenize_audio.py from manifest")
+        assert meta == {k: v for k, v in meta_ref.items() if k != "source"}, name
+        again = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
+                         "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
+        assert result["n_encoded"] == 6 + 6 and again["n_encoded"] == 0  # resume: nothing encoded twice
+    # two torchrun ranks, each reading its own rows: the same corpus again
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           os.path.join(ROOT, "tokenize_audio.py"), "--hf_dataset", str(tmp_path / "clips_disk"),
+           "--hf_bench", str(tmp_path / "bench_disk"), "--out_dir", str(tmp_path / "two"), *mapping, *common]
+    r = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = corpus_files(tmp_path / "two")
+    got.pop("meta.json")
+    assert sorted(got) == sorted(ref) and all(got[f] == ref[f] for f in ref)
+
+
+def test_hf_column_defaults_and_rank_blocks(tmp_path):
+    import hf_audio
+    from datasets import Dataset
+    write_wav(tmp_path / "a.wav", signal(1, 0.2, RATE), RATE)
+    ds = make_dataset(dict(audio=audio_cells([tmp_path / "a.wav"] * 5), doc=["x", "y", "x", "x", "y"]), ["audio"])
+    ds.save_to_disk(str(tmp_path / "d"))
+    base = ["--hf_dataset", str(tmp_path / "d"), "--out_dir", str(tmp_path), "--lang", "en", "--split", "train"]
+    clips, _, _ = hf_audio.read_clips(ta.get_args(base))  # sTinyStories-like: one row, one story
+    assert [(c["story"], c["sentence"]) for c in clips] == [(r, 0) for r in range(5)]
+    clips, rows, _ = hf_audio.read_clips(ta.get_args(base + ["--story_column", "doc"]))
+    assert [(c["story"], c["sentence"]) for c in clips] == [("x", 0), ("y", 0), ("x", 1), ("x", 2), ("y", 1)]
+    path, temporary = rows.fetch(3, "audio")
+    assert temporary and open(path, "rb").read() == (tmp_path / "a.wav").read_bytes()
+    os.remove(path)
+    with pytest.raises(SystemExit, match="exactly one of --lang_column and --lang"):
+        ta.get_args(base[:4] + ["--split", "train"])
+    for n, world in [(5, 2), (7, 3), (10, 4)]:  # the same rows as datasets' own contiguous shards
+        for rank in range(world):
+            want = Dataset.from_dict({"i": list(range(n))}).shard(world, rank, contiguous=True)["i"]
+            assert list(ta.rank_block(n, rank, world)) == list(want)
+
+
+def test_windows_fill_batches_when_durations_are_unknown():
+    units = [(f"row{i}", [i]) for i in range(10)]
+    seconds = dict.fromkeys(range(10), 60.0)  # unknown durations count as --max_seconds
+    windows = ta.make_windows(units, seconds, 120.0, 4)
+    assert [len(w) for w in windows] == [4, 4, 2]  # not 2 clips a window: batches of 4 can fill
+    long_file = [("long.flac", list(range(10, 30)))]  # one long file's segments stay in one window
+    assert ta.make_windows(long_file + units[:1], {**seconds, **dict.fromkeys(range(10, 30), 3.0)}, 30.0, 1) \
+        == [long_file, units[:1]]
+
+
+def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
+    import hf_audio
+    wavs = []
+    for k in range(5):
+        wavs.append(tmp_path / f"{k}.wav")
+        write_wav(wavs[-1], signal(30 + k, 0.3, RATE), RATE)
+    make_dataset(dict(audio=audio_cells(wavs)), ["audio"]).save_to_disk(str(tmp_path / "d"))
+    args = ta.get_args(["--hf_dataset", str(tmp_path / "d"), "--out_dir", str(tmp_path / "out"), "--lang", "en",
+                        "--split", "train", "--unpaired", "--threads", "1"])
+    clips, rows, _ = hf_audio.read_clips(args)
+    read = []
+    real_fetch = hf_audio.AudioRows.fetch
+    monkeypatch.setattr(hf_audio.AudioRows, "fetch", lambda self, r, c: (read.append(r), real_fetch(self, r, c))[1])
+    work = [(c["path"], None, None) for c in clips]
+    cells = {c["path"]: (rows, c["line"], "audio") for c in clips}
+    (tmp_path / "out" / "shards").mkdir(parents=True)
+    n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=cells)
+    assert n == 2 and sorted(read) == [3, 4]  # rank 1 of 2: rows 3-4, as datasets' shard(2, 1, contiguous)
+    assert sorted(ta.read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
