@@ -90,8 +90,9 @@ def order_langs(langs):
 
 
 def assemble_benches(items, index, done):
-    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip."""
-    sets, skipped = {}, []
+    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip,
+    {name: group ids (one per written item, numbered by first appearance) or None}."""
+    sets, skipped, keys = {}, [], {}
     for item in items:
         parts = [item["prompt"], [item["good"]], [item["bad"]]]
         bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
@@ -101,7 +102,20 @@ def assemble_benches(items, index, done):
             continue
         cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
         sets.setdefault(item["name"], []).append(tuple(cat(part) for part in parts))
-    return sets, skipped
+        keys.setdefault(item["name"], []).append((item.get("group"), item["line"]))
+    groups = {}
+    for name, ks in keys.items():
+        missing = [line for g, line in ks if g is None]
+        if len(missing) == len(ks):
+            groups[name] = None
+            continue
+        if missing:  # a set is scored per group or per item, never half and half
+            raise SystemExit(f"tokenize_audio.py: bench set {name}: {len(missing)} of {len(ks)} items have "
+                             f"no 'group' (first at manifest line {missing[0]}); give every item of the set "
+                             f"a group, or none")
+        ids = {}
+        groups[name] = [ids.setdefault(g, len(ids)) for g, _ in ks]
+    return sets, skipped, groups
 
 
 def remove_stale(out_dir, keep):

@@ -104,10 +104,15 @@ def check_bench_item(rec, where):
 
 
 def read_bench_manifest(path):
-    """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path}."""
+    """-> list of item dicts {name, line, prompt: [paths], good: path, bad: path, group}. group
+    (optional, a string or an integer): the items of one scored unit, e.g. one sLM21 pair read by
+    several voices (slm21.py writes it); bench/{name}.groups.npy keeps it for eval_cloze.py."""
     root, items = os.path.dirname(os.path.abspath(path)), []
     for lineno, where, rec in read_jsonl(path):
         name, prompt, good, bad = check_bench_item(rec, where)
+        group = rec.get("group")
+        if group is not None and (isinstance(group, bool) or not isinstance(group, (str, int))):
+            raise SystemExit(f"{where}: 'group' must be a string or an integer, got {group!r}")
         items.append(dict(name=name, line=lineno, prompt=[resolve(p, root, where) for p in prompt],
-                          good=resolve(good, root, where), bad=resolve(bad, root, where)))
+                          good=resolve(good, root, where), bad=resolve(bad, root, where), group=group))
     return items

@@ -121,8 +121,11 @@ def get_args(argv=None):
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     hf_audio.add_args(p)
     args = p.parse_args(argv)
-    if (args.manifest is None) == (args.hf_dataset is None):
-        p.error("give the clips as exactly one of --manifest and --hf_dataset")
+    if args.manifest and args.hf_dataset:
+        p.error("give the clips as one of --manifest and --hf_dataset, not both")
+    if not (args.manifest or args.hf_dataset or args.bench_manifest or args.hf_bench):
+        p.error("nothing to tokenize: give clips (--manifest or --hf_dataset) and/or bench items "
+                "(--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. slm21.py's)")
     hf_audio.check_args(args)
     return args
 
@@ -321,11 +324,11 @@ def merge(args, clips, items, paths, shard_dir, tokenizer, source):
                                                   f"of the corpus ({langs})") for i in sorted(kept)]
                 print(f"tokenize_audio.py: warning: {split} has no {'/'.join(lacking)} segments, no {split} split")
     index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
-    bench_sets, bench_skipped = assemble_benches(items, index, done)
+    bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done)
     meta = dict(vocab_size=VOCAB_SIZE, languages=langs, paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
-             for ext in (".bin", ".items.npy")]
+             for ext in (".bin", ".items.npy") + ((".groups.npy",) if bench_groups[name] else ())]
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
         tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
@@ -334,7 +337,7 @@ def merge(args, clips, items, paths, shard_dir, tokenizer, source):
                   **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
              for i, r, d in sorted(skips)]
     for name, its in bench_sets.items():
-        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE)
+        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name])
     with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
         f.writelines(json.dumps(rec) + "\n" for rec in lines + bench_skipped)
     counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),
@@ -359,9 +362,13 @@ def main(argv=None):
     if args.hf_dataset:
         clips, rows, source = hf_audio.read_clips(args)
         cells.update((c["path"], (rows, c["line"], args.audio_column)) for c in clips)
-    else:
+    elif args.manifest:
         clips = read_manifest(args.manifest, args.unpaired)
         source = f"manifest {os.path.basename(args.manifest)} (sha256 {sha256_file(args.manifest)})"
+    else:  # bench sets only (sLM21, a spoken StoryCloze release): no train or val split
+        clips, source = [], "no clips (bench sets only)"
+    if args.bench_manifest:
+        source += f"; bench manifest {os.path.basename(args.bench_manifest)} (sha256 {sha256_file(args.bench_manifest)})"
     items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
     if args.hf_bench:
         hf_items, rows, bench_source = hf_audio.read_bench(args)

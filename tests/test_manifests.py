@@ -42,3 +42,26 @@ def test_segments_and_other_languages(tmp_path):
         (str(tmp_path / "long.flac"), 1.5, 3, 1), ("/abs/x.wav", None, None, 2)]
     with pytest.raises(SystemExit, match="m.jsonl:1: need .*other languages need --unpaired"):
         manifests.read_manifest(str(path))
+
+
+def test_bench_groups_are_all_or_none_per_set(tmp_path):
+    """'group' (slm21.py's pair key) becomes ids by first appearance; a set scored half per group and
+    half per item would mean nothing, so it is an error; a bool is not a group."""
+    import numpy as np
+    from corpus_assembly import assemble_benches
+    from manifests import read_bench_manifest
+    path = tmp_path / "bench.jsonl"
+    lines = [dict(name="swuggy_en", prompt=None, good=f"g{i}.wav", bad=f"b{i}.wav", group=g)
+             for i, g in enumerate(["w7", "w7", 3, "w7"])] + [dict(name="x", good="g9.wav", bad="b9.wav")]
+    path.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    items = read_bench_manifest(str(path))
+    index = {it[k]: i for i, it in enumerate(items) for k in ("good", "bad")}
+    done = {i: np.array([i], np.uint16) for i in range(len(items))}
+    sets, skipped, groups = assemble_benches(items, index, done)
+    assert groups == {"swuggy_en": [0, 0, 1, 0], "x": None} and len(sets["swuggy_en"]) == 4 and not skipped
+    items[1]["group"] = None
+    with pytest.raises(SystemExit, match=r"bench set swuggy_en: 1 of 4 items have no 'group' \(first at manifest line 2\)"):
+        assemble_benches(items, index, done)
+    path.write_text(json.dumps(dict(lines[0], group=True)) + "\n")
+    with pytest.raises(SystemExit, match=r"bench.jsonl:1: 'group' must be a string or an integer"):
+        read_bench_manifest(str(path))

@@ -6,6 +6,7 @@ import os
 import pytest
 
 import slm21
+from test_tokenize_audio import mimi_path  # noqa: F401  (the random-codebook Mimi fixture)
 
 LEX_COLS = ["id", "filename", "voice", "frequency", "word", "phones", "correct"]
 SYN_COLS = ["filename", "type", "subtype", "id", "voice", "transcription", "correct"]
@@ -83,3 +84,60 @@ def test_missing_files_and_columns(tmp_path):
                                                            for r in syntactic_rows()])
     with pytest.raises(SystemExit, match=r"no column \['correct'\]"):
         slm21.main([str(tmp_path), "--tasks", "syntactic", "--out", str(tmp_path / "b.jsonl")])
+
+
+def test_end_to_end_scores_as_slm21_aggregates(tmp_path, mimi_path):
+    """sLM21 layout (real wavs) -> slm21.py -> tokenize_audio.py (random Mimi) -> eval_cloze: the headline
+    equals sLM21's own recipe computed by hand from per-file scores: pair the i-th correct row with
+    the i-th incorrect row of gold.csv, mean over voices per id, then mean over ids. Uneven voices per
+    id (3 and 1), so a plain item mean would differ."""
+    import numpy as np
+    import torch
+    import eval_cloze
+    import tokenbin
+    import tokenize_audio
+    from model import Decoder, ModelConfig
+    from test_tokenize_audio import RATE, signal, write_wav
+    root = str(tmp_path / "slm21")
+    folder = os.path.join(root, "lexical", "dev")
+    os.makedirs(folder)
+    rows, seed = [], 0
+    for i, voices in ((0, ("Alex", "Bruce", "Carl")), (1, ("Alex",))):
+        for v in voices:
+            for correct in (1, 0):
+                name = f"w{i}_{'ok' if correct else 'ko'}_{v}"
+                write_wav(os.path.join(folder, name + ".wav"), signal(seed, 0.4 + 0.1 * seed, RATE), RATE)
+                seed += 1
+                rows.append(dict(id=f"w{i}", filename=name, voice=v, frequency="f", word=name, phones="x",
+                                 correct=correct))
+    with open(os.path.join(folder, "gold.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, LEX_COLS)
+        w.writeheader()
+        w.writerows(rows)
+    manifest, corpus = str(tmp_path / "bench.jsonl"), str(tmp_path / "corpus")
+    slm21.main([root, "--tasks", "lexical", "--out", manifest])
+    tokenize_audio.main(["--bench_manifest", manifest, "--out_dir", corpus, "--mimi_weights", mimi_path])
+    tokens, items = tokenbin.load_bench(corpus, "swuggy_en")
+    assert tokenbin.load_bench_groups(corpus, "swuggy_en", len(items)).tolist() == [0, 0, 0, 1]
+    torch.manual_seed(0)
+    model = Decoder(ModelConfig.preset("tiny", vocab_size=2049)).eval()
+    got = eval_cloze.evaluate_all(model, corpus, sets=["swuggy_en"])["mean"]["swuggy_en"]
+
+    def score(codes):  # mean log-likelihood after the boundary token, one sequence, by hand
+        idx = torch.tensor(np.r_[2048, codes], dtype=torch.long)[None]
+        with torch.no_grad():
+            lp = torch.log_softmax(model(idx[:, :-1]).double(), -1)[0]
+        return lp.gather(-1, idx[0, 1:, None]).mean().item()
+    by_file = {}
+    for line, (_, _, g0, g1, b0, b1) in zip((json.loads(l) for l in open(manifest)), items):
+        by_file[os.path.basename(line["good"])[:-4]] = score(tokens[g0:g1])
+        by_file[os.path.basename(line["bad"])[:-4]] = score(tokens[b0:b1])
+    good = [r for r in rows if r["correct"] == 1]
+    bad = [r for r in rows if r["correct"] == 0]
+    per_id = {}
+    for g, b in zip(good, bad):  # sLM21's positional pairing
+        sg, sb = by_file[g["filename"]], by_file[b["filename"]]
+        per_id.setdefault(g["id"], []).append(1.0 if sg > sb else 0.5 if sg == sb else 0.0)
+    expect = np.mean([np.mean(v) for v in per_id.values()])
+    assert got["accuracy"] == pytest.approx(expect) and got["n_groups"] == 2
+    assert got["pair_accuracy"] == pytest.approx(np.mean([x for v in per_id.values() for x in v]))
