@@ -323,8 +323,8 @@ class Voice:
     def word_ids(self, lang, text):  # a word seen first joins the lexicon, pronounced
         if text not in self.cache[lang]:
             for w in WORD_RE.findall(text):
-                if w not in self.words[lang]:
-                    self.words[lang][w] = len(self.words[lang])
+                if w not in self.words[lang]:  # id = index of its phones (lex_'s non-words sit there too)
+                    self.words[lang][w] = len(self.pron[lang])
                     self.pron[lang].append(self._pronounce(lang, w))
             self.cache[lang][text] = [self.words[lang][w] for w in WORD_RE.findall(text)]
         return self.cache[lang][text]
