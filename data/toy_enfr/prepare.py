@@ -478,6 +478,15 @@ def build_minimal_pairs(voice, rng_seed, seen):
             text = r.choice([t for t in sentences(s, lang) if len(WORD_RE.findall(t)) >= 4])
             ids = voice.word_ids(lang, text)
             k = r.choice([i for i in range(len(ids) - 1) if ids[i] != ids[i + 1]])
+            # two words can sound alike (a short word has one phone): swapping them changes no unit, and
+            # the pair would be a certain tie. Take the nearest neighbours that differ in sound instead
+            # (no draw from r, so every other item stays as it was).
+            differ = [i for i in range(len(ids) - 1) if not np.array_equal(voice.pron[lang][ids[i]],
+                                                                           voice.pron[lang][ids[i + 1]])]
+            if not differ:
+                raise SystemExit(f"data/toy_enfr/prepare.py: no two neighbouring words of {text!r} ({lang}) "
+                                 f"sound different, so no syn_ pair can be made from it; try another --seed")
+            k = min(differ, key=lambda i: (abs(i - k), i))
             syn.append((ids, k, text))
         for task, pairs in (("lex", lex), ("syn", syn)):
             items, groups = [], []
