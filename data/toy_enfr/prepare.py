@@ -49,7 +49,8 @@ score is the mean over its voices and the set's score the mean over pairs. Texts
   lex_*: a word of the language's lexicon vs a non-word of the same length in the same language's
          phones that is no word of it (sWUGGY's word vs non-word), each alone between silences.
   syn_*: a sentence of a held-out story vs the same words with two neighbours swapped (sBLiMP's
-         grammatical vs ungrammatical), the same rendering of every word in both orders.
+         grammatical vs ungrammatical), the same rendering of every word in both orders; the two
+         swapped words never sound alike (short words can share their one phone: no pair at all).
 """
 import json
 import os
