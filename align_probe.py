@@ -139,6 +139,10 @@ def probe(model, corpus_dir, split="val", n_pairs=500, seed=0, batch_size=64, dt
     if len(sp.langs) < 2:
         raise SystemExit(f"align_probe.py: error: {corpus_dir} has one language ({sp.langs}); the probe "
                          f"compares two (sentence k of each a translation). Use a bilingual corpus.")
+    if not sp.paired:  # sentence k of each language is not a translation: there are no pairs
+        raise SystemExit(f"align_probe.py: error: {corpus_dir} is unpaired (meta.json \"paired\": false): its "
+                         f"languages are not sentence translations of each other, so there are no EN-FR "
+                         f"pairs to compare. Probe a paired corpus.")
     a, b = langs or sp.langs[:2]
     if a not in sp.langs or b not in sp.langs:
         raise SystemExit(f"align_probe.py: error: {corpus_dir} has languages {sp.langs}, not {a} and {b}")

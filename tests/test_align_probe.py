@@ -195,3 +195,14 @@ def test_one_pair_is_refused():
     # one pair has no other sentence to mismatch with: the control would equal the matched pair
     with pytest.raises(SystemExit, match="at least 2 pairs"):
         align_probe.choose_pairs(10, 1)
+
+
+def test_unpaired_corpus_is_a_clear_error(model, tmp_path):
+    """An unpaired corpus (meta.json "paired": false) has no translation pairs: the probe says so and
+    what to do, instead of a traceback from deep in tokenbin that advises split.lang_stories."""
+    d = str(tmp_path / "unpaired")
+    tokenbin.write_meta(d, {"vocab_size": UNITS, "languages": ["en", "fr"], "paired": False})
+    tokenbin.write_split(d, "val", {"en": [np.arange(5), np.arange(3)], "fr": [np.arange(4)]},
+                         {"en": [0], "fr": [0]}, UNITS, paired=False)
+    with pytest.raises(SystemExit, match="unpaired.*paired corpus"):
+        align_probe.probe(model, d, n_pairs=2)

@@ -203,3 +203,36 @@ def test_minimal_pair_sets_are_what_they_claim(corpora):
     tokens, items = tokenbin.load_bench(d, "lex_en")
     owned = np.mean([int(u) in unit_phone for u in tokens])
     assert owned > 0.98
+
+
+def test_words_first_met_after_the_non_words_keep_their_own_phones(tmp_path):
+    """A word first met in a held-out syn_ story (a small corpus has not seen every word) joins the
+    lexicon after lex_'s non-words were added to the pronunciations: it must still be said with its own
+    phones, not a non-word's (a syn_ pair would then hold non-words)."""
+    prep = load_prepare()
+    prep.configure([f"--out_dir={tmp_path}", "--n_train_stories=2", "--n_val_stories=1", "--n_bench=2",
+                    "--n_pairs=20"])
+    voice = prep.Voice(prep.seed)
+    splits, bench = prep.draw_stories()
+    for i, (split, stories) in enumerate(splits.items()):
+        prep.build_split(voice, split, stories, i)
+    prep.build_benches(voice, bench, 2)
+    before = {lang: len(voice.words[lang]) for lang in ("en", "fr")}
+    prep.build_minimal_pairs(voice, 3, {prep.story_key(s) for v in splits.values() for s in v})
+    for lang in ("en", "fr"):
+        assert len(voice.words[lang]) > before[lang], "the case under test: new words after the non-words"
+        wrong = [w for w, i in voice.words[lang].items()
+                 if w != "<sil>" and not np.array_equal(voice.pron[lang][i], voice._pronounce(lang, w))]
+        assert not wrong, f"{lang}: words said with another entry's phones: {wrong[:5]}"
+
+
+def test_syn_pairs_never_swap_words_that_sound_alike(tmp_path):
+    """Short words share a pronunciation (one phone), so swapping two of them changes no unit and the
+    pair is a certain tie. With --seed=3 and 250 pairs the choice lands on such words (it did: "Sam had a
+    red hat", red and hat both one phone): every syn_ item must differ in its units."""
+    d = prepare(tmp_path / "many", "--seed=3", "--n_pairs=250")
+    for lang in ("en", "fr"):
+        tokens, items = tokenbin.load_bench(d, f"syn_{lang}")
+        same = [i for i, (_, _, g0, g1, b0, b1) in enumerate(items)
+                if np.array_equal(tokens[g0:g1], tokens[b0:b1])]
+        assert not same, f"syn_{lang}: items {same} swap two words with the same units"

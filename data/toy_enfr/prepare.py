@@ -49,7 +49,8 @@ score is the mean over its voices and the set's score the mean over pairs. Texts
   lex_*: a word of the language's lexicon vs a non-word of the same length in the same language's
          phones that is no word of it (sWUGGY's word vs non-word), each alone between silences.
   syn_*: a sentence of a held-out story vs the same words with two neighbours swapped (sBLiMP's
-         grammatical vs ungrammatical), the same rendering of every word in both orders.
+         grammatical vs ungrammatical), the same rendering of every word in both orders; the two
+         swapped words never sound alike (short words can share their one phone: no pair at all).
 """
 import json
 import os
@@ -323,8 +324,8 @@ class Voice:
     def word_ids(self, lang, text):  # a word seen first joins the lexicon, pronounced
         if text not in self.cache[lang]:
             for w in WORD_RE.findall(text):
-                if w not in self.words[lang]:
-                    self.words[lang][w] = len(self.words[lang])
+                if w not in self.words[lang]:  # id = index of its phones (lex_'s non-words sit there too)
+                    self.words[lang][w] = len(self.pron[lang])
                     self.pron[lang].append(self._pronounce(lang, w))
             self.cache[lang][text] = [self.words[lang][w] for w in WORD_RE.findall(text)]
         return self.cache[lang][text]
@@ -478,6 +479,15 @@ def build_minimal_pairs(voice, rng_seed, seen):
             text = r.choice([t for t in sentences(s, lang) if len(WORD_RE.findall(t)) >= 4])
             ids = voice.word_ids(lang, text)
             k = r.choice([i for i in range(len(ids) - 1) if ids[i] != ids[i + 1]])
+            # two words can sound alike (a short word has one phone): swapping them changes no unit, and
+            # the pair would be a certain tie. Take the nearest neighbours that differ in sound instead
+            # (no draw from r, so every other item stays as it was).
+            differ = [i for i in range(len(ids) - 1) if not np.array_equal(voice.pron[lang][ids[i]],
+                                                                           voice.pron[lang][ids[i + 1]])]
+            if not differ:
+                raise SystemExit(f"data/toy_enfr/prepare.py: no two neighbouring words of {text!r} ({lang}) "
+                                 f"sound different, so no syn_ pair can be made from it; try another --seed")
+            k = min(differ, key=lambda i: (abs(i - k), i))
             syn.append((ids, k, text))
         for task, pairs in (("lex", lex), ("syn", syn)):
             items, groups = [], []
