@@ -46,7 +46,7 @@ the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scorin
     {"scoring", "checkpoint", "corpus", "dtype", "fp32_head",
      "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
                        "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
-                       "pair_accuracy", "pair_ci95"}}}
+                       "pair_accuracy" (the plain item mean; no interval, its items are correlated)}}}
 accuracy and ci95 are fractions (0.5, not 50); intervals as stats.py says (Wilson over items; with
 groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
 `--report MD label=run ...` (report.py): the table of several runs, each against the first as a paired
@@ -73,6 +73,7 @@ SCORING_HELP = {
     "ending": "mean log-lik of the ending tokens given the prompt; ties 0.5",
 }
 TASKS = (("ssc", "sSC"), ("stc", "sTC"))                                    # table rows
+PAIR_TASKS = {"swuggy": "sWUGGY", "sblimp": "sBLiMP", "lex": "toy-lex", "syn": "toy-syn"}  # minimal pairs
 DIRECTIONS = (("en", "EN"), ("fr", "FR"), ("en-fr", "EN>FR"), ("fr-en", "FR>EN"))  # table columns
 # the paper's column order, used by --report
 PAPER_COLUMNS = ("ssc_en", "ssc_fr", "stc_en", "stc_fr", "ssc_en-fr", "ssc_fr-en", "stc_en-fr", "stc_fr-en")
@@ -295,8 +296,10 @@ def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_
 # ----------------------------------------------------------------------------- tables
 
 def set_label(name):
-    """ssc_en-fr -> 'sSC EN>FR'; any other set keeps its name."""
+    """ssc_en-fr -> 'sSC EN>FR', sblimp_en -> 'sBLiMP EN' (the paper's columns); any other set keeps its name."""
     task, _, d = name.partition("_")
+    if task in PAIR_TASKS and d:
+        return f"{PAIR_TASKS[task]} {d.upper()}"
     if task not in dict(TASKS) or not d:
         return name
     return f"{dict(TASKS)[task]} {dict(DIRECTIONS).get(d, d.upper().replace('-', '>'))}"

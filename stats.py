@@ -62,7 +62,8 @@ def bootstrap_ci(values, n_boot=N_BOOT, seed=0):
 
 def summarize(outcomes, groups=None):
     """A set's JSON result from its per-item outcomes: accuracy (grouped when groups are given), n,
-    ci95 and how it was made, per_item; with groups also n_groups, groups, pair_accuracy, pair_ci95."""
+    ci95 and how it was made, per_item; with groups also n_groups, groups, pair_accuracy (the plain
+    item mean, no interval: the items of one group are correlated, only the group interval holds)."""
     outcomes = np.asarray(outcomes, dtype=np.float64)
     plain = {"accuracy": float(outcomes.mean()), "n": int(len(outcomes)),
              "ci95": wilson(float(outcomes.sum()), len(outcomes)), "ci95_method": "wilson"}
@@ -71,7 +72,7 @@ def summarize(outcomes, groups=None):
     g = units(outcomes, groups)
     return {"accuracy": float(g.mean()), "n": plain["n"], "ci95": bootstrap_ci(g),
             "ci95_method": f"bootstrap over groups ({N_BOOT}, seed 0)", "n_groups": int(len(g)),
-            "pair_accuracy": plain["accuracy"], "pair_ci95": plain["ci95"],
+            "pair_accuracy": plain["accuracy"],
             "per_item": outcomes.tolist(), "groups": np.asarray(groups).astype(int).tolist()}
 
 

@@ -285,3 +285,8 @@ def test_compile_does_not_recompile_per_length(model):
     ref = eval_cloze.score_sequences(model, seqs, "sum", batch_size=3)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
     assert counter.frame_count <= 2, f"{counter.frame_count} compilations for 8 lengths"
+
+
+def test_set_labels_are_the_papers_columns():
+    assert [eval_cloze.set_label(s) for s in ("ssc_en-fr", "stc_fr", "sblimp_en", "swuggy_en", "lex_fr", "odd")] \
+        == ["sSC EN>FR", "sTC FR", "sBLiMP EN", "sWUGGY EN", "toy-lex FR", "odd"]
