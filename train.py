@@ -109,6 +109,10 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used (missing, corrupt, another phase or corpus); names the file."""
 
 
+class NonFiniteError(RuntimeError):
+    """A non-finite loss or grad norm: training stops before it can reach a checkpoint."""
+
+
 def _set(cfg, key, value, where):
     if key not in cfg:
         raise ConfigError(f"{where}: unknown config key '{key}'; the keys are the values at the top "
@@ -346,7 +350,7 @@ def main(argv=None):
         if not master:
             return
         with open(log_path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+            f.write(json.dumps(rec, allow_nan=False) + "\n")  # strict JSON: never a bare NaN
         line = [f"step {rec['step']}/{C.max_iters}"]
         if "loss" in rec:
             per = " ".join(f"{l} {rec[f'loss_{l}']:.4f}" for l in langs if f"loss_{l}" in rec)
@@ -362,22 +366,34 @@ def main(argv=None):
     mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=world)
                    if dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
     stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
+    first_bad = torch.full((), math.inf, device=dev)  # first step with a non-finite loss or grad norm
+    dev_step = torch.full((), float(step), device=dev)  # the step number on the device (no H2D copies)
     n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
     if step == 0 and stop > 0:
-        report({"step": 0, "tokens": 0, **evaluate()})
+        rec = {"step": 0, "tokens": 0, **evaluate()}
+        if not all(map(math.isfinite, rec.values())):
+            raise NonFiniteError(f"{C.init_from}: the initial model's val loss is not finite: {rec}")
+        report(rec)
     t0 = time.perf_counter()
     while step < stop:
         lr = get_lr(step, C)
         for g in opt.param_groups:
             g["lr"] = lr
+        step_loss = 0.0  # sum over micro-steps: non-finite if any is
         for micro in range(C.grad_accum):
             loss_tok, _, lang = xent(sampler.get_batch(step * C.grad_accum + micro), "none")
             loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
             (loss / C.grad_accum).backward()
+            step_loss = step_loss + loss.detach()
             with torch.no_grad():  # per-language train loss from the lang array; masks, no sync
                 is_lang = lang.flatten()[None] == torch.arange(n_langs, device=dev)[:, None]  # (L, B*T)
                 stats += torch.cat([loss[None], (is_lang * loss_tok).sum(1), is_lang.sum(1)])
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
+        gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
+        # on the device, no host sync: read at the next log/eval/checkpoint step, before any save
+        ok = torch.isfinite(step_loss) & torch.isfinite(gnorm)
+        dev_step += 1
+        first_bad = torch.where(ok, first_bad, torch.minimum(first_bad, dev_step))
         opt.step()
         opt.zero_grad(set_to_none=True)
         step, n_acc = step + 1, n_acc + 1
@@ -389,10 +405,17 @@ def main(argv=None):
         if dev_type == "cuda":
             torch.cuda.synchronize()
         train_time += time.perf_counter() - t0
+        if distributed:  # a NaN on one rank reaches every rank through the gradients; agree anyway
+            dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
+        if math.isfinite(bad := first_bad.item()):
+            msg = (f"non-finite loss or grad norm at step {int(bad)} (checked at step {step}): stopped "
+                   f"without saving; the last checkpoint in {C.out_dir} is the last good one. Lower "
+                   f"learning_rate or check the data, then --init_from=resume.")
+            report({"step": step, "error": msg})
+            raise NonFiniteError(msg)
         rec = {"step": step, "tokens": step * tokens_per_step}
         if is_log:
             s = reduce(stats.clone()).tolist()
-            gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
             tps = tokens_per_step * n_acc / train_time
             rec["loss"] = s[0] / (C.grad_accum * world * n_acc)
             rec.update({f"loss_{l}": s[1 + i] / s[1 + n_langs + i] for i, l in enumerate(langs)
@@ -403,11 +426,18 @@ def main(argv=None):
             n_acc, train_time = 0, 0.0
         if is_eval:
             rec.update(evaluate())
+        if not all(map(math.isfinite, (v for v in rec.values() if isinstance(v, float)))):
+            msg = f"non-finite value at step {step}: {rec}; stopped without saving"
+            report({"step": step, "error": msg})
+            raise NonFiniteError(msg)
         if is_log or is_eval:
             report(rec)
         if is_ckpt:
             o = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
             msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
+            bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]  # finite grads, huge update
+            if bad:
+                raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
             if master:
                 save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
                     "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
@@ -424,6 +454,6 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (ConfigError, CheckpointError, tokenbin.FormatError, FileNotFoundError) as e:
+    except (ConfigError, CheckpointError, NonFiniteError, tokenbin.FormatError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)

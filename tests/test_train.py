@@ -254,3 +254,57 @@ def test_lr_schedule():
     assert lrs[0] == pytest.approx(0.2) and lrs[4] == pytest.approx(1.0)  # 5 warmup steps
     assert lrs[5] == 1.0 and all(a > b for a, b in zip(lrs[5:], lrs[6:]))  # then linear decay
     assert lrs[-1] == pytest.approx(1 / 95) and train.get_lr(100, C) == 0.0  # min_lr at max_iters
+
+
+def strict_log(out_dir):  # log.jsonl must be strict JSON: a bare NaN/Infinity raises here
+    def no_nan(c):
+        raise AssertionError(f"log.jsonl holds a bare {c}")
+    with open(os.path.join(out_dir, "log.jsonl")) as f:
+        return [json.loads(line, parse_constant=no_nan) for line in f]
+
+
+def test_huge_learning_rate_stops_nonzero_without_saving_nan(runs):
+    """learning_rate=1e9 (issue 8.1): the loss blows up within a few steps; the process exits non-zero
+    with a clear line, every checkpoint it left is finite and log.jsonl is strict JSON."""
+    tmp, corpus, pre, inter = runs
+    out = str(tmp / "lr1e9")
+    cmd = [sys.executable, os.path.join(ROOT, "train.py")] + TINY + [
+        "--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=20",
+        "--learning_rate=1e9", "--warmup_frac=0", "--ckpt_interval=1"]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode != 0 and "non-finite" in p.stderr, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    recs = strict_log(out)
+    assert "error" in recs[-1] and recs[-1]["step"] < 20
+    if os.path.exists(os.path.join(out, "ckpt.pt")):
+        ck = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
+        assert ck["step"] < recs[-1]["step"]
+        assert all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def test_nan_injection_keeps_the_last_good_checkpoint(runs, monkeypatch):
+    """A NaN logit at training step 5 (issue 8.1): stop at the next check (step 6), non-zero exit
+    class, the step-3 checkpoint still there bit for bit, no NaN in log.jsonl."""
+    tmp, corpus, pre, inter = runs
+    out = str(tmp / "nan")
+    args = TINY + ["--phase=interleave", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=9",
+                   "--log_interval=3"]
+    train.main(args + [f"--init_from={pre}", "--stop_iter=3"])
+    good = open(os.path.join(out, "ckpt.pt"), "rb").read()
+    forward, calls = train.Decoder.forward, []
+
+    def poisoned(self, idx, **kw):
+        logits = forward(self, idx, **kw)
+        if self.training:
+            calls.append(1)
+            if len(calls) == 3:  # grad_accum 2: micro-step 1 of step 5 (resumed at 3)
+                logits = logits * float("nan")
+        return logits
+    monkeypatch.setattr(train.Decoder, "forward", poisoned)
+    with pytest.raises(train.NonFiniteError, match="non-finite loss or grad norm at step 5"):
+        train.main(args + ["--init_from=resume"])
+    assert open(os.path.join(out, "ckpt.pt"), "rb").read() == good
+    recs = strict_log(out)
+    assert recs[-1]["step"] == 6 and "error" in recs[-1]
+    assert not [f for f in os.listdir(out) if ".tmp" in f]
