@@ -97,6 +97,11 @@ DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
+# what a resume may change: where things are, how often to report, the split of the same global batch
+# (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
+# checkpoint's, or the resumed run is not the run its saved config describes
+RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
+                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile")
 CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
@@ -246,16 +251,22 @@ def main(argv=None):
             raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                                   f"{C.phase}: resume continues the same phase. To start {C.phase} from "
                                   f"it, use --init_from={ckpt_path} and another out_dir.")
-        step = ckpt["step"]
-        try:
-            sampler.load_state_dict(ckpt["sampler"])  # raises if this run would draw other data
+        step, then = ckpt["step"], ckpt["config"]
+        changed = [f"{k} (checkpoint {then.get(k, v)!r}, now {getattr(C, k)!r})" for k, v in DEFAULTS.items()
+                   if k not in RESUME_MAY_CHANGE and then.get(k, v) != getattr(C, k)]
+        rows = (then["batch_size"] * then["grad_accum"] * then.get("world_size", 1),
+                C.batch_size * C.grad_accum * world)
+        if rows[0] != rows[1]:
+            changed.append(f"rows per step, batch_size x grad_accum x processes (checkpoint {rows[0]}, "
+                           f"now {rows[1]})")
+        if changed:
+            raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
+                              f"would not continue the one its checkpoint describes; keep them. Only "
+                              f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
+        try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
+            sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": world})
         except ValueError as e:
             raise CheckpointError(f"{ckpt_path}: {e}") from None
-        # rows per step = batch * world * grad_accum; the LR at each step depends on the schedule
-        for key in ("grad_accum", "max_iters", "learning_rate", "min_lr", "warmup_frac"):
-            if ckpt["config"][key] != getattr(C, key):
-                raise ConfigError(f"resume with {key}={getattr(C, key)!r}, the checkpoint used "
-                                  f"{ckpt['config'][key]!r}: the run would not continue exactly. Keep it.")
     elif C.init_from != "scratch" and (os.path.isfile(C.init_from) or C.init_from.endswith(".pt")
                                        or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
                                        or C.init_from.startswith("out/")):  # else an HF model

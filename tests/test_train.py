@@ -138,10 +138,30 @@ def test_resume_is_exact(runs):
         f.write(json.dumps({"step": 4, "loss": 0.0}) + "\n")  # checkpoint: resume drops that record
     train.main(args + ["--init_from=resume"])
     assert losses(log(out)) == losses(log(inter))  # identical floats, every step, train and val
-    with pytest.raises(train.ConfigError, match="grad_accum"):  # other rows per step: refused
-        train.main(args + ["--init_from=resume", "--max_iters=8", "--grad_accum=1"])
-    with pytest.raises(train.ConfigError, match="max_iters=8"):  # another LR schedule: refused
-        train.main(args + ["--init_from=resume", "--max_iters=8"])
+    with pytest.raises(train.ConfigError, match=r"rows per step.*checkpoint 8, now 4"):  # other batch
+        train.main(args + ["--init_from=resume", "--grad_accum=1"])
+
+
+def test_resume_refuses_every_key_but_the_listed_ones(runs):
+    """Issue 8.5: one list of what may change on resume; anything else is refused, naming the keys
+    (grad_clip and dtype change results; weight_decay, betas and model_preset were silently ignored)."""
+    tmp, corpus, pre, inter = runs
+    out = str(tmp / "refuse")
+    args = TINY + ["--phase=interleave", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=6"]
+    train.main(args + [f"--init_from={pre}", "--stop_iter=1", "--eval_interval=100"])
+    changes = ["--grad_clip=0.5", "--dtype=bfloat16", "--weight_decay=0.0", "--beta1=0.8", "--beta2=0.9",
+               "--model_preset=small", "--seed=1", "--p_fr=0.3", "--lang_probs={'en': 1.0}", "--seq_len=16",
+               "--eval_iters=1", "--max_iters=8", "--learning_rate=1e-3", "--switch=story"]
+    for change in changes:
+        key = change[2:].split("=")[0]
+        with pytest.raises(train.ConfigError, match=rf"with other settings: {key} \(checkpoint .*, now "):
+            train.main(args + ["--init_from=resume", change])
+    with pytest.raises(train.ConfigError, match=r"beta2 .*; grad_clip "):  # every key named at once
+        train.main(args + ["--init_from=resume", "--grad_clip=2.0", "--beta2=0.9"])
+    # allowed: intervals, stop_iter, and the same 8 rows per step split as 8 x 1 instead of 4 x 2
+    train.main(args + ["--init_from=resume", "--batch_size=8", "--grad_accum=1", "--log_interval=2",
+                       "--eval_interval=5", "--ckpt_interval=2", "--stop_iter=2"])
+    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 2
 
 
 def test_two_processes_fsdp2_match_one(runs):
