@@ -53,6 +53,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
+from ckpt import CheckpointError, load_verified, save_atomic
 from interleave import Sampler
 from model import Decoder, ModelConfig, estimate_mfu
 
@@ -110,10 +111,6 @@ class ConfigError(ValueError):
     """A config key or value train.py cannot use; the message says which and what to do."""
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used (missing, corrupt, another phase or corpus); names the file."""
-
-
 class NonFiniteError(RuntimeError):
     """A non-finite loss or grad norm: training stops before it can reach a checkpoint."""
 
@@ -164,30 +161,12 @@ def load_checkpoint(path):
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
                               f"start with --init_from=scratch.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"{path}: cannot be read as a train.py checkpoint ({type(e).__name__}: "
-                              f"{str(e)[:200]}). It is truncated or corrupt, or not a torch file: restore "
-                              f"it from a copy or re-run the phase that writes it.") from None
-    missing = [k for k in CKPT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    ckpt = load_verified(path)  # CheckpointError if unreadable or its checksums do not match
+    missing = [k for k in CKPT_KEYS if k not in ckpt]
     if missing:
         raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
                               f"the phase that writes it.")
     return path, ckpt
-
-
-def save_checkpoint(path, obj):
-    """Atomic: write a temporary file, fsync, rename. A crash leaves the previous checkpoint intact."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
-    os.fsync(fd)
-    os.close(fd)
 
 
 def get_lr(step, C):
@@ -450,7 +429,7 @@ def main(argv=None):
             if bad:
                 raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
             if master:
-                save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
+                save_atomic(os.path.join(C.out_dir, "ckpt.pt"), {
                     "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
                     "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
                     "sampler": sampler.state_dict()})

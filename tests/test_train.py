@@ -210,6 +210,16 @@ def test_corrupt_checkpoint_is_a_clear_error(runs):
         assert str(bad / name) in str(e.value)
     with pytest.raises(train.CheckpointError, match=r"missing \['model_config'"):
         train.main(args + [f"--init_from={bad / 'partial.pt'}"])
+    # 32 flipped bytes inside a tensor's data (issue 8.6): refused as init_from and on resume
+    from test_ckpt import flip_bytes_inside
+    rot = tmp / "rot"
+    rot.mkdir()
+    (rot / "ckpt.pt").write_bytes(data)
+    flip_bytes_inside(rot / "ckpt.pt", "")
+    with pytest.raises(train.CheckpointError, match="rot/ckpt.pt: corrupt: 1 of"):
+        train.main(args + [f"--init_from={rot}"])
+    with pytest.raises(train.CheckpointError, match="rot/ckpt.pt: corrupt: 1 of"):
+        train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={rot}", "--init_from=resume"])
     # resume from a truncated out_dir/ckpt.pt names that file too
     res = tmp / "res"
     res.mkdir()
@@ -226,19 +236,6 @@ def test_corpus_vocabulary_mismatch_is_a_clear_error(runs):
         train.main(TINY + ["--phase=interleave", f"--data_dir={other}", f"--out_dir={tmp / 'y'}",
                            f"--init_from={pre}"])
     assert "vocab_size=64" in str(e.value) and "vocab_size=96" in str(e.value)
-
-
-def test_atomic_save_keeps_previous_on_crash(tmp_path, monkeypatch):
-    path = str(tmp_path / "ckpt.pt")
-    train.save_checkpoint(path, {"step": 1})
-
-    def crash(obj, f):
-        f.write(b"half a checkpoint")
-        raise KeyboardInterrupt
-    monkeypatch.setattr(torch, "save", crash)
-    with pytest.raises(KeyboardInterrupt):
-        train.save_checkpoint(path, {"step": 2})
-    assert torch.load(path, weights_only=True) == {"step": 1}
 
 
 def test_config_parsing(tmp_path, monkeypatch):
