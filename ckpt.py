@@ -68,17 +68,39 @@ def load_verified(path):
 
 
 def save_atomic(path, obj):
-    """Atomic: write obj with its checksums to a temporary file, fsync, rename. A crash leaves the
-    previous checkpoint intact."""
+    """Atomic: write obj with its checksums to path.tmp<pid>, fsync, rename. A crash leaves the previous
+    checkpoint intact; a failed write (a full disk) removes its temporary file and is a CheckpointError."""
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        torch.save({**obj, "checksums": checksums(obj)}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({**obj, "checksums": checksums(obj)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(e, OSError):  # ENOSPC, EDQUOT, EIO, ...
+            raise CheckpointError(f"{path}: could not write the checkpoint ({e.strerror or e}); the previous "
+                                  f"one is intact. Free space in {os.path.dirname(path) or '.'} (a "
+                                  f"checkpoint here is ~{os.path.getsize(path) / 2**20:,.0f} MiB) and resume."
+                                  if os.path.exists(path) else f"{path}: could not write the checkpoint "
+                                  f"({e.strerror or e}). Free space there and run again.") from None
+        raise
     fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
     os.fsync(fd)
     os.close(fd)
+
+
+def remove_stale_tmp(path):
+    """Remove path.tmp<pid> files a killed save left behind (each can be a whole checkpoint)."""
+    folder, name = os.path.split(path)
+    stale = [f for f in (os.listdir(folder or ".") if os.path.isdir(folder or ".") else [])
+             if f.startswith(name + ".tmp") and f[len(name) + 4:].isdigit()]
+    for f in stale:
+        os.remove(os.path.join(folder, f))
+        print(f"removed {os.path.join(folder, f)}: a checkpoint save that did not finish (killed mid-save)")
+    return stale
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
-from ckpt import CheckpointError, load_verified, save_atomic
+from ckpt import CheckpointError, load_verified, remove_stale_tmp, save_atomic
 from interleave import Sampler
 from model import Decoder, ModelConfig, estimate_mfu
 
@@ -328,6 +328,7 @@ def main(argv=None):
     log_path = os.path.join(C.out_dir, "log.jsonl")
     if master:
         os.makedirs(C.out_dir, exist_ok=True)
+        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
         old = open(log_path).readlines() if C.init_from == "resume" and os.path.isfile(log_path) else []
         with open(log_path, "w") as f:  # resume: drop records past the checkpoint
             f.writelines(l for l in old if l.endswith("}\n") and json.loads(l)["step"] <= step)

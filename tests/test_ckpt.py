@@ -87,4 +87,34 @@ def test_atomic_save_keeps_previous_on_crash(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         ckpt.save_atomic(path, {"step": 2})
     monkeypatch.undo()
+    assert ckpt.load_verified(path) == {"step": 1} and os.listdir(tmp_path) == ["ckpt.pt"]
+
+
+def test_full_disk_is_a_clear_error_and_leaves_no_tmp(tmp_path, monkeypatch):
+    """Issue 8.11: ENOSPC mid-write -> CheckpointError naming the file, its temporary file removed,
+    the previous checkpoint intact; each retry leaves nothing behind either."""
+    import errno
+    path = str(tmp_path / "ckpt.pt")
+    ckpt.save_atomic(path, {"step": 1})
+    real_save = torch.save
+
+    def full_disk(obj, f):
+        real_save(obj, f)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(torch, "save", full_disk)
+    for _ in range(3):
+        with pytest.raises(ckpt.CheckpointError, match=r"ckpt.pt: could not write the checkpoint \(No space "
+                                                       r"left on device\); the previous one is intact"):
+            ckpt.save_atomic(path, {"step": 2})
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["ckpt.pt"]
     assert ckpt.load_verified(path) == {"step": 1}
+
+
+def test_stale_tmp_files_are_removed(tmp_path, capsys):
+    path = str(tmp_path / "ckpt.pt")
+    for name in ("ckpt.pt.tmp123", "ckpt.pt.tmp9", "ckpt.pt.tmpnotapid", "other.pt.tmp5", "ckpt.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert sorted(ckpt.remove_stale_tmp(path)) == ["ckpt.pt.tmp123", "ckpt.pt.tmp9"]
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.pt", "ckpt.pt.tmpnotapid", "other.pt.tmp5"]
+    assert "killed mid-save" in capsys.readouterr().out

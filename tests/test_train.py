@@ -136,8 +136,10 @@ def test_resume_is_exact(runs):
     assert [r["step"] for r in log(out)] == [0, 1, 2, 3]
     with open(os.path.join(out, "log.jsonl"), "a") as f:  # a crash after logging step 4, before its
         f.write(json.dumps({"step": 4, "loss": 0.0}) + "\n")  # checkpoint: resume drops that record
+    open(os.path.join(out, "ckpt.pt.tmp99999"), "wb").write(b"half")  # a kill mid-save left it
     train.main(args + ["--init_from=resume"])
     assert losses(log(out)) == losses(log(inter))  # identical floats, every step, train and val
+    assert not os.path.exists(os.path.join(out, "ckpt.pt.tmp99999"))  # removed at start (issue 8.11)
     with pytest.raises(train.ConfigError, match=r"rows per step.*checkpoint 8, now 4"):  # other batch
         train.main(args + ["--init_from=resume", "--grad_accum=1"])
 
