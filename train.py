@@ -44,6 +44,7 @@ import types
 from contextlib import nullcontext
 from dataclasses import asdict
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -65,7 +66,7 @@ init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out
 phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records
 eval_interval = 200          # steps between val losses (also at step 0 and the last step)
-eval_iters = 20              # val batches per language, in all (split over ranks), fixed data
+eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
 ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
 stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
 # data
@@ -216,10 +217,11 @@ def main(argv=None):
     data_seed = C.seed * len(PHASES) + list(PHASES).index(C.phase)
     sampler = Sampler(train_split, C.seq_len, C.batch_size, mode=mode, p_fr=C.p_fr, lang_probs=probs,
                       switch=C.switch, seed=data_seed, rank=rank, world_size=world, boundary_token=bnd)
-    # val: one-language batches; rows depend only on the batch index, not on the number of ranks
-    val_samplers = {lang: Sampler(val_split, C.seq_len, C.batch_size, mode="mono",
-                                  lang_probs={lang: 1.0}, seed=EVAL_SEED, rank=rank,
-                                  world_size=world, boundary_token=bnd) for lang in val_split.langs}
+    # val: one-language rows 0 .. eval_iters x rows per step - 1, dealt round-robin to the ranks (row g to
+    # rank g % world): the same rows, so the same val loss, however the global batch is split
+    val_samplers = {lang: Sampler(val_split, C.seq_len, 1, mode="mono", lang_probs={lang: 1.0},
+                                  seed=EVAL_SEED, boundary_token=bnd) for lang in val_split.langs}
+    val_rows = list(range(rank, C.eval_iters * C.batch_size * C.grad_accum * world, world))
     langs = train_split.langs
     n_langs = len(langs)
     # ------------------------------------------------------------------ model
@@ -311,11 +313,12 @@ def main(argv=None):
     @torch.no_grad()
     def evaluate():
         model.eval()
-        out, n_batches = {}, math.ceil(C.eval_iters / world)
+        out = {}
         for lang, s in val_samplers.items():
             tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
-            for i in range(n_batches):
-                loss, y, _ = xent(s.get_batch(i), "sum")
+            for i in range(0, len(val_rows), C.batch_size):  # eval_iters x grad_accum batches per rank
+                rows = [s.get_batch(g) for g in val_rows[i:i + C.batch_size]]
+                loss, y, _ = xent([np.concatenate(a) for a in zip(*rows)], "sum")
                 tot[0] += loss
                 tot[1] += y.numel()
             tot = reduce(tot)
