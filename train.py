@@ -170,6 +170,15 @@ def load_checkpoint(path):
     return path, ckpt
 
 
+def per_language(loss_tok, lang, n_langs):
+    """(B, T) token losses, (B, T) language of x -> (2L,) loss sum and target count per language.
+    A loss belongs to its target y[t] = x[t+1], in language lang[t+1]: at a switch, the first token of
+    the new language counts for that language. The last target's language is not in the batch, so each
+    row's last position is left out of the per-language means (not of the loss)."""
+    is_lang = lang[None, :, 1:] == torch.arange(n_langs, device=lang.device)[:, None, None]  # (L, B, T-1)
+    return torch.cat([(is_lang * loss_tok[None, :, :-1]).sum((1, 2)), is_lang.sum((1, 2))]).double()
+
+
 def get_lr(step, C):
     warmup = max(1, int(C.warmup_frac * C.max_iters))
     if step < warmup:
@@ -379,9 +388,8 @@ def main(argv=None):
             loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
             (loss / C.grad_accum).backward()
             step_loss = step_loss + loss.detach()
-            with torch.no_grad():  # per-language train loss from the lang array; masks, no sync
-                is_lang = lang.flatten()[None] == torch.arange(n_langs, device=dev)[:, None]  # (L, B*T)
-                stats += torch.cat([loss[None], (is_lang * loss_tok).sum(1), is_lang.sum(1)])
+            with torch.no_grad():  # masks, no sync
+                stats += torch.cat([loss[None].double(), per_language(loss_tok.view(lang.shape), lang, n_langs)])
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
         gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
         # on the device, no host sync: read at the next log/eval/checkpoint step, before any save

@@ -326,3 +326,13 @@ def test_nan_injection_keeps_the_last_good_checkpoint(runs, monkeypatch):
     recs = strict_log(out)
     assert recs[-1]["step"] == 6 and "error" in recs[-1]
     assert not [f for f in os.listdir(out) if ".tmp" in f]
+
+
+def test_per_language_loss_credits_the_target_language():
+    """A row EN EN EN | FR FR (x languages): the loss at t=2 predicts the first FR token, so it is FR's.
+    Row 2 switches FR -> EN at t=1. Hand-computed sums; the last position of each row is left out."""
+    lang = torch.tensor([[0, 0, 0, 1, 1], [1, 0, 0, 0, 0]])
+    loss = torch.tensor([[1., 2., 4., 8., 16.], [32., 64., 128., 256., 512.]])
+    got = train.per_language(loss, lang, 2).tolist()
+    # targets' languages: row 1 [0, 0, 1, 1, ?], row 2 [0, 0, 0, 0, ?]
+    assert got == [1 + 2 + 32 + 64 + 128 + 256, 4 + 8, 6, 2]
