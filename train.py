@@ -64,8 +64,8 @@ out_dir = "out/run"          # ckpt.pt and log.jsonl
 data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
 init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out_dir | HF id or folder
 phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
-log_interval = 10            # steps between log lines and log.jsonl records
-eval_interval = 200          # steps between val losses (also at step 0 and the last step)
+log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
+eval_interval = 200          # steps between val losses (also at step 0 and at max_iters); 0: at max_iters only
 eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
 ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
 stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
@@ -149,6 +149,9 @@ def get_config(argv):
             except (ValueError, SyntaxError):
                 value = text  # a plain string: paths, names
             _set(cfg, key, value, arg)
+    for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
+        if cfg[key] < 0:
+            raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
     for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
@@ -372,7 +375,7 @@ def main(argv=None):
     first_bad = torch.full((), math.inf, device=dev)  # first step with a non-finite loss or grad norm
     dev_step = torch.full((), float(step), device=dev)  # the step number on the device (no H2D copies)
     n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
-    if step == 0 and stop > 0:
+    if step == 0 and stop > 0 and C.eval_interval:
         rec = {"step": 0, "tokens": 0, **evaluate()}
         if not all(map(math.isfinite, rec.values())):
             raise NonFiniteError(f"{C.init_from}: the initial model's val loss is not finite: {rec}")
@@ -399,9 +402,10 @@ def main(argv=None):
         opt.step()
         opt.zero_grad(set_to_none=True)
         step, n_acc = step + 1, n_acc + 1
-        is_log = step % C.log_interval == 0 or step == stop
-        is_eval = step % C.eval_interval == 0 or step == C.max_iters
-        is_ckpt = step % (C.ckpt_interval or C.eval_interval) == 0 or step == stop
+        every = lambda n: n > 0 and step % n == 0  # noqa: E731 (an interval of 0: never in between)
+        is_log = every(C.log_interval) or step == stop
+        is_eval = every(C.eval_interval) or step == C.max_iters
+        is_ckpt = every(C.ckpt_interval or C.eval_interval) or step == stop
         if not (is_log or is_eval or is_ckpt):
             continue
         if dev_type == "cuda":

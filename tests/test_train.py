@@ -336,3 +336,17 @@ def test_per_language_loss_credits_the_target_language():
     got = train.per_language(loss, lang, 2).tolist()
     # targets' languages: row 1 [0, 0, 1, 1, ?], row 2 [0, 0, 0, 0, ?]
     assert got == [1 + 2 + 32 + 64 + 128 + 256, 4 + 8, 6, 2]
+
+
+def test_zero_intervals_mean_only_at_the_end(runs):
+    """eval_interval=0 divided by zero; now 0 means: val loss (and checkpoint) at max_iters only,
+    log_interval=0 a log record at the last step only."""
+    tmp, corpus, pre, inter = runs
+    out = str(tmp / "zero")
+    train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=4",
+                       "--eval_interval=0", "--log_interval=0"])
+    recs = [r for r in log(out) if "summary" not in r]
+    assert [r["step"] for r in recs] == [4] and "val_loss_en" in recs[0] and "loss" in recs[0]
+    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 4
+    with pytest.raises(train.ConfigError, match="eval_interval=-1: must be >= 0"):
+        train.get_config(["--eval_interval=-1"])
