@@ -38,6 +38,7 @@ import builtins
 import json
 import math
 import os
+import re
 import sys
 import time
 import types
@@ -182,6 +183,24 @@ def per_language(loss_tok, lang, n_langs):
     return torch.cat([(is_lang * loss_tok[None, :, :-1]).sum((1, 2)), is_lang.sum((1, 2))]).double()
 
 
+def init_kind(init_from):
+    """scratch | resume | checkpoint | hf, decided by what is on disk: a file or a folder holding ckpt.pt
+    is a train.py checkpoint, a folder holding config.json an HF model, a missing path an HF Hub id if
+    it reads like one (org/name), else an error."""
+    if init_from in ("scratch", "resume"):
+        return init_from
+    if os.path.isfile(init_from) or os.path.isfile(os.path.join(init_from, "ckpt.pt")):
+        return "checkpoint"
+    if os.path.isfile(os.path.join(init_from, "config.json")):
+        return "hf"
+    what = ("a folder with neither ckpt.pt (a train.py out_dir) nor config.json (an HF model)"
+            if os.path.isdir(init_from) else "no such file or folder")
+    if os.path.isdir(init_from) or not re.fullmatch(r"[\w.-]+/[\w.-]+", init_from):
+        raise CheckpointError(f"init_from={init_from}: {what}. Give a train.py checkpoint (ckpt.pt or its "
+                              f"out_dir), an HF model folder or Hub id (org/name), scratch or resume.")
+    return "hf"
+
+
 def get_lr(step, C):
     warmup = max(1, int(C.warmup_frac * C.max_iters))
     if step < warmup:
@@ -260,9 +279,7 @@ def main(argv=None):
             sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": world})
         except ValueError as e:
             raise CheckpointError(f"{ckpt_path}: {e}") from None
-    elif C.init_from != "scratch" and (os.path.isfile(C.init_from) or C.init_from.endswith(".pt")
-                                       or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
-                                       or C.init_from.startswith("out/")):  # else an HF model
+    elif init_kind(C.init_from) == "checkpoint":
         ckpt_path, ckpt = load_checkpoint(C.init_from)
     if ckpt is not None:
         for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer

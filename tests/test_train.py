@@ -350,3 +350,22 @@ def test_zero_intervals_mean_only_at_the_end(runs):
     assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 4
     with pytest.raises(train.ConfigError, match="eval_interval=-1: must be >= 0"):
         train.get_config(["--eval_interval=-1"])
+
+
+def test_init_from_is_decided_by_what_is_on_disk(runs, monkeypatch):
+    """An HF folder under out/ is an HF model (the old rule said checkpoint by its out/ prefix); a
+    folder with neither ckpt.pt nor config.json, or a missing path that is no Hub id, is a clear error."""
+    tmp, corpus, pre, inter = runs
+    monkeypatch.chdir(tmp)
+    write_hf_qwen2(os.path.join("out", "hf_model"))
+    train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--out_dir=from_out_hf",
+                       "--init_from=out/hf_model", "--max_iters=1", "--eval_interval=0"])
+    assert torch.load("from_out_hf/ckpt.pt", weights_only=True)["model_config"]["qkv_bias"]  # a Qwen2 body
+    os.makedirs("empty")
+    assert [train.init_kind(s) for s in ("scratch", "resume", pre, os.path.join(pre, "ckpt.pt"),
+                                         "out/hf_model", "Qwen/Qwen2.5-0.5B")] == \
+        ["scratch", "resume", "checkpoint", "checkpoint", "hf", "hf"]
+    for spec, what in (("empty", "a folder with neither ckpt.pt"), ("out/x/ckpt.pt", "no such file or folder"),
+                       ("/nowhere/run", "no such file or folder")):
+        with pytest.raises(train.CheckpointError, match=f"init_from={spec}: {what}"):
+            train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--out_dir=o", f"--init_from={spec}"])
