@@ -7,26 +7,30 @@
 The EN+FR baseline is not a phase: the finetune data mode, run from the pretrain checkpoint for the
 interleave + finetune budget (config/*_baseline.py).
 
+The paper's chain, on the toy corpus as printed (each phase writes out/<phase>, and a later phase
+starts from the previous phase's out_dir unless init_from says otherwise; the defaults below are a
+tiny model that runs on a CPU):
+
+    python data/toy_enfr/prepare.py                                   # the toy corpus, once
+    torchrun --standalone --nproc_per_node=1 train.py --phase pretrain     # scratch -> out/pretrain
+    torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # out/pretrain -> out/interleave
+    torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # out/interleave -> out/finetune
+
 Config: the plain values below, then config files (python, exec'd) and --key=value or --key value
 overrides, in command-line order; values are python literals (ast.literal_eval), else strings.
 
-    python data/toy_enfr/prepare.py                                 # the toy corpus, once
     python train.py config/toy_pretrain.py                          # one CPU process, fp32
-    python train.py config/toy_interleave.py                        # from out/toy_pretrain
     python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt exactly
-    torchrun --standalone --nproc_per_node=2 train.py config/toy_pretrain.py --out_dir=out/fsdp_cpu
     torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # as the paper
     torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
         --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
-    torchrun --standalone --nproc_per_node=8 train.py --phase interleave --init_from=out/paper_360m_pretrain \
-        --data_dir=data/spoken_tinystories_enfr --out_dir=out/my_interleave --seq_len=2048 \
-        --batch_size=19 --grad_accum=2 --max_iters=20000
 On a busy CPU, OMP_NUM_THREADS=1 can be several times faster than two threads fighting for cores.
 
 init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt.pt: model,
 optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
 seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
-schedule) | an HF model id or folder (Decoder.from_hf: body kept, new speech embedding and head).
+schedule) | an HF model folder or Hub id (Decoder.from_hf: body kept, new speech embedding and head).
+What it is is decided by what is on disk (init_kind). A resume may change only RESUME_MAY_CHANGE.
 
 LR: per stage (the paper gives 5% warmup + linear decay, not whether per stage), linear warmup over
 the first warmup_frac of max_iters to learning_rate, then linear decay to min_lr (0) at max_iters.
@@ -61,9 +65,10 @@ from model import Decoder, ModelConfig, estimate_mfu
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
-out_dir = "out/run"          # ckpt.pt and log.jsonl
+out_dir = ""                 # ckpt.pt and log.jsonl; "": out/<phase>
 data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
-init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out_dir | HF id or folder
+init_from = ""               # scratch | resume | a ckpt.pt or out_dir | HF folder or id; "": the chain
+                             # (pretrain: scratch, interleave: out/pretrain, finetune: out/interleave)
 phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
 eval_interval = 200          # steps between val losses (also at step 0 and at max_iters); 0: at max_iters only
@@ -100,6 +105,7 @@ DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
+PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: where a phase starts
 # what a resume may change: where things are, how often to report, the split of the same global batch
 # (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
 # checkpoint's, or the resumed run is not the run its saved config describes
@@ -156,6 +162,9 @@ def get_config(argv):
     for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
+    cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"  # the chain's defaults
+    cfg["init_from"] = cfg["init_from"] or (f"out/{PREVIOUS[cfg['phase']]}" if cfg["phase"] in PREVIOUS
+                                            else "scratch")
     return cfg
 
 
@@ -211,6 +220,11 @@ def get_lr(step, C):
 
 def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
+    prev = PREVIOUS.get(C.phase)
+    if prev and C.init_from == f"out/{prev}" and not os.path.isfile(f"out/{prev}/ckpt.pt"):
+        raise CheckpointError(f"phase {C.phase} starts from out/{prev}/ckpt.pt, which does not exist: run "
+                              f"`torchrun --standalone --nproc_per_node=1 train.py --phase {prev}` first, or "
+                              f"give --init_from (scratch, a checkpoint or an HF model).")
     # ------------------------------------------------------------------ processes and devices
     distributed = "RANK" in os.environ  # set by torchrun
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))

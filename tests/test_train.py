@@ -369,3 +369,28 @@ def test_init_from_is_decided_by_what_is_on_disk(runs, monkeypatch):
                        ("/nowhere/run", "no such file or folder")):
         with pytest.raises(train.CheckpointError, match=f"init_from={spec}: {what}"):
             train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--out_dir=o", f"--init_from={spec}"])
+
+
+def test_default_chain_runs_as_printed(runs, monkeypatch):
+    """Issue 10.1: `--phase pretrain`, then `--phase interleave`, then `--phase finetune` with no
+    out_dir or init_from chain through out/pretrain -> out/interleave -> out/finetune; a later phase
+    with no previous one says which command to run first; an explicit scratch or out_dir still wins."""
+    tmp, corpus, pre, inter = runs
+    work = tmp / "chain"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    small = TINY + [f"--data_dir={corpus}", "--max_iters=2"]
+    with pytest.raises(train.CheckpointError, match=r"phase interleave starts from out/pretrain/ckpt.pt, "
+                       r"which does not exist: run `torchrun --standalone --nproc_per_node=1 train.py "
+                       r"--phase pretrain` first"):
+        train.main(small + ["--phase", "interleave"])
+    for phase in ("pretrain", "interleave", "finetune"):
+        train.main(small + ["--phase", phase])
+    for prev, phase in (("pretrain", "interleave"), ("interleave", "finetune")):
+        ck = torch.load(f"out/{phase}/ckpt.pt", weights_only=True)
+        assert (ck["phase"], ck["config"]["init_from"], ck["config"]["out_dir"]) == (phase, f"out/{prev}", f"out/{phase}")
+        assert log(f"out/{phase}")[0]["val_loss_en"] == pytest.approx(
+            [r for r in log(f"out/{prev}") if "val_loss_en" in r][-1]["val_loss_en"], rel=1e-6)
+    train.main(small + ["--phase=finetune", "--init_from=scratch", "--out_dir=fresh"])
+    assert torch.load("fresh/ckpt.pt", weights_only=True)["config"]["init_from"] == "scratch"
+    assert sorted(os.listdir("out")) == ["finetune", "interleave", "pretrain"]
