@@ -112,6 +112,7 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
                      "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile")
 CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
+WARMUP_STEPS = 2             # after a start or resume, not timed: compile, first allocations
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
 
@@ -208,6 +209,10 @@ def init_kind(init_from):
         raise CheckpointError(f"init_from={init_from}: {what}. Give a train.py checkpoint (ckpt.pt or its "
                               f"out_dir), an HF model folder or Hub id (org/name), scratch or resume.")
     return "hf"
+
+
+def fmt(value, spec):  # "-" for a value not measured (None)
+    return "-" if value is None else format(value, spec)
 
 
 def get_lr(step, C):
@@ -389,11 +394,15 @@ def main(argv=None):
         with open(log_path, "a") as f:
             f.write(json.dumps(rec, allow_nan=False) + "\n")  # strict JSON: never a bare NaN
         line = [f"step {rec['step']}/{C.max_iters}"]
+        if "summary" in rec:  # the run's closing line
+            r = rec["summary"]
+            line = [f"summary: {r['timed_steps']} timed steps (not the first {WARMUP_STEPS} after the start, "
+                    f"nor evals and checkpoints)", f"{fmt(r['tokens_per_s'], ',.0f')} tok/s",
+                    f"mfu {fmt(r['mfu'], '.1%')}", f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
         if "loss" in rec:
             per = " ".join(f"{l} {rec[f'loss_{l}']:.4f}" for l in langs if f"loss_{l}" in rec)
-            mfu = "-" if rec["mfu"] is None else f"{100 * rec['mfu']:.1f}%"
             line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
-                     f"{rec['tokens_per_s']:,.0f} tok/s", f"mfu {mfu}"]
+                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s", f"mfu {fmt(rec['mfu'], '.1%')}"]
         if "val_loss" in rec:
             line.append("val " + " ".join(f"{l} {rec[f'val_loss_{l}']:.4f}" for l in langs))
         print(" | ".join(line))
@@ -405,7 +414,11 @@ def main(argv=None):
     stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
     first_bad = torch.full((), math.inf, device=dev)  # first step with a non-finite loss or grad norm
     dev_step = torch.full((), float(step), device=dev)  # the step number on the device (no H2D copies)
-    n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
+    n_acc, n_timed, train_time, total_time = 0, 0, 0.0, 0.0  # steps in stats, timed steps, their time
+
+    def sync():  # wall times need the GPU's queue drained
+        if dev_type == "cuda":
+            torch.cuda.synchronize()
     if step == 0 and stop > 0 and C.eval_interval:
         rec = {"step": 0, "tokens": 0, **evaluate()}
         if not all(map(math.isfinite, rec.values())):
@@ -433,15 +446,20 @@ def main(argv=None):
         opt.step()
         opt.zero_grad(set_to_none=True)
         step, n_acc = step + 1, n_acc + 1
+        timed = step - start > WARMUP_STEPS  # throughput: no warm-up, evaluation or checkpoint time
+        n_timed += timed
+        if step - start == WARMUP_STEPS:
+            sync()
+            t0 = time.perf_counter()
         every = lambda n: n > 0 and step % n == 0  # noqa: E731 (an interval of 0: never in between)
         is_log = every(C.log_interval) or step == stop
         is_eval = every(C.eval_interval) or step == C.max_iters
         is_ckpt = every(C.ckpt_interval or C.eval_interval) or step == stop
         if not (is_log or is_eval or is_ckpt):
             continue
-        if dev_type == "cuda":
-            torch.cuda.synchronize()
-        train_time += time.perf_counter() - t0
+        sync()
+        if timed:
+            train_time += time.perf_counter() - t0
         if distributed:  # a NaN on one rank reaches every rank through the gradients; agree anyway
             dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
         if math.isfinite(bad := first_bad.item()):
@@ -453,14 +471,14 @@ def main(argv=None):
         rec = {"step": step, "tokens": step * tokens_per_step}
         if is_log:
             s = reduce(stats.clone()).tolist()
-            tps = tokens_per_step * n_acc / train_time
+            tps = tokens_per_step * n_timed / train_time if n_timed else None
             rec["loss"] = s[0] / (C.grad_accum * world * n_acc)
             rec.update({f"loss_{l}": s[1 + i] / s[1 + n_langs + i] for i, l in enumerate(langs)
                         if s[1 + n_langs + i] > 0})  # where measured: the language was in the batches
             rec.update(lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
-                       mfu=None if mfu_per_tps is None else mfu_per_tps * tps)
+                       mfu=None if mfu_per_tps is None or tps is None else mfu_per_tps * tps)
             stats.zero_()
-            n_acc, train_time = 0, 0.0
+            n_acc, n_timed, train_time, total_time = 0, 0, 0.0, total_time + train_time
         if is_eval:
             rec.update(evaluate())
         if not all(map(math.isfinite, (v for v in rec.values() if isinstance(v, float)))):
@@ -483,6 +501,11 @@ def main(argv=None):
         t0 = time.perf_counter()
     if master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
+        n = max(0, step - start - WARMUP_STEPS)
+        tps = tokens_per_step * n / total_time if n else None
+        summary = dict(timed_steps=n, tokens_per_s=tps, mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps,
+                       peak_memory_gib=torch.cuda.max_memory_allocated(dev) / 2**30 if dev_type == "cuda" else None)
+        report({"step": step, "summary": summary})
     if distributed:
         dist.barrier()
         dist.destroy_process_group()

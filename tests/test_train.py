@@ -39,9 +39,9 @@ def write_corpus(path, vocab=64, n_stories=40, seed=0):
     return str(path)
 
 
-def log(out_dir):
+def log(out_dir, summaries=False):  # the per-step records (and the closing summaries if asked)
     with open(os.path.join(out_dir, "log.jsonl")) as f:
-        return [json.loads(line) for line in f]
+        return [r for r in map(json.loads, f) if summaries or "summary" not in r]
 
 
 def losses(records):  # what must match between runs (timings and mfu need not)
@@ -394,3 +394,34 @@ def test_default_chain_runs_as_printed(runs, monkeypatch):
     train.main(small + ["--phase=finetune", "--init_from=scratch", "--out_dir=fresh"])
     assert torch.load("fresh/ckpt.pt", weights_only=True)["config"]["init_from"] == "scratch"
     assert sorted(os.listdir("out")) == ["finetune", "interleave", "pretrain"]
+
+
+def test_throughput_excludes_warm_up_eval_and_checkpoints(runs, monkeypatch):
+    """Issue 10.4: a slow first training step (as a compile would be), slow evaluations and slow
+    checkpoint saves do not enter tokens/s; the closing summary record gives the mean over the timed
+    steps (all but the first WARMUP_STEPS)."""
+    import time
+    tmp, corpus, pre, inter = runs
+    out = str(tmp / "tps")
+    forward, evaluate_calls = train.Decoder.forward, []
+
+    def slow_first(self, idx, **kw):
+        if self.training and not evaluate_calls:
+            evaluate_calls.append(1)
+            time.sleep(1.0)  # "compiling"
+        elif not self.training:
+            time.sleep(0.05)  # every val batch
+        return forward(self, idx, **kw)
+    save = train.save_atomic
+    monkeypatch.setattr(train.Decoder, "forward", slow_first)
+    monkeypatch.setattr(train, "save_atomic", lambda *a: (time.sleep(0.5), save(*a)))
+    t0 = time.perf_counter()
+    train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=6",
+                       "--eval_interval=2", "--ckpt_interval=1"])
+    wall = time.perf_counter() - t0
+    recs, summary = log(out), log(out, summaries=True)[-1]["summary"]
+    assert [r["tokens_per_s"] for r in recs[1:3]] == [None, None]  # steps 1, 2: warm-up
+    assert all(r["tokens_per_s"] > 0 for r in recs[3:])
+    assert summary["timed_steps"] == 4 and summary["mfu"] is None and summary["peak_memory_gib"] is None
+    per_step = 256 / summary["tokens_per_s"]  # seconds per timed step: no sleep in it
+    assert per_step < 0.25 and 4 * per_step < wall - 1.0 - 6 * 0.5
