@@ -98,7 +98,11 @@ grad_clip = 1.0              # global grad norm; 0 disables
 # system
 device = "auto"              # auto: cuda if available, else cpu
 dtype = "auto"               # auto: bfloat16 on cuda (fp32 master weights), float32 on cpu
-compile = None               # torch.compile each block; None: on for cuda, off for cpu
+compile = None               # torch.compile; None: on for cuda, off for cpu
+compile_mode = "block"       # block: each block (one graph for every layer) | model: the whole model
+reshard_after_forward = False  # FSDP2: True frees a block's gathered weights after its forward (less
+                             # memory, one more all-gather per block in backward); False, for presets
+                             # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
 # -----------------------------------------------------------------------------
 DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
@@ -110,7 +114,8 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 # (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
 # checkpoint's, or the resumed run is not the run its saved config describes
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
-                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile")
+                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
+                     "compile_mode", "reshard_after_forward")
 CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
 WARMUP_STEPS = 2             # after a start or resume, not timed: compile, first allocations
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
@@ -160,7 +165,8 @@ def get_config(argv):
     for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
         if cfg[key] < 0:
             raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
-    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
+    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"]),
+                         ("compile_mode", ["block", "model"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
     cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"  # the chain's defaults
@@ -321,15 +327,14 @@ def main(argv=None):
                               f"{C.data_dir} (meta.json vocab_size + boundary): corpus/vocabulary mismatch.")
     n_params, flops_per_token = model.num_params(), model.flops_per_token(C.seq_len)
     model.to(dev)
-    if use_compile:
-        for block in model.blocks:
-            block.compile()  # in place: parameter names stay the same (checkpoints load anywhere)
-    if distributed:
+    if use_compile:  # in place: parameter names stay the same (checkpoints load anywhere)
+        for m in [model] if C.compile_mode == "model" else model.blocks:
+            m.compile()
+    if distributed:  # FSDP2: each block, then the root (embedding, final norm, head)
         mesh = init_device_mesh(dev_type, (world,))
-        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
-        for block in model.blocks:
-            fully_shard(block, mesh=mesh, mp_policy=mp)
-        fully_shard(model, mesh=mesh, mp_policy=mp)  # embedding, final norm, head
+        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)  # fp32 gradient reduction
+        for m in [*model.blocks, model]:
+            fully_shard(m, mesh=mesh, mp_policy=mp, reshard_after_forward=C.reshard_after_forward)
     ctx = nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype)
     # ------------------------------------------------------------------ optimizer
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": C.weight_decay},
@@ -384,8 +389,9 @@ def main(argv=None):
         with open(log_path, "w") as f:  # resume: drop records past the checkpoint
             f.writelines(l for l in old if l.endswith("}\n") and json.loads(l)["step"] <= step)
         print(f"phase {C.phase} ({mode}, lang_probs {sampler.lang_probs}), init_from {C.init_from}, "
-              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile {use_compile}"
-              f"{', FSDP2' if distributed else ''} | {tokens_per_step:,} tokens/step = {C.batch_size} "
+              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile "
+              f"{C.compile_mode if use_compile else 'off'}{', FSDP2' if distributed else ''}"
+              f" | {tokens_per_step:,} tokens/step = {C.batch_size} "
               f"x {C.seq_len} x grad_accum {C.grad_accum} x {world} | steps {step} -> {C.max_iters}")
 
     def report(rec):  # one log.jsonl record, one log line

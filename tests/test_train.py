@@ -180,7 +180,7 @@ def test_two_processes_fsdp2_match_one(runs):
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "2 x cpu float32, compile False, FSDP2" in p.stdout
+    assert "2 x cpu float32, compile off, FSDP2" in p.stdout
     one, two = losses(log(inter)), losses(log(out))
     assert [r.keys() for r in one] == [r.keys() for r in two]
     for a, b in zip(one, two):
@@ -425,3 +425,26 @@ def test_throughput_excludes_warm_up_eval_and_checkpoints(runs, monkeypatch):
     assert summary["timed_steps"] == 4 and summary["mfu"] is None and summary["peak_memory_gib"] is None
     per_step = 256 / summary["tokens_per_s"]  # seconds per timed step: no sleep in it
     assert per_step < 0.25 and 4 * per_step < wall - 1.0 - 6 * 0.5
+
+
+def test_fsdp2_policy_fp32_reduction_and_reshard_setting(runs, monkeypatch):
+    """Issue 10.6, one process group of one (gloo, in-process): every block and the root are sharded
+    with fp32 gradient reduction, the run's compute dtype, and reshard_after_forward from the config."""
+    import socket
+    tmp, corpus, pre, inter = runs
+    calls, real = [], train.fully_shard
+
+    def record(module, **kw):
+        calls.append((type(module).__name__, kw["mp_policy"], kw["reshard_after_forward"]))
+        return real(module, **kw)
+    monkeypatch.setattr(train, "fully_shard", record)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for k, v in dict(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(k, v)
+    train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={tmp / 'fsdp1'}", "--max_iters=1",
+                       "--reshard_after_forward=True"])
+    assert [c[0] for c in calls] == ["Block", "Block", "Decoder"]
+    assert all(mp.reduce_dtype == torch.float32 and mp.param_dtype == torch.float32 and reshard
+               for _, mp, reshard in calls)
