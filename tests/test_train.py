@@ -448,3 +448,28 @@ def test_fsdp2_policy_fp32_reduction_and_reshard_setting(runs, monkeypatch):
     assert [c[0] for c in calls] == ["Block", "Block", "Decoder"]
     assert all(mp.reduce_dtype == torch.float32 and mp.param_dtype == torch.float32 and reshard
                for _, mp, reshard in calls)
+
+
+def test_compiled_training_does_not_recompile(runs, monkeypatch):
+    """Issue 10.3 on CPU (inductor): after the first steps (and the step-0 evaluation), a compiled
+    training loop with an evaluation in between compiles nothing new: a recompile is an error, and the
+    block has no graph break. (compile_mode="model" is the same loop with one bigger graph: bench.py.)"""
+    import torch._dynamo as dynamo
+    tmp, corpus, pre, inter = runs
+    dynamo.reset()
+    get_lr, seen = train.get_lr, {}
+
+    def arm_after_warm_up(step, C):  # called once per step, before it
+        if step == 2:
+            seen["frames"] = dict(dynamo.utils.counters["stats"])
+            torch.compiler.set_stance("fail_on_recompile")
+        return get_lr(step, C)
+    monkeypatch.setattr(train, "get_lr", arm_after_warm_up)
+    try:
+        train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={tmp / 'compiled'}",
+                           "--max_iters=5", "--eval_interval=3", "--eval_iters=1", "--compile=True"])
+    finally:
+        torch.compiler.set_stance("default")
+    assert dict(dynamo.utils.counters["stats"]) == seen["frames"]  # no new frame compiled either
+    assert not dynamo.utils.counters["graph_break"]
+    dynamo.reset()
