@@ -8,14 +8,17 @@ flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tens
 different model. sha256 runs at about 1-2 GB/s: seconds for a 1b checkpoint with its optimizer state.
 
     python ckpt.py out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
+Also here: what a train.py init_from names (init_kind), decided by what is on disk.
 """
 import hashlib
 import json
 import os
+import re
 import sys
 
 import torch
 
+KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")  # train.py's
 OTHER = "(other values)"
 
 
@@ -65,6 +68,39 @@ def load_verified(path):
                               f"(e.g. {bad[:3]}): the file changed after it was written (disk or copy "
                               f"error). Restore it from a copy or re-run the phase that writes it.")
     return ckpt
+
+
+def load_checkpoint(path):
+    """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "ckpt.pt")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
+                              f"start with --init_from=scratch.")
+    ckpt = load_verified(path)  # CheckpointError if unreadable or its checksums do not match
+    missing = [k for k in KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
+                              f"the phase that writes it.")
+    return path, ckpt
+
+
+def init_kind(init_from):
+    """scratch | resume | checkpoint | hf, decided by what is on disk: a file or a folder holding ckpt.pt
+    is a train.py checkpoint, a folder holding config.json an HF model, a missing path an HF Hub id if
+    it reads like one (org/name), else an error."""
+    if init_from in ("scratch", "resume"):
+        return init_from
+    if os.path.isfile(init_from) or os.path.isfile(os.path.join(init_from, "ckpt.pt")):
+        return "checkpoint"
+    if os.path.isfile(os.path.join(init_from, "config.json")):
+        return "hf"
+    what = ("a folder with neither ckpt.pt (a train.py out_dir) nor config.json (an HF model)"
+            if os.path.isdir(init_from) else "no such file or folder")
+    if os.path.isdir(init_from) or not re.fullmatch(r"[\w.-]+/[\w.-]+", init_from):
+        raise CheckpointError(f"init_from={init_from}: {what}. Give a train.py checkpoint (ckpt.pt or its "
+                              f"out_dir), an HF model folder or Hub id (org/name), scratch or resume.")
+    return "hf"
 
 
 def save_atomic(path, obj):

@@ -42,7 +42,6 @@ import builtins
 import json
 import math
 import os
-import re
 import sys
 import time
 import types
@@ -59,7 +58,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
-from ckpt import CheckpointError, load_verified, remove_stale_tmp, save_atomic
+from ckpt import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
 from interleave import Sampler
 from model import Decoder, ModelConfig, estimate_mfu
 
@@ -116,7 +115,6 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
                      "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
                      "compile_mode", "reshard_after_forward")
-CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
 WARMUP_STEPS = 2             # after a start or resume, not timed: compile, first allocations
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
@@ -175,21 +173,6 @@ def get_config(argv):
     return cfg
 
 
-def load_checkpoint(path):
-    """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "ckpt.pt")
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
-                              f"start with --init_from=scratch.")
-    ckpt = load_verified(path)  # CheckpointError if unreadable or its checksums do not match
-    missing = [k for k in CKPT_KEYS if k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
-                              f"the phase that writes it.")
-    return path, ckpt
-
-
 def per_language(loss_tok, lang, n_langs):
     """(B, T) token losses, (B, T) language of x -> (2L,) loss sum and target count per language.
     A loss belongs to its target y[t] = x[t+1], in language lang[t+1]: at a switch, the first token of
@@ -197,24 +180,6 @@ def per_language(loss_tok, lang, n_langs):
     row's last position is left out of the per-language means (not of the loss)."""
     is_lang = lang[None, :, 1:] == torch.arange(n_langs, device=lang.device)[:, None, None]  # (L, B, T-1)
     return torch.cat([(is_lang * loss_tok[None, :, :-1]).sum((1, 2)), is_lang.sum((1, 2))]).double()
-
-
-def init_kind(init_from):
-    """scratch | resume | checkpoint | hf, decided by what is on disk: a file or a folder holding ckpt.pt
-    is a train.py checkpoint, a folder holding config.json an HF model, a missing path an HF Hub id if
-    it reads like one (org/name), else an error."""
-    if init_from in ("scratch", "resume"):
-        return init_from
-    if os.path.isfile(init_from) or os.path.isfile(os.path.join(init_from, "ckpt.pt")):
-        return "checkpoint"
-    if os.path.isfile(os.path.join(init_from, "config.json")):
-        return "hf"
-    what = ("a folder with neither ckpt.pt (a train.py out_dir) nor config.json (an HF model)"
-            if os.path.isdir(init_from) else "no such file or folder")
-    if os.path.isdir(init_from) or not re.fullmatch(r"[\w.-]+/[\w.-]+", init_from):
-        raise CheckpointError(f"init_from={init_from}: {what}. Give a train.py checkpoint (ckpt.pt or its "
-                              f"out_dir), an HF model folder or Hub id (org/name), scratch or resume.")
-    return "hf"
 
 
 def fmt(value, spec):  # "-" for a value not measured (None)

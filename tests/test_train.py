@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+import ckpt
 import tokenbin
 import train
 from model import load_model
@@ -362,7 +363,7 @@ def test_init_from_is_decided_by_what_is_on_disk(runs, monkeypatch):
                        "--init_from=out/hf_model", "--max_iters=1", "--eval_interval=0"])
     assert torch.load("from_out_hf/ckpt.pt", weights_only=True)["model_config"]["qkv_bias"]  # a Qwen2 body
     os.makedirs("empty")
-    assert [train.init_kind(s) for s in ("scratch", "resume", pre, os.path.join(pre, "ckpt.pt"),
+    assert [ckpt.init_kind(s) for s in ("scratch", "resume", pre, os.path.join(pre, "ckpt.pt"),
                                          "out/hf_model", "Qwen/Qwen2.5-0.5B")] == \
         ["scratch", "resume", "checkpoint", "checkpoint", "hf", "hf"]
     for spec, what in (("empty", "a folder with neither ckpt.pt"), ("out/x/ckpt.pt", "no such file or folder"),
