@@ -5,7 +5,8 @@
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step, so that many
    kills land inside a save), uninterrupted.
-2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment; then
+2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment (every
+   other trial: at the first save after that moment, as soon as its ckpt.pt.tmp file shows); then
    resumed (init_from=resume; from scratch again if the kill came before the first checkpoint) to the
    end. Exact: the final checkpoint's tensors (model and optimizer, by their sha256) and every logged
    loss equal the reference's, bit for bit. Also counted: kills that left a half-written
@@ -23,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -43,19 +45,27 @@ runpy.run_path("train.py", run_name="__main__")
 """
 
 
-def train(args, out_dir, extra=(), kill_after=None, nan_at=None):
-    """Run train.py (killed after kill_after seconds if given) -> (return code, stderr)."""
+def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
+    """Run train.py -> (return code, stderr, seconds until ckpt.pt first appeared). kill_after: SIGKILL
+    after that many seconds, or (in_save) at the first sight of a ckpt.pt.tmp file after them."""
     head = [sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"]
     cmd = head + RUN + [f"--data_dir={args.data_dir}", f"--out_dir={out_dir}", f"--max_iters={args.steps}",
                         *extra]
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
-    try:
-        _, err = p.communicate(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        p.send_signal(signal.SIGKILL)
-        _, err = p.communicate()
-    return p.returncode, err
+    with tempfile.TemporaryFile("w+") as err:  # a pipe could fill while we poll
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+        t0, first_ckpt = time.perf_counter(), None
+        while p.poll() is None:
+            t = time.perf_counter() - t0
+            if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt.pt")):
+                first_ckpt = t
+            if kill_after is not None and t > kill_after and (not in_save or stale(out_dir)):
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                break
+            time.sleep(0.001 if in_save and kill_after is not None and t > kill_after else 0.02)
+        err.seek(0)
+        return p.returncode, err.read(), first_ckpt
 
 
 def fingerprint(out_dir):
@@ -87,24 +97,25 @@ def main():
     shutil.rmtree(args.out_dir, ignore_errors=True)
     ref_dir = os.path.join(args.out_dir, "reference")
     t0 = time.perf_counter()
-    code, err = train(args, ref_dir)
+    code, err, first_ckpt = train(args, ref_dir)
     ref_time = time.perf_counter() - t0
     if code:
         sys.exit(f"fault_audit.py: the reference run failed:\n{err[-2000:]}")
     ref = fingerprint(ref_dir)
-    print(f"reference: {args.steps} steps in {ref_time:.1f} s (with start-up); kills drawn in "
-          f"[{0.3 * ref_time:.1f}, {ref_time:.1f}] s")
+    lo = 0.8 * first_ckpt  # kills while it trains: from a little before its first checkpoint to its end
+    print(f"reference: {args.steps} steps in {ref_time:.1f} s, first checkpoint after {first_ckpt:.1f} s; "
+          f"kills drawn in [{lo:.1f}, {ref_time:.1f}] s, every other one at the next save after that")
     n = dict(kill_trials=0, killed_mid_run=0, killed_mid_save=0, before_first_ckpt=0, exact_resumes=0,
              stale_tmp_left=0, nan_trials=0, nans_caught=0)
     for i in range(args.kills):
         out = os.path.join(args.out_dir, f"kill{i}")
-        code, _ = train(args, out, ["--init_from=scratch"], kill_after=rng.uniform(0.3, 1.0) * ref_time)
+        code, _, _ = train(args, out, ["--init_from=scratch"], kill_after=rng.uniform(lo, ref_time), in_save=i % 2)
         n["kill_trials"] += 1
         n["killed_mid_run"] += code == -signal.SIGKILL
         n["killed_mid_save"] += bool(stale(out))
         has_ckpt = os.path.isfile(os.path.join(out, "ckpt.pt"))
         n["before_first_ckpt"] += not has_ckpt
-        code, err = train(args, out, ["--init_from=resume" if has_ckpt else "--init_from=scratch"])
+        code, err, _ = train(args, out, ["--init_from=resume" if has_ckpt else "--init_from=scratch"])
         n["stale_tmp_left"] += len(stale(out))
         exact = code == 0 and fingerprint(out) == ref
         n["exact_resumes"] += exact
@@ -117,7 +128,7 @@ def main():
         # the n-th training forward after the resume is step stop + n (grad_accum 1); checks (and
         # checkpoints) every 5 steps: the NaN comes before the next one, which must catch it
         at = rng.randint(1, (stop // 5 + 1) * 5 - stop)
-        code, err = train(args, out, ["--init_from=resume", "--log_interval=5", "--ckpt_interval=5"], nan_at=at)
+        code, err, _ = train(args, out, ["--init_from=resume", "--log_interval=5", "--ckpt_interval=5"], nan_at=at)
         caught = (code not in (0, -signal.SIGKILL) and "train.py: error: non-finite" in err
                   and "Traceback" not in err and strict_json(os.path.join(out, "log.jsonl"))
                   and open(os.path.join(out, "ckpt.pt"), "rb").read() == good)
