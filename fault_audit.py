@@ -3,14 +3,13 @@
     python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
     OMP_NUM_THREADS=1 python fault_audit.py --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
 
-1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step, so that many
-   kills land inside a save), uninterrupted.
-2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment (every
-   other trial: at the first save after that moment, as soon as its ckpt.pt.tmp file shows); then
-   resumed (init_from=resume; from scratch again if the kill came before the first checkpoint) to the
-   end. Exact: the final checkpoint's tensors (model and optimizer, by their sha256) and every logged
-   loss equal the reference's, bit for bit. Also counted: kills that left a half-written
-   ckpt.pt.tmp<pid> behind, and such files still there after the resume (must be 0).
+1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
+2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after
+   its first checkpoint (every other trial: at the first save after that moment, as soon as its
+   ckpt.pt.tmp file shows), then resumed (init_from=resume) to the end. Exact: the final checkpoint's
+   tensors (model and optimizer, by their sha256) and every logged loss equal the reference's, bit
+   for bit. Also counted: kills that left a half-written ckpt.pt.tmp<pid> behind, and such files
+   still there after the resume (must be 0).
 3. NaN trials: a run stopped at a checkpoint, resumed with a NaN injected into the logits at a random
    later step. Caught: the process exits non-zero with train.py's clear error, ckpt.pt is the earlier
    one byte for byte, and log.jsonl is strict JSON.
@@ -47,7 +46,7 @@ runpy.run_path("train.py", run_name="__main__")
 
 def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
     """Run train.py -> (return code, stderr, seconds until ckpt.pt first appeared). kill_after: SIGKILL
-    after that many seconds, or (in_save) at the first sight of a ckpt.pt.tmp file after them."""
+    that many seconds after ckpt.pt first appears, or (in_save) at the first ckpt.pt.tmp file after."""
     head = [sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"]
     cmd = head + RUN + [f"--data_dir={args.data_dir}", f"--out_dir={out_dir}", f"--max_iters={args.steps}",
                         *extra]
@@ -59,11 +58,12 @@ def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
             t = time.perf_counter() - t0
             if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt.pt")):
                 first_ckpt = t
-            if kill_after is not None and t > kill_after and (not in_save or stale(out_dir)):
+            late = kill_after is not None and first_ckpt is not None and t > first_ckpt + kill_after
+            if late and (not in_save or stale(out_dir)):
                 p.send_signal(signal.SIGKILL)
                 p.wait()
                 break
-            time.sleep(0.001 if in_save and kill_after is not None and t > kill_after else 0.02)
+            time.sleep(0.001 if late else 0.01)
         err.seek(0)
         return p.returncode, err.read(), first_ckpt
 
@@ -102,14 +102,15 @@ def main():
     if code:
         sys.exit(f"fault_audit.py: the reference run failed:\n{err[-2000:]}")
     ref = fingerprint(ref_dir)
-    lo = 0.8 * first_ckpt  # kills while it trains: from a little before its first checkpoint to its end
+    span = 0.9 * (ref_time - first_ckpt)  # kills while it trains: after its first checkpoint, before its end
     print(f"reference: {args.steps} steps in {ref_time:.1f} s, first checkpoint after {first_ckpt:.1f} s; "
-          f"kills drawn in [{lo:.1f}, {ref_time:.1f}] s, every other one at the next save after that")
+          f"kills drawn in [0, {span:.1f}] s after a trial's first checkpoint, every other one at the next "
+          f"save after that")
     n = dict(kill_trials=0, killed_mid_run=0, killed_mid_save=0, before_first_ckpt=0, exact_resumes=0,
              stale_tmp_left=0, nan_trials=0, nans_caught=0)
     for i in range(args.kills):
         out = os.path.join(args.out_dir, f"kill{i}")
-        code, _, _ = train(args, out, ["--init_from=scratch"], kill_after=rng.uniform(lo, ref_time), in_save=i % 2)
+        code, _, _ = train(args, out, ["--init_from=scratch"], kill_after=rng.uniform(0, span), in_save=i % 2)
         n["kill_trials"] += 1
         n["killed_mid_run"] += code == -signal.SIGKILL
         n["killed_mid_save"] += bool(stale(out))
