@@ -102,7 +102,7 @@ def main():
     if code:
         sys.exit(f"fault_audit.py: the reference run failed:\n{err[-2000:]}")
     ref = fingerprint(ref_dir)
-    span = 0.9 * (ref_time - first_ckpt)  # kills while it trains: after its first checkpoint, before its end
+    span = 0.5 * (ref_time - first_ckpt)  # kills while it trains: after its first checkpoint, well before its end
     print(f"reference: {args.steps} steps in {ref_time:.1f} s, first checkpoint after {first_ckpt:.1f} s; "
           f"kills drawn in [0, {span:.1f}] s after a trial's first checkpoint, every other one at the next "
           f"save after that")
