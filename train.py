@@ -474,9 +474,9 @@ def main(argv=None):
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
         n = max(0, step - start - WARMUP_STEPS)
         tps = tokens_per_step * n / total_time if n else None
-        summary = dict(timed_steps=n, tokens_per_s=tps, mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps,
-                       peak_memory_gib=torch.cuda.max_memory_allocated(dev) / 2**30 if dev_type == "cuda" else None)
-        report({"step": step, "summary": summary})
+        peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev_type == "cuda" else None
+        report({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak,
+                                              mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps)})
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
