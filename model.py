@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ckpt import load_verified
+
 
 @dataclass
 class ModelConfig:
@@ -378,11 +380,8 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
     if os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "ckpt.pt")):
         spec = os.path.join(spec, "ckpt.pt")
     if os.path.isfile(spec):
-        try:
-            ckpt = torch.load(spec, map_location=map_location, weights_only=True)
-        except Exception as e:
-            raise ValueError(f"{spec}: not a readable train.py checkpoint ({e})") from e
-        if not isinstance(ckpt, dict) or "model_config" not in ckpt or "model" not in ckpt:
+        ckpt = load_verified(spec)  # ckpt.CheckpointError (a ValueError): unreadable, or checksums differ
+        if "model_config" not in ckpt or "model" not in ckpt:
             raise ValueError(f"{spec}: not a train.py checkpoint (needs keys 'model_config' and 'model')")
         cfg = ModelConfig(**ckpt["model_config"])
         if vocab_size is not None and vocab_size != cfg.vocab_size:
@@ -395,7 +394,7 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
             model.load_state_dict(sd, assign=True)
         except RuntimeError as e:
             raise ValueError(f"{spec}: weights do not match its model_config ({e})") from e
-        return model._tie_and_rope()
+        return model._tie_and_rope().to(map_location)
     if os.path.isdir(spec) and not os.path.isfile(os.path.join(spec, "config.json")):
         raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor config.json (HF model)")
     return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)

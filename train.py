@@ -7,26 +7,30 @@
 The EN+FR baseline is not a phase: the finetune data mode, run from the pretrain checkpoint for the
 interleave + finetune budget (config/*_baseline.py).
 
+The paper's chain, on the toy corpus as printed (each phase writes out/<phase>, and a later phase
+starts from the previous phase's out_dir unless init_from says otherwise; the defaults below are a
+tiny model that runs on a CPU):
+
+    python data/toy_enfr/prepare.py                                   # the toy corpus, once
+    torchrun --standalone --nproc_per_node=1 train.py --phase pretrain     # scratch -> out/pretrain
+    torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # out/pretrain -> out/interleave
+    torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # out/interleave -> out/finetune
+
 Config: the plain values below, then config files (python, exec'd) and --key=value or --key value
 overrides, in command-line order; values are python literals (ast.literal_eval), else strings.
 
-    python data/toy_enfr/prepare.py                                 # the toy corpus, once
     python train.py config/toy_pretrain.py                          # one CPU process, fp32
-    python train.py config/toy_interleave.py                        # from out/toy_pretrain
     python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt exactly
-    torchrun --standalone --nproc_per_node=2 train.py config/toy_pretrain.py --out_dir=out/fsdp_cpu
     torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # as the paper
     torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
         --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
-    torchrun --standalone --nproc_per_node=8 train.py --phase interleave --init_from=out/paper_360m_pretrain \
-        --data_dir=data/spoken_tinystories_enfr --out_dir=out/my_interleave --seq_len=2048 \
-        --batch_size=19 --grad_accum=2 --max_iters=20000
 On a busy CPU, OMP_NUM_THREADS=1 can be several times faster than two threads fighting for cores.
 
 init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt.pt: model,
 optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
 seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
-schedule) | an HF model id or folder (Decoder.from_hf: body kept, new speech embedding and head).
+schedule) | an HF model folder or Hub id (Decoder.from_hf: body kept, new speech embedding and head).
+What it is is decided by what is on disk (init_kind). A resume may change only RESUME_MAY_CHANGE.
 
 LR: per stage (the paper gives 5% warmup + linear decay, not whether per stage), linear warmup over
 the first warmup_frac of max_iters to learning_rate, then linear decay to min_lr (0) at max_iters.
@@ -44,6 +48,7 @@ import types
 from contextlib import nullcontext
 from dataclasses import asdict
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -53,21 +58,23 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
+from ckpt import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import Decoder, ModelConfig, estimate_mfu
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
-out_dir = "out/run"          # ckpt.pt and log.jsonl
+out_dir = ""                 # ckpt.pt and log.jsonl; "": out/<phase>
 data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
 data_mix = None              # else {corpus_dir: weight}, replacing data_dir: rows drawn from the
                              # corpora by weight (interleave.Mixture), e.g. {"data/libriheavy_en": 56,
                              # "data/stories_enfr": 20}; val loss per corpus and language
-init_from = "scratch"        # scratch | resume | earlier phase's ckpt.pt or out_dir | HF id or folder
+init_from = ""               # scratch | resume | a ckpt.pt or out_dir | HF folder or id; "": the chain
+                             # (pretrain: scratch, interleave: out/pretrain, finetune: out/interleave)
 phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
-log_interval = 10            # steps between log lines and log.jsonl records
-eval_interval = 200          # steps between val losses (also at step 0 and the last step)
-eval_iters = 20              # val batches per language, in all (split over ranks), fixed data
+log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
+eval_interval = 200          # steps between val losses (also at step 0 and at max_iters); 0: at max_iters only
+eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
 ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
 stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
 # data
@@ -93,14 +100,25 @@ grad_clip = 1.0              # global grad norm; 0 disables
 # system
 device = "auto"              # auto: cuda if available, else cpu
 dtype = "auto"               # auto: bfloat16 on cuda (fp32 master weights), float32 on cpu
-compile = None               # torch.compile each block; None: on for cuda, off for cpu
+compile = None               # torch.compile; None: on for cuda, off for cpu
+compile_mode = "block"       # block: each block (one graph for every layer) | model: the whole model
+reshard_after_forward = False  # FSDP2: True frees a block's gathered weights after its forward (less
+                             # memory, one more all-gather per block in backward); False, for presets
+                             # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
 # -----------------------------------------------------------------------------
 DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
-CKPT_KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")
+PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: where a phase starts
+# what a resume may change: where things are, how often to report, the split of the same global batch
+# (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
+# checkpoint's, or the resumed run is not the run its saved config describes
+RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
+                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
+                     "compile_mode", "reshard_after_forward")
+WARMUP_STEPS = 2             # after a start or resume, not timed: compile, first allocations
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
 
@@ -108,8 +126,8 @@ class ConfigError(ValueError):
     """A config key or value train.py cannot use; the message says which and what to do."""
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used (missing, corrupt, another phase or corpus); names the file."""
+class NonFiniteError(RuntimeError):
+    """A non-finite loss or grad norm: training stops before it can reach a checkpoint."""
 
 
 def _set(cfg, key, value, where):
@@ -145,43 +163,30 @@ def get_config(argv):
             except (ValueError, SyntaxError):
                 value = text  # a plain string: paths, names
             _set(cfg, key, value, arg)
-    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"])):
+    for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
+        if cfg[key] < 0:
+            raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
+    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"]),
+                         ("compile_mode", ["block", "model"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
+    cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"  # the chain's defaults
+    cfg["init_from"] = cfg["init_from"] or (f"out/{PREVIOUS[cfg['phase']]}" if cfg["phase"] in PREVIOUS
+                                            else "scratch")
     return cfg
 
 
-def load_checkpoint(path):
-    """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "ckpt.pt")
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
-                              f"start with --init_from=scratch.")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"{path}: cannot be read as a train.py checkpoint ({type(e).__name__}: "
-                              f"{str(e)[:200]}). It is truncated or corrupt, or not a torch file: restore "
-                              f"it from a copy or re-run the phase that writes it.") from None
-    missing = [k for k in CKPT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
-    if missing:
-        raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
-                              f"the phase that writes it.")
-    return path, ckpt
+def per_language(loss_tok, lang, n_langs):
+    """(B, T) token losses, (B, T) language of x -> (2L,) loss sum and target count per language.
+    A loss belongs to its target y[t] = x[t+1], in language lang[t+1]: at a switch, the first token of
+    the new language counts for that language. The last target's language is not in the batch, so each
+    row's last position is left out of the per-language means (not of the loss)."""
+    is_lang = lang[None, :, 1:] == torch.arange(n_langs, device=lang.device)[:, None, None]  # (L, B, T-1)
+    return torch.cat([(is_lang * loss_tok[None, :, :-1]).sum((1, 2)), is_lang.sum((1, 2))]).double()
 
 
-def save_checkpoint(path, obj):
-    """Atomic: write a temporary file, fsync, rename. A crash leaves the previous checkpoint intact."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
-    os.fsync(fd)
-    os.close(fd)
+def fmt(value, spec):  # "-" for a value not measured (None)
+    return "-" if value is None else format(value, spec)
 
 
 def get_lr(step, C):
@@ -194,6 +199,11 @@ def get_lr(step, C):
 
 def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
+    prev = PREVIOUS.get(C.phase)
+    if prev and C.init_from == f"out/{prev}" and not os.path.isfile(f"out/{prev}/ckpt.pt"):
+        raise CheckpointError(f"phase {C.phase} starts from out/{prev}/ckpt.pt, which does not exist: run "
+                              f"`torchrun --standalone --nproc_per_node=1 train.py --phase {prev}` first, or "
+                              f"give --init_from (scratch, a checkpoint or an HF model).")
     # ------------------------------------------------------------------ processes and devices
     distributed = "RANK" in os.environ  # set by torchrun
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -237,10 +247,12 @@ def main(argv=None):
     sampler = (Mixture({names[d]: splits[d][0] for d in mix}, {names[d]: w for d, w in mix.items()},
                        C.seq_len, C.batch_size, **kw) if C.data_mix
                else Sampler(splits[C.data_dir][0], C.seq_len, C.batch_size, **kw))
-    # val: one-language batches per corpus; rows depend only on the batch index, not on the ranks
-    val_samplers = {(d, lang): Sampler(val, C.seq_len, C.batch_size, mode="mono", lang_probs={lang: 1.0},
-                                       seed=EVAL_SEED, rank=rank, world_size=world, boundary_token=bnd)
+    # val: one-language rows 0 .. eval_iters x rows per step - 1 of each corpus, dealt round-robin to the
+    # ranks (row g to rank g % world): the same rows, so the same val loss, however the batch is split
+    val_samplers = {(d, lang): Sampler(val, C.seq_len, 1, mode="mono", lang_probs={lang: 1.0},
+                                       seed=EVAL_SEED, boundary_token=bnd)
                     for d, (_, val) in splits.items() for lang in val.langs}
+    val_rows = list(range(rank, C.eval_iters * C.batch_size * C.grad_accum * world, world))
     langs = sampler.langs
     n_langs = len(langs)
     # ------------------------------------------------------------------ model
@@ -251,19 +263,23 @@ def main(argv=None):
             raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                                   f"{C.phase}: resume continues the same phase. To start {C.phase} from "
                                   f"it, use --init_from={ckpt_path} and another out_dir.")
-        step = ckpt["step"]
-        try:
-            sampler.load_state_dict(ckpt["sampler"])  # raises if this run would draw other data
+        step, then = ckpt["step"], ckpt["config"]
+        changed = [f"{k} (checkpoint {then.get(k, v)!r}, now {getattr(C, k)!r})" for k, v in DEFAULTS.items()
+                   if k not in RESUME_MAY_CHANGE and then.get(k, v) != getattr(C, k)]
+        rows = (then["batch_size"] * then["grad_accum"] * then.get("world_size", 1),
+                C.batch_size * C.grad_accum * world)
+        if rows[0] != rows[1]:
+            changed.append(f"rows per step, batch_size x grad_accum x processes (checkpoint {rows[0]}, "
+                           f"now {rows[1]})")
+        if changed:
+            raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
+                              f"would not continue the one its checkpoint describes; keep them. Only "
+                              f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
+        try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
+            sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": world})
         except ValueError as e:
             raise CheckpointError(f"{ckpt_path}: {e}") from None
-        # rows per step = batch * world * grad_accum; the LR at each step depends on the schedule
-        for key in ("grad_accum", "max_iters", "learning_rate", "min_lr", "warmup_frac"):
-            if ckpt["config"][key] != getattr(C, key):
-                raise ConfigError(f"resume with {key}={getattr(C, key)!r}, the checkpoint used "
-                                  f"{ckpt['config'][key]!r}: the run would not continue exactly. Keep it.")
-    elif C.init_from != "scratch" and (os.path.isfile(C.init_from) or C.init_from.endswith(".pt")
-                                       or os.path.isfile(os.path.join(C.init_from, "ckpt.pt"))
-                                       or C.init_from.startswith("out/")):  # else an HF model
+    elif init_kind(C.init_from) == "checkpoint":
         ckpt_path, ckpt = load_checkpoint(C.init_from)
     if ckpt is not None:
         for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer
@@ -286,15 +302,14 @@ def main(argv=None):
                               f"{C.data_dir} (meta.json vocab_size + boundary): corpus/vocabulary mismatch.")
     n_params, flops_per_token = model.num_params(), model.flops_per_token(C.seq_len)
     model.to(dev)
-    if use_compile:
-        for block in model.blocks:
-            block.compile()  # in place: parameter names stay the same (checkpoints load anywhere)
-    if distributed:
+    if use_compile:  # in place: parameter names stay the same (checkpoints load anywhere)
+        for m in [model] if C.compile_mode == "model" else model.blocks:
+            m.compile()
+    if distributed:  # FSDP2: each block, then the root (embedding, final norm, head)
         mesh = init_device_mesh(dev_type, (world,))
-        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
-        for block in model.blocks:
-            fully_shard(block, mesh=mesh, mp_policy=mp)
-        fully_shard(model, mesh=mesh, mp_policy=mp)  # embedding, final norm, head
+        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)  # fp32 gradient reduction
+        for m in [*model.blocks, model]:
+            fully_shard(m, mesh=mesh, mp_policy=mp, reshard_after_forward=C.reshard_after_forward)
     ctx = nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype)
     # ------------------------------------------------------------------ optimizer
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": C.weight_decay},
@@ -326,12 +341,12 @@ def main(argv=None):
     @torch.no_grad()
     def evaluate():
         model.eval()
-        out, n_batches = {}, math.ceil(C.eval_iters / world)
-        per = {}  # (corpus_dir, lang) -> val loss
+        out, per = {}, {}  # per: (corpus_dir, lang) -> val loss
         for (d, lang), s in val_samplers.items():
             tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
-            for i in range(n_batches):
-                loss, y, _ = xent(s.get_batch(i), "sum")
+            for i in range(0, len(val_rows), C.batch_size):  # eval_iters x grad_accum batches per rank
+                rows = [s.get_batch(g) for g in val_rows[i:i + C.batch_size]]
+                loss, y, _ = xent([np.concatenate(a) for a in zip(*rows)], "sum")
                 tot[0] += loss
                 tot[1] += y.numel()
             tot = reduce(tot)
@@ -349,25 +364,31 @@ def main(argv=None):
     log_path = os.path.join(C.out_dir, "log.jsonl")
     if master:
         os.makedirs(C.out_dir, exist_ok=True)
+        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
         old = open(log_path).readlines() if C.init_from == "resume" and os.path.isfile(log_path) else []
         with open(log_path, "w") as f:  # resume: drop records past the checkpoint
             f.writelines(l for l in old if l.endswith("}\n") and json.loads(l)["step"] <= step)
         print(f"phase {C.phase} ({mode}, lang_probs {sampler.lang_probs}), init_from {C.init_from}, "
-              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile {use_compile}"
-              f"{', FSDP2' if distributed else ''} | {tokens_per_step:,} tokens/step = {C.batch_size} "
+              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile "
+              f"{C.compile_mode if use_compile else 'off'}{', FSDP2' if distributed else ''}"
+              f" | {tokens_per_step:,} tokens/step = {C.batch_size} "
               f"x {C.seq_len} x grad_accum {C.grad_accum} x {world} | steps {step} -> {C.max_iters}")
 
     def report(rec):  # one log.jsonl record, one log line
         if not master:
             return
         with open(log_path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
+            f.write(json.dumps(rec, allow_nan=False) + "\n")  # strict JSON: never a bare NaN
         line = [f"step {rec['step']}/{C.max_iters}"]
+        if "summary" in rec:  # the run's closing line
+            r = rec["summary"]
+            line = [f"summary: {r['timed_steps']} timed steps (not the first {WARMUP_STEPS} after the start, "
+                    f"nor evals and checkpoints)", f"{fmt(r['tokens_per_s'], ',.0f')} tok/s",
+                    f"mfu {fmt(r['mfu'], '.1%')}", f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
         if "loss" in rec:
             per = " ".join(f"{l} {rec[f'loss_{l}']:.4f}" for l in langs if f"loss_{l}" in rec)
-            mfu = "-" if rec["mfu"] is None else f"{100 * rec['mfu']:.1f}%"
             line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
-                     f"{rec['tokens_per_s']:,.0f} tok/s", f"mfu {mfu}"]
+                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s", f"mfu {fmt(rec['mfu'], '.1%')}"]
         if "val_loss" in rec:
             line.append("val " + " ".join(f"{l} {rec[f'val_loss_{l}']:.4f}" for l in langs))
         print(" | ".join(line))
@@ -377,60 +398,100 @@ def main(argv=None):
     mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=world)
                    if dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
     stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
-    n_acc, train_time = 0, 0.0  # steps in stats, their wall time (no evals, no checkpoints)
-    if step == 0 and stop > 0:
-        report({"step": 0, "tokens": 0, **evaluate()})
+    first_bad = torch.full((), math.inf, device=dev)  # first step with a non-finite loss or grad norm
+    dev_step = torch.full((), float(step), device=dev)  # the step number on the device (no H2D copies)
+    n_acc, n_timed, train_time, total_time = 0, 0, 0.0, 0.0  # steps in stats, timed steps, their time
+
+    def sync():  # wall times need the GPU's queue drained
+        if dev_type == "cuda":
+            torch.cuda.synchronize()
+    if step == 0 and stop > 0 and C.eval_interval:
+        rec = {"step": 0, "tokens": 0, **evaluate()}
+        if not all(map(math.isfinite, rec.values())):
+            raise NonFiniteError(f"{C.init_from}: the initial model's val loss is not finite: {rec}")
+        report(rec)
     t0 = time.perf_counter()
     while step < stop:
         lr = get_lr(step, C)
         for g in opt.param_groups:
             g["lr"] = lr
+        step_loss = 0.0  # sum over micro-steps: non-finite if any is
         for micro in range(C.grad_accum):
             loss_tok, _, lang = xent(sampler.get_batch(step * C.grad_accum + micro), "none")
             loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
             (loss / C.grad_accum).backward()
-            with torch.no_grad():  # per-language train loss from the lang array; masks, no sync
-                is_lang = lang.flatten()[None] == torch.arange(n_langs, device=dev)[:, None]  # (L, B*T)
-                stats += torch.cat([loss[None], (is_lang * loss_tok).sum(1), is_lang.sum(1)])
+            step_loss = step_loss + loss.detach()
+            with torch.no_grad():  # masks, no sync
+                stats += torch.cat([loss[None].double(), per_language(loss_tok.view(lang.shape), lang, n_langs)])
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
+        gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
+        # on the device, no host sync: read at the next log/eval/checkpoint step, before any save
+        ok = torch.isfinite(step_loss) & torch.isfinite(gnorm)
+        dev_step += 1
+        first_bad = torch.where(ok, first_bad, torch.minimum(first_bad, dev_step))
         opt.step()
         opt.zero_grad(set_to_none=True)
         step, n_acc = step + 1, n_acc + 1
-        is_log = step % C.log_interval == 0 or step == stop
-        is_eval = step % C.eval_interval == 0 or step == C.max_iters
-        is_ckpt = step % (C.ckpt_interval or C.eval_interval) == 0 or step == stop
+        timed = step - start > WARMUP_STEPS  # throughput: no warm-up, evaluation or checkpoint time
+        n_timed += timed
+        if step - start == WARMUP_STEPS:
+            sync()
+            t0 = time.perf_counter()
+        every = lambda n: n > 0 and step % n == 0  # noqa: E731 (an interval of 0: never in between)
+        is_log = every(C.log_interval) or step == stop
+        is_eval = every(C.eval_interval) or step == C.max_iters
+        is_ckpt = every(C.ckpt_interval or C.eval_interval) or step == stop
         if not (is_log or is_eval or is_ckpt):
             continue
-        if dev_type == "cuda":
-            torch.cuda.synchronize()
-        train_time += time.perf_counter() - t0
+        sync()
+        if timed:
+            train_time += time.perf_counter() - t0
+        if distributed:  # a NaN on one rank reaches every rank through the gradients; agree anyway
+            dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
+        if math.isfinite(bad := first_bad.item()):
+            msg = (f"non-finite loss or grad norm at step {int(bad)} (checked at step {step}): stopped "
+                   f"without saving; the last checkpoint in {C.out_dir} is the last good one. Lower "
+                   f"learning_rate or check the data, then --init_from=resume.")
+            report({"step": step, "error": msg})
+            raise NonFiniteError(msg)
         rec = {"step": step, "tokens": step * tokens_per_step}
         if is_log:
             s = reduce(stats.clone()).tolist()
-            gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
-            tps = tokens_per_step * n_acc / train_time
+            tps = tokens_per_step * n_timed / train_time if n_timed else None
             rec["loss"] = s[0] / (C.grad_accum * world * n_acc)
             rec.update({f"loss_{l}": s[1 + i] / s[1 + n_langs + i] for i, l in enumerate(langs)
                         if s[1 + n_langs + i] > 0})  # where measured: the language was in the batches
             rec.update(lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
-                       mfu=None if mfu_per_tps is None else mfu_per_tps * tps)
+                       mfu=None if mfu_per_tps is None or tps is None else mfu_per_tps * tps)
             stats.zero_()
-            n_acc, train_time = 0, 0.0
+            n_acc, n_timed, train_time, total_time = 0, 0, 0.0, total_time + train_time
         if is_eval:
             rec.update(evaluate())
+        if not all(map(math.isfinite, (v for v in rec.values() if isinstance(v, float)))):
+            msg = f"non-finite value at step {step}: {rec}; stopped without saving"
+            report({"step": step, "error": msg})
+            raise NonFiniteError(msg)
         if is_log or is_eval:
             report(rec)
         if is_ckpt:
             o = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
             msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
+            bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]  # finite grads, huge update
+            if bad:
+                raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
             if master:
-                save_checkpoint(os.path.join(C.out_dir, "ckpt.pt"), {
+                save_atomic(os.path.join(C.out_dir, "ckpt.pt"), {
                     "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
                     "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
                     "sampler": sampler.state_dict()})
         t0 = time.perf_counter()
     if master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
+        n = max(0, step - start - WARMUP_STEPS)
+        tps = tokens_per_step * n / total_time if n else None
+        peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev_type == "cuda" else None
+        report({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak,
+                                              mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps)})
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
@@ -439,6 +500,7 @@ def main(argv=None):
 if __name__ == "__main__":
     try:
         main()
-    except (ConfigError, CheckpointError, tokenbin.FormatError, DataError, FileNotFoundError) as e:
+    except (ConfigError, CheckpointError, NonFiniteError, tokenbin.FormatError, DataError,
+            FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)

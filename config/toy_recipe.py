@@ -13,4 +13,4 @@ grad_accum = 1
 learning_rate = 3e-3          # a tiny model takes a much higher peak than the paper's 5e-4
 min_lr = 0.0
 log_interval = 100
-eval_iters = 4                # val batches per language
+eval_iters = 4                # val rows per language: 4 x 16 rows per step = 64
