@@ -257,7 +257,8 @@ class Decoder(nn.Module):
         safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept and
         the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows: N(0, s^2),
         s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
-        trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights."""
+        trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights. A folder whose
+        vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables."""
         folder = _resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
@@ -282,7 +283,7 @@ class Decoder(nn.Module):
                                                       for k, r in zip(theirs, rows)])
         V, gen = pad_vocab(cfg.vocab_size), torch.Generator().manual_seed(0)
         def table(pretrained):  # (V, d): pretrained rows (zero padding), or fresh rows by the rule above
-            if vocab_size is None:
+            if vocab_size in (None, V_hf):  # same vocabulary (e.g. export_hf.py's folder): keep the rows
                 return torch.cat([pretrained, pretrained.new_zeros(V - V_hf, cfg.d_model)])
             return torch.randn(V, cfg.d_model, generator=gen) * pretrained.std()
         sd["tok_emb.weight"] = table(emb)
