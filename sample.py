@@ -207,7 +207,7 @@ def main(argv=None):
             raise SystemExit("sample.py --score needs --corpus (the toy corpus)")
         runs = dict(r.split("=", 1) if "=" in r else (os.path.basename(os.path.normpath(r)), r) for r in a.runs)
         res = score({k: load_model(v).eval() for k, v in runs.items()}, a.corpus, a.n_stories, a.k, a.n,
-                    a.max_new_tokens, a.temperature if a.temperature > 0 else 1.0, a.top_k or None, a.seed)
+                    a.max_new_tokens, a.temperature, a.top_k or None, a.seed)
         for key, r in res.items():
             if "rate" in r:
                 print(f"{key:>22}: kept {r['kept']:4d}/{r['switched_naming']:<4d} = {r['rate']:.3f} "

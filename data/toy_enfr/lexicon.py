@@ -55,6 +55,8 @@ class ToyLexicon:
         self.unit2phone = np.full(P.VOCAB_SIZE + 1, -1)  # -1 noise; the boundary token: -2
         self.unit2phone[v.units.ravel()] = np.repeat(np.arange(v.units.shape[0]), v.units.shape[1])
         self.unit2phone[P.VOCAB_SIZE] = -2
+        both = np.intersect1d(np.r_[v.cons["en"], v.vow["en"]], np.r_[v.cons["fr"], v.vow["fr"]])
+        self.own = {lang: np.setdiff1d(np.r_[v.cons[lang], v.vow[lang]], both) for lang in ("en", "fr")}
         self.lex = {}
         for lang in ("en", "fr"):
             words = sorted(v.words[lang], key=v.words[lang].get)[1:]  # id order, without <sil>
@@ -90,10 +92,12 @@ class ToyLexicon:
             best[i + 1, better], back[i + 1, better] = skip[better], np.c_[np.full(better.sum(), i),
                                                                                np.flatnonzero(better)]
             miss = ((table != padded[i:i + P.max_phones]) & (table >= 0)).sum(1)  # (W,) mismatched phones
-            for w in np.flatnonzero((lens <= n - i) & (miss * 3 <= lens)):
-                via = best[i] + bigram[:, w]  # (W+1,) over the previous word
-                p = int(via.argmin())
-                c, j = via[p] + MISS_COST * miss[w], i + lens[w]
+            cand = np.flatnonzero((lens <= n - i) & (miss * 3 <= lens))  # (k,) words that fit here
+            via = best[i][:, None] + bigram[:, cand]  # (W+1, k): over the previous word
+            prev = via.argmin(0)
+            cost = via[prev, np.arange(len(cand))] + MISS_COST * miss[cand]
+            for w, p, c in zip(cand, prev, cost):
+                j = i + lens[w]
                 if c < best[j, w]:
                     best[j, w], back[j, w] = c, (i, p)
         out, j, st = [], n, int(best[n].argmin())
@@ -119,6 +123,11 @@ class ToyLexicon:
         for seg in np.split(ph, cuts):
             seg = seg[seg != 0]
             if len(seg) == 0:
+                continue
+            own = {lang: np.isin(seg, self.own[lang]).sum() for lang in ("en", "fr")}
+            if min(own.values()) <= 0.1 * max(own.values()):  # clearly one language: read it in that one
+                lang = max(own, key=own.get)
+                out.append((lang, self.segment(seg, lang)[1]))
                 continue
             (ce, we), (cf, wf) = self.segment(seg, "en"), self.segment(seg, "fr")
             out.append(("en", we) if ce <= cf else ("fr", wf))
