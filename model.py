@@ -108,7 +108,7 @@ class Attention(nn.Module):
         if kv is not None:  # generation: store this call's keys/values, attend over all cached so far
             k_buf, v_buf, pos = kv  # (B,kv_h,max_len,hd) x2, tokens already cached
             k_buf[:, :, pos:pos + T], v_buf[:, :, pos:pos + T] = k, v
-            k, v = k_buf[:, :, :pos + T], v_buf[:, :, :pos + T]
+            k, v = k_buf[:, :, :pos + T].to(q.dtype), v_buf[:, :, :pos + T].to(q.dtype)  # no-op unless autocast
             if pos > 0:  # is_causal aligns top-left; with a cached past, query t sees keys <= pos + t
                 causal = False
                 t = torch.arange(pos + T, device=x.device)
@@ -220,8 +220,7 @@ class Decoder(nn.Module):
         generate, with a KV cache: the prompt goes through once, then one token per forward. Batched: every
         row has the same prompt length T (no padding: group prompts by length). temperature 0 is greedy
         (argmax); top_k / top_p (nucleus) cut the distribution first (see next_token_probs). T +
-        max_new_tokens must fit max_seq_len (no sliding window: RoPE positions are absolute). Call eval()
-        first if the model has dropout-like state (it has none today)."""
+        max_new_tokens must fit max_seq_len (no sliding window: RoPE positions are absolute)."""
         B, T = idx.shape
         if T < 1 or T + max_new_tokens > self.cfg.max_seq_len:
             raise ValueError(f"generate: prompt length {T} + {max_new_tokens} new tokens must be in "
