@@ -52,6 +52,19 @@ def test_mimi_decode_length_and_audio_prompt(tmp_path):
     sphn.write_wav(path, 0.3 * np.sin(np.arange(31200) / 7.0).astype(np.float32), 24000)
     prompt = sample.audio_prompt(path, mimi, boundary=2048)
     assert prompt[0] == 2048 and len(prompt) == 1 + 17 and prompt[1:].max() < 2048
+    # the CLI: weights on disk (as tokenize_audio.py reads them), audio prompt in, wavs out
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in mimi.state_dict().items()}, str(tmp_path / "mimi.safetensors"))
+    m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))
+    torch.save({"model_config": vars(m.cfg), "model": m.state_dict()}, tmp_path / "ckpt.pt")
+    sample.main([str(tmp_path), "--audio", path, "--mimi_weights", str(tmp_path / "mimi.safetensors"),
+                 "--wav_dir", str(tmp_path / "wavs"), "--n", "2", "--max_new_tokens", "5", "--temperature", "0",
+                 "--out", str(tmp_path / "a.json")])
+    res = json.loads((tmp_path / "a.json").read_text())
+    for j, cont in enumerate(res["continuations"]):
+        pcm, sr = sphn.read(str(tmp_path / "wavs" / f"sample{j}.wav"))
+        assert sr == 24000 and pcm.shape[-1] == len(cont) * 1920
+    assert sphn.read(str(tmp_path / "wavs" / "prompt.wav"))[0].shape[-1] == 17 * 1920
 
 
 def test_toy_units_read_back_as_the_story_text(corpus, lex):
