@@ -88,7 +88,7 @@ def model_card(ckpt, cfg, hf_cfg, vocab):
     return f"""---
 library_name: transformers
 pipeline_tag: text-generation
-tags: [speech-language-model, crosstalk, mimi, {ckpt.get('phase', 'unknown')}]
+tags: [speech-language-model, crosstalk, {ckpt.get('phase', 'unknown')}]
 ---
 # crosstalk speech language model ({ckpt.get('phase', 'unknown')} phase)
 
