@@ -33,7 +33,7 @@ and no child the prompt did not name (a new object may join: "Tom played with a 
 continuation; a new child or only other objects means the model lost the story). Reported per model and
 direction: the rate with a 95% Wilson interval; and, paired by prompt, the difference between two models
 in the share of all continuations that switch language AND keep the story (mean over prompts, 95% normal
-interval).
+interval). For reference, the same "kept" rate of the continuations that stay in the prompt's language.
 """
 import argparse
 import json
@@ -144,7 +144,8 @@ def score(runs, corpus, n_stories=200, k=3, n=4, max_new_tokens=60, temperature=
     res, per_prompt = {}, {}
     for name, model in runs.items():
         for lang, other in (("en", "fr"), ("fr", "en")):
-            counts, joint = dict(continuations=0, switched=0, switched_naming=0, kept=0), []
+            counts = dict(continuations=0, switched=0, switched_naming=0, kept=0, stayed_naming=0, stayed_kept=0)
+            joint = []
             for i, s in enumerate(stories):
                 setup = set().union(*(facts(text_words(t), lang) for t in P.sentences(s, lang)[:k]))
                 conts = continue_prompt(model, corpus_prompt(corpus, "val", i, k, lang), n, max_new_tokens,
@@ -153,20 +154,25 @@ def score(runs, corpus, n_stories=200, k=3, n=4, max_new_tokens=60, temperature=
                 for c in conts:
                     sents = lex.decode(c)
                     counts["continuations"] += 1
-                    if not sents or sents[0][0] != other:
+                    if not sents:
                         continue
-                    counts["switched"] += 1
+                    switched = sents[0][0] == other
+                    counts["switched"] += switched
                     complete = sents[:-1] if len(sents) > 1 and len(c) == max_new_tokens else sents
                     named = set().union(*(facts(w, lg) for lg, w in complete))
                     if named:
-                        counts["switched_naming"] += 1
                         kept = bool(named & setup) and {e for e in named if e[0] == "name"} <= setup
-                        counts["kept"] += kept
-                        good += kept
+                        pre = "switched_" if switched else "stayed_"
+                        counts[pre + "naming"] += 1
+                        counts["kept" if switched else "stayed_kept"] += kept
+                        good += kept and switched
                 joint.append(good / n)
             lo, hi = wilson(counts["kept"], counts["switched_naming"])
             rate = counts["kept"] / counts["switched_naming"] if counts["switched_naming"] else float("nan")
-            res[f"{name} {lang}->{other}"] = dict(counts, rate=rate, ci95=[lo, hi])
+            st = counts["stayed_naming"]  # the same measure when the model stays in the prompt's language
+            res[f"{name} {lang}->{other}"] = dict(counts, rate=rate, ci95=[lo, hi],
+                                                   stayed_rate=counts["stayed_kept"] / st if st else float("nan"),
+                                                   stayed_ci95=list(wilson(counts["stayed_kept"], st)))
             per_prompt[(name, lang)] = np.array(joint)
     names = list(runs)
     for a, b in [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]:
@@ -211,7 +217,9 @@ def main(argv=None):
         for key, r in res.items():
             if "rate" in r:
                 print(f"{key:>22}: kept {r['kept']:4d}/{r['switched_naming']:<4d} = {r['rate']:.3f} "
-                      f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]  (switched {r['switched']}/{r['continuations']})")
+                      f"[{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]  (switched {r['switched']}/{r['continuations']}); "
+                      f"staying in {key.split()[-1][:2]}: kept {r['stayed_kept']}/{r['stayed_naming']} = "
+                      f"{r['stayed_rate']:.3f} [{r['stayed_ci95'][0]:.3f}, {r['stayed_ci95'][1]:.3f}]")
             else:
                 print(f"{key}: {r['diff']:+.3f} [{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}] over {r['prompts']} prompts")
         out = dict(runs=runs, corpus=a.corpus, n_stories=a.n_stories, k=a.k, n=a.n,

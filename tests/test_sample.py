@@ -125,6 +125,7 @@ def test_score_against_oracles(corpus):
         assert r["continuations"] == 80 and r["switched"] >= 76 and r["switched_naming"] >= 60
         assert r["rate"] >= 0.9 and r["ci95"][0] <= r["rate"] <= r["ci95"][1]
         assert res[f"other {lang}"]["rate"] <= 0.2
+        assert r["stayed_naming"] == 0 and r["stayed_rate"] != r["stayed_rate"]  # never stays: no rate (nan)
         d = res[f"other - same {lang} (switch and keep, paired)"]
         assert d["diff"] < 0 and d["ci95"][1] < 0 and d["prompts"] == 40
 
