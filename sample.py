@@ -34,6 +34,9 @@ continuation; a new child or only other objects means the model lost the story).
 direction: the rate with a 95% Wilson interval; and, paired by prompt, the difference between two models
 in the share of all continuations that switch language AND keep the story (mean over prompts, 95% normal
 interval). For reference, the same "kept" rate of the continuations that stay in the prompt's language.
+Yardsticks on data/toy_enfr (150 val stories, k=3, 60 units; the oracles of tests/test_sample.py): the true
+continuation, translated, scores 0.86 EN->FR / 0.92 FR->EN (not 1: a true next sentence may name only a
+new object, e.g. with a relative as companion); another story's continuation scores 0.03 / 0.06.
 """
 import argparse
 import json
