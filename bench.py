@@ -12,6 +12,7 @@ bench.py: speed measurements, one subcommand each (one function per subcommand, 
     .venv/bin/python bench.py tokenize --device cuda --clips 1024
     .venv/bin/python bench.py eval --corpus data/toy_enfr # cloze scoring, batched vs one at a time
     .venv/bin/python bench.py eval --preset 360m --device cuda --dtype bfloat16 --suite  # 8 sets, 15k pairs
+    .venv/bin/python bench.py kv --preset small --prompt 128 --new 128   # generate(): KV cache vs full forwards
 
 model: forward+backward time of model.Decoder against transformers' Qwen2ForCausalLM / LlamaForCausalLM of
 the same shape and the same weights (ours is loaded from the HF model's save_pretrained folder through
@@ -491,8 +492,50 @@ def bench_memory(argv):
     return fig
 
 
-COMMANDS = {"model": bench_model, "sampler": bench_sampler, "tokenize": bench_tokenize, "eval": bench_eval}
-COMMANDS["memory"] = bench_memory
+def bench_kv(argv):
+    """model.Decoder.generate (KV cache: the prompt once, then one token per forward) against the naive loop
+    (the whole sequence through the model for every new token), greedy, same tokens checked."""
+    from model import Decoder, ModelConfig
+    p = argparse.ArgumentParser(prog="bench.py kv", description="generate(): KV cache vs full forwards")
+    p.add_argument("--preset", default="small", help="model.PRESETS name")
+    p.add_argument("--vocab", type=int, default=2049)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--prompt", type=int, default=128, help="prompt tokens")
+    p.add_argument("--new", type=int, default=128, help="generated tokens")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per method (medians)")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    m = Decoder(ModelConfig.preset(a.preset, vocab_size=a.vocab, max_seq_len=max(1024, a.prompt + a.new))).eval()
+    idx = torch.randint(0, a.vocab, (a.batch, a.prompt))
+
+    @torch.no_grad()
+    def naive():
+        seq = idx
+        for _ in range(a.new):
+            seq = torch.cat([seq, m(seq)[:, -1].argmax(-1, keepdim=True)], dim=1)
+        return seq
+    times = {"kv cache": [], "full forwards": []}
+    for _ in range(a.repeats):  # alternate, so a load spike on the shared machine hits both
+        for name, fn in (("kv cache", lambda: m.generate(idx, a.new, temperature=0)), ("full forwards", naive)):
+            t0 = time.process_time()
+            out = fn()
+            times[name].append(time.process_time() - t0)
+            if name == "kv cache":
+                cached = out
+            else:
+                assert torch.equal(cached, out), "greedy KV-cache generation differs from the naive loop"
+    print(f"kv bench: preset {a.preset}, batch {a.batch}, prompt {a.prompt} + {a.new} new tokens, "
+          f"{a.threads} thread(s), CPU time, median of {a.repeats}; greedy outputs identical")
+    tps = {k: a.batch * a.new / statistics.median(v) for k, v in times.items()}
+    for k, v in tps.items():
+        print(f"  {k:>13}: {v:8.1f} tokens/s")
+    print(f"  speed-up: {tps['kv cache'] / tps['full forwards']:.2f}x")
+
+
+COMMANDS = {"model": bench_model, "sampler": bench_sampler, "tokenize": bench_tokenize, "eval": bench_eval,
+            "memory": bench_memory, "kv": bench_kv}
 
 
 def main(argv=None):

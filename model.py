@@ -16,6 +16,7 @@ In code:
     m = load_model("out/interleave")                                   # train.py checkpoint (or HF folder / id)
     logits = m(idx)                        # idx (B,T) long -> (B,T,vocab_size)
     logits, hs = m(idx, return_hidden=True)   # hs[i] (B,T,d_model): residual stream after block i+1
+    out = m.generate(idx, 50, temperature=0.8, top_k=100)  # (B,T+50): KV cache, one token per step
 
 Vocabulary: cfg.vocab_size is the real vocabulary; the embedding/head tables have pad_vocab(vocab_size)
 rows (a multiple of 64) and logits are cut to vocab_size, so padding rows never enter a softmax.
@@ -98,15 +99,25 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, (cfg.n_head + 2 * cfg.n_kv_head) * self.hd, bias=cfg.qkv_bias)
         self.o = nn.Linear(cfg.n_head * self.hd, cfg.d_model, bias=False)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, kv=None):
         B, T, _ = x.shape
         qkv = self.qkv(x).view(B, T, self.n_head + 2 * self.n_kv_head, self.hd)
         q, k, v = qkv.split([self.n_head, self.n_kv_head, self.n_kv_head], dim=2)  # (B,T,h,hd)
         cos, sin = cos.to(q.dtype), sin.to(q.dtype)  # fp32 tables -> compute dtype (bf16 under autocast)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B,h,T,hd)
+        mask, causal = None, True
+        if kv is not None:  # generation: store this call's keys/values, attend over all cached so far
+            k_buf, v_buf, pos = kv  # (B,kv_h,max_len,hd) x2, tokens already cached
+            k_buf[:, :, pos:pos + T], v_buf[:, :, pos:pos + T] = k, v
+            k, v = k_buf[:, :, :pos + T].to(q.dtype), v_buf[:, :, :pos + T].to(q.dtype)  # no-op unless autocast
+            if pos > 0:  # is_causal aligns top-left; with a cached past, query t sees keys <= pos + t
+                causal = False
+                t = torch.arange(pos + T, device=x.device)
+                mask = None if T == 1 else t <= t[pos:, None]  # (T, pos+T): key j visible to query pos+i
         # enable_gqa: kv heads are shared by groups of query heads inside the kernel, no repeat copy
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_head != self.n_head)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                           enable_gqa=self.n_kv_head != self.n_head)
         return self.o(y.transpose(1, 2).reshape(B, T, self.n_head * self.hd))
 
 
@@ -128,8 +139,8 @@ class Block(nn.Module):
         self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg)
         self.mlp_norm, self.mlp = RMSNorm(cfg.d_model, cfg.norm_eps), MLP(cfg)
 
-    def forward(self, x, cos, sin):
-        x = x + self.attn(self.attn_norm(x), cos, sin)
+    def forward(self, x, cos, sin, kv=None):
+        x = x + self.attn(self.attn_norm(x), cos, sin, kv)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -182,21 +193,26 @@ class Decoder(nn.Module):
         self.init_rope()
         return self
 
-    def forward(self, idx, return_hidden=False, fp32_head=False):
+    def forward(self, idx, return_hidden=False, cache=None, fp32_head=False):
         """idx (B,T) long -> logits (B,T,vocab_size); with return_hidden also [h_1..h_L], h_i (B,T,d_model) the
         residual stream after block i, before the final norm. transformers' output_hidden_states has L+1
-        entries: [embeddings, h_1, .., h_{L-1}, norm(h_L)], so its [i] is our [i-1] except the last."""
+        entries: [embeddings, h_1, .., h_{L-1}, norm(h_L)], so its [i] is our [i-1] except the last.
+        cache: a KVCache (generation); idx then continues the cache.pos tokens already in it.
+        fp32_head: the final norm and head in fp32 even under autocast (evaluation scores)."""
         B, T = idx.shape
-        if T > self.cfg.max_seq_len:
-            raise ValueError(f"sequence length {T} > max_seq_len {self.cfg.max_seq_len}; "
+        pos = 0 if cache is None else cache.pos
+        if pos + T > self.cfg.max_seq_len:
+            raise ValueError(f"sequence length {pos + T} > max_seq_len {self.cfg.max_seq_len}; "
                              "build the model with a larger ModelConfig.max_seq_len")
         x = self.tok_emb(idx)  # (B,T,d)
-        cos, sin = self.rope_cos[:T, None, :], self.rope_sin[:T, None, :]  # (T,1,hd/2): over batch and heads
+        cos, sin = self.rope_cos[pos:pos + T, None, :], self.rope_sin[pos:pos + T, None, :]  # (T,1,hd/2)
         hidden = []
-        for block in self.blocks:
-            x = block(x, cos, sin)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cos, sin, None if cache is None else (cache.k[i], cache.v[i], pos))
             if return_hidden:
                 hidden.append(x)
+        if cache is not None:
+            cache.pos += T
         # only the real vocabulary: the product is (B,T,vocab_size) and contiguous, padding rows unused
         if fp32_head:  # evaluation: final norm + head in fp32 even under autocast (bf16 logits: ~0.03 nats off)
             with torch.autocast(x.device.type, enabled=False):
@@ -204,6 +220,29 @@ class Decoder(nn.Module):
         else:
             logits = F.linear(self.norm(x), self.lm_head.weight[: self.cfg.vocab_size])
         return (logits, hidden) if return_hidden else logits
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+        """Continue idx (B,T) long by max_new_tokens sampled tokens -> (B, T + max_new_tokens), as nanoGPT's
+        generate, with a KV cache: the prompt goes through once, then one token per forward. Batched: every
+        row has the same prompt length T (no padding: group prompts by length). temperature 0 is greedy
+        (argmax); top_k / top_p (nucleus) cut the distribution first (see next_token_probs). T +
+        max_new_tokens must fit max_seq_len (no sliding window: RoPE positions are absolute)."""
+        B, T = idx.shape
+        if T < 1 or T + max_new_tokens > self.cfg.max_seq_len:
+            raise ValueError(f"generate: prompt length {T} + {max_new_tokens} new tokens must be in "
+                             f"[1, max_seq_len={self.cfg.max_seq_len}]; shorten the prompt or the continuation")
+        cache = KVCache(self, B, T + max_new_tokens)
+        logits, out = self(idx, cache=cache)[:, -1], [idx]  # (B,V)
+        for i in range(max_new_tokens):
+            if temperature == 0:
+                nxt = logits.argmax(-1, keepdim=True)  # (B,1)
+            else:
+                nxt = torch.multinomial(next_token_probs(logits, temperature, top_k, top_p), 1, generator=generator)
+            out.append(nxt)
+            if i + 1 < max_new_tokens:
+                logits = self(nxt, cache=cache)[:, -1]
+        return torch.cat(out, dim=1)
 
     def num_params(self, non_embedding=False):
         """Unique parameters (tied head once); non_embedding drops tok_emb (an untied head stays: a matmul)."""
@@ -224,7 +263,8 @@ class Decoder(nn.Module):
         safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept and
         the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows: N(0, s^2),
         s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
-        trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights."""
+        trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights. A folder whose
+        vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables."""
         folder = _resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
@@ -249,7 +289,7 @@ class Decoder(nn.Module):
                                                       for k, r in zip(theirs, rows)])
         V, gen = pad_vocab(cfg.vocab_size), torch.Generator().manual_seed(0)
         def table(pretrained):  # (V, d): pretrained rows (zero padding), or fresh rows by the rule above
-            if vocab_size is None:
+            if vocab_size in (None, V_hf):  # same vocabulary (e.g. export_hf.py's folder): keep the rows
                 return torch.cat([pretrained, pretrained.new_zeros(V - V_hf, cfg.d_model)])
             return torch.randn(V, cfg.d_model, generator=gen) * pretrained.std()
         sd["tok_emb.weight"] = table(emb)
@@ -261,6 +301,33 @@ class Decoder(nn.Module):
         missing = [n for n, t in model.state_dict().items() if t.is_meta]
         assert not missing, f"from_hf left weights unset: {missing}"
         return model
+
+
+class KVCache:
+    """Keys and values of every layer for generate(): k[i], v[i] (B, n_kv_head, max_len, head_dim) preallocated
+    in the model's dtype and device; pos = tokens already stored. Decoder.forward(idx, cache=...) writes at
+    pos and advances it."""
+    def __init__(self, model, batch, max_len):
+        c, w = model.cfg, model.tok_emb.weight
+        shape = (c.n_layer, batch, c.n_kv_head, max_len, c.d_model // c.n_head)
+        self.k, self.v = w.new_zeros(shape), w.new_zeros(shape)
+        self.pos = 0
+
+
+def next_token_probs(logits, temperature=1.0, top_k=None, top_p=None):
+    """logits (B,V) -> sampling distribution (B,V): softmax(logits / temperature) restricted to the top_k most
+    likely tokens, then to the nucleus (the most likely tokens whose probabilities, before adding the last
+    one, sum to < top_p: at least one token), renormalised. Ties at the top_k-th value are all kept."""
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        logits = logits.masked_fill(logits < logits.topk(top_k, dim=-1).values[:, -1:], float("-inf"))
+    probs = logits.softmax(-1)
+    if top_p is not None and top_p < 1.0:
+        p_sorted, order = probs.sort(dim=-1, descending=True)
+        drop = p_sorted.cumsum(-1) - p_sorted >= top_p  # mass before this token already reaches top_p
+        probs = probs.masked_fill(torch.zeros_like(drop).scatter(-1, order, drop), 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
 
 
 # our per-block weight <- transformers' (under model.layers.{i}.), q/k/v stacked along rows

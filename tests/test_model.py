@@ -314,3 +314,78 @@ def test_flops_and_mfu():
     assert estimate_mfu(fpt, 1e9, "NVIDIA A100-SXM4-80GB") == pytest.approx(fpt * 1e9 / 312e12)
     assert estimate_mfu(fpt, 1e9, "NVIDIA L40S") == pytest.approx(fpt * 1e9 / 362e12)
     assert estimate_mfu(fpt, 1e9, "cpu") is None
+
+
+# ----------------------------------------------------------------------------- generate (KV cache)
+
+GEN_CONFIGS = {  # Qwen2 style: q/k/v bias, tied head; Llama-3 style: no bias, untied, GQA 4:1, llama3 RoPE
+    "qwen2": dict(vocab_size=100, n_layer=3, d_model=64, n_head=4, n_kv_head=2, d_ff=96, rope_theta=1e6,
+                  qkv_bias=True, tie_embeddings=True, max_seq_len=128),
+    "llama": dict(vocab_size=100, n_layer=3, d_model=64, n_head=4, n_kv_head=1, d_ff=96, rope_theta=5e5,
+                  rope_scaling=dict(LLAMA3), norm_eps=1e-5, qkv_bias=False, tie_embeddings=False, max_seq_len=128),
+}
+
+
+def _gen_model(kind):
+    return _randomise(Decoder(ModelConfig(**GEN_CONFIGS[kind])))
+
+
+@pytest.mark.parametrize("kind", ["qwen2", "llama"])
+def test_greedy_generate_equals_argmax_of_full_forwards(kind):
+    model = _gen_model(kind)
+    prompt = _idx(B=3, T=40)
+    new = 60  # 40 + 60 > original_max_position_embeddings=64: llama3 scaling is active while generating
+    out = model.generate(prompt, new, temperature=0)
+    seq = prompt
+    with torch.no_grad():
+        for _ in range(new):  # the naive loop: the whole sequence through the model for every token
+            seq = torch.cat([seq, model(seq)[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert out.shape == (3, 100) and torch.equal(out, seq)
+    assert len(set(out[0, 40:].tolist())) > 5  # a real continuation, not one token repeated
+
+
+@pytest.mark.parametrize("kind", ["qwen2", "llama"])
+def test_cached_logits_equal_uncached_at_every_step(kind):
+    from model import KVCache
+    model = _gen_model(kind)
+    seq = _idx(B=2, T=100)
+    with torch.no_grad():
+        full = model(seq)  # (2,100,V)
+        cache = KVCache(model, 2, 100)
+        got = [model(seq[:, :30], cache=cache)]  # prefill
+        got.append(model(seq[:, 30:37], cache=cache))  # a chunk after a cached past: the offset causal mask
+        got += [model(seq[:, t:t + 1], cache=cache) for t in range(37, 100)]  # one token per step
+    assert cache.pos == 100
+    assert (torch.cat(got, dim=1) - full).abs().max().item() <= 1e-5
+    assert full.abs().max() > 1.0
+
+
+def test_generate_rejects_too_long():
+    model = _gen_model("qwen2")
+    with pytest.raises(ValueError, match="max_seq_len"):
+        model.generate(_idx(B=1, T=100), 29)
+
+
+def test_top_k_top_p_restrict_the_distribution():
+    from model import next_token_probs
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, 3.0]])
+    p = torch.exp(logits[0] / 0.5) / torch.exp(logits[0] / 0.5).sum()  # hand: softmax at temperature 0.5
+    assert torch.allclose(next_token_probs(logits, 0.5)[0], p)
+    # top_k=2: tokens 4 and 0 only, renormalised
+    e = torch.exp(torch.tensor([2.0, 3.0]))
+    assert torch.allclose(next_token_probs(logits, 1.0, top_k=2)[0], torch.tensor([e[0], 0, 0, 0, e[1]]) / e.sum())
+    # top_p: probabilities at T=1 are ~[.244, .090, .033, .012, .665]; 0.7 keeps 4 (0.665 < 0.7) and 0
+    q = torch.softmax(logits[0], -1)
+    want = torch.tensor([q[0], 0, 0, 0, q[4]]) / (q[0] + q[4])
+    assert torch.allclose(next_token_probs(logits, 1.0, top_p=0.7)[0], want)
+    assert torch.equal(next_token_probs(logits, 1.0, top_p=0.5)[0], torch.tensor([0, 0, 0, 0, 1.0]))  # top token
+    assert torch.allclose(next_token_probs(logits, 1.0, top_k=3, top_p=0.9)[0],  # k: 4,0,1; p over those: 4,0
+                          torch.tensor([e[0], 0, 0, 0, e[1]]) / e.sum())
+    # sampling draws from that support only
+    model = _gen_model("qwen2")
+    out = model.generate(_idx(B=4, T=5), 20, temperature=1.0, top_k=1, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, model.generate(_idx(B=4, T=5), 20, temperature=0))  # top_k=1 is greedy
+    g = torch.Generator().manual_seed(0)
+    draws = torch.multinomial(next_token_probs(logits.repeat(2000, 1), 1.0, top_p=0.7), 1, generator=g)[:, 0]
+    freq = torch.bincount(draws, minlength=5) / 2000.0
+    assert set(draws.tolist()) == {0, 4} and abs(freq[4] - want[4]) < 0.04
