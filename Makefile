@@ -29,7 +29,7 @@ toy: $(BIN)/.installed
 
 # the same pipeline on a tiny corpus with a few steps per stage: checks that every command runs
 smoke: $(BIN)/.installed
-	OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
+	OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
 	TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh
 
 # gpu_check.sh (the one script for a GPU session) scaled down on CPU: checks that every step runs (~2 min)

@@ -6,7 +6,7 @@
 #   -> one results table, printed and saved with its plot.
 #
 #   ./toy.sh                                  # about 9.5 minutes on 2 CPU cores
-#   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40" \
+#   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
 #       TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh   # CI smoke run
 #   PREPARE=data/toy_enfr/prepare_text.py DATA=data/toy_enfr_text OUT=out/toy_text \
 #       TRAIN_ARGS=--seq_len=128 ./toy.sh     # the text topline: the same stories as text (tiktoken BPE);
