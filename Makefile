@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make toy    build the venv, then run the whole pipeline on the bundled toy corpus
+#   make toy-seeds   the same pipeline for 3 seeds (out/toy/seed<S>/), what the README's toy results use
 #   make test   build the venv (with test needs), then run the tests
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MOSHI_VERSION := 0.2.13
 
-.PHONY: venv test toy smoke gpu-check-cpu clean
+.PHONY: venv test toy toy-seeds smoke gpu-check-cpu clean
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -26,6 +27,9 @@ test: $(BIN)/.installed-test
 
 toy: $(BIN)/.installed
 	./toy.sh
+
+toy-seeds: $(BIN)/.installed
+	SEEDS="1337 7 42" ./toy.sh
 
 # the same pipeline on a tiny corpus with a few steps per stage: checks that every command runs
 smoke: $(BIN)/.installed

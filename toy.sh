@@ -2,10 +2,14 @@
 # The whole toy pipeline, one command per step (what `make toy` runs):
 #   corpus -> EN pretraining -> interleaving -> bilingual fine-tuning,
 #   and the EN+FR baseline (from the same pretrained model, same token budget as interleave + finetune)
-#   -> spoken cloze (8 sets) and the alignment probe for baseline, interleave, interleave+FT
-#   -> one results table, printed and saved with its plot.
+#   -> spoken cloze (8 sets) + minimal pairs (4 sets), three scoring conventions, and the alignment
+#      probe for baseline, interleave, interleave+FT
+#   -> report.md (tables, 95% intervals, paired tests, verdicts per convention) with report.png,
+#      report_ft.md (interleave+FT against interleave), curves.png (training curves).
 #
-#   ./toy.sh                                  # about 9.5 minutes on 2 CPU cores
+#   ./toy.sh                                  # about 10 minutes on 2 idle CPU cores
+#   SEEDS="1337 7 42" ./toy.sh                # `make toy-seeds`: the pipeline once per seed, in
+#                                             # $OUT/seed<S>/ (one corpus), then seeds.py's summary
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
 #       TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh   # CI smoke run
 #   PREPARE=data/toy_enfr/prepare_text.py DATA=data/toy_enfr_text OUT=out/toy_text \
@@ -23,26 +27,44 @@ OUT=${OUT:-out/toy}            # one folder per run below it, plus report.md / r
 PREPARE=${PREPARE:-data/toy_enfr/prepare.py}  # or data/toy_enfr/prepare_text.py: the stories as text
 PREP_ARGS=${PREP_ARGS:-}       # extra $PREPARE options
 TRAIN_ARGS=${TRAIN_ARGS:-}     # extra train.py overrides, applied to every stage
+SEEDS=${SEEDS:-}               # empty: one run in $OUT (the configs' seed); else one per seed in $OUT/seed<S>
 export TQDM_MININTERVAL=${TQDM_MININTERVAL:-5}  # progress bars: a line every 5 s in logs
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 step() { echo; echo "=== $* ($(date +%T))"; "$@"; }
 
+pipeline() {  # pipeline OUT_DIR [train.py overrides...]: 4 trainings, evaluations, report
+    local out=$1; shift
+    mkdir -p "$out"
+    step $PY train.py config/toy_pretrain.py   --data_dir="$DATA" --out_dir="$out/pretrain" "$@"
+    echo; echo "=== baseline training in the background, log: $out/baseline.log ($(date +%T))"
+    $PY train.py config/toy_baseline.py   --data_dir="$DATA" --out_dir="$out/baseline" \
+        --init_from="$out/pretrain" "$@" >"$out/baseline.log" 2>&1 &
+    local baseline=$!
+    step $PY train.py config/toy_interleave.py --data_dir="$DATA" --out_dir="$out/interleave" \
+        --init_from="$out/pretrain" "$@"
+    step $PY train.py config/toy_finetune.py   --data_dir="$DATA" --out_dir="$out/finetune" \
+        --init_from="$out/interleave" "$@"
+    if ! wait $baseline; then cat "$out/baseline.log"; echo "toy.sh: baseline training failed"; exit 1; fi
+    echo; echo "=== baseline ($(date +%T)):"; tail -n 3 "$out/baseline.log"
+    for run in baseline interleave finetune; do
+        step $PY eval_cloze.py "$out/$run" --corpus "$DATA"
+        step $PY align_probe.py "$out/$run" --corpus "$DATA"
+    done
+    step $PY eval_cloze.py --report "$out/report.md" \
+        baseline="$out/baseline" interleave="$out/interleave" interleave+FT="$out/finetune"
+    step $PY eval_cloze.py --report "$out/report_ft.md" interleave="$out/interleave" interleave+FT="$out/finetune"
+    step $PY plots.py pretrain="$out/pretrain" baseline="$out/baseline" interleave="$out/interleave" \
+        interleave+FT="$out/finetune" --out "$out/curves.png"
+}
+
 step $PY "$PREPARE" --out_dir="$DATA" $PREP_ARGS
-step $PY train.py config/toy_pretrain.py   --data_dir="$DATA" --out_dir="$OUT/pretrain" $TRAIN_ARGS
-echo; echo "=== baseline training in the background, log: $OUT/baseline.log ($(date +%T))"
-$PY train.py config/toy_baseline.py   --data_dir="$DATA" --out_dir="$OUT/baseline" \
-    --init_from="$OUT/pretrain" $TRAIN_ARGS >"$OUT/baseline.log" 2>&1 &
-baseline=$!
-step $PY train.py config/toy_interleave.py --data_dir="$DATA" --out_dir="$OUT/interleave" \
-    --init_from="$OUT/pretrain" $TRAIN_ARGS
-step $PY train.py config/toy_finetune.py   --data_dir="$DATA" --out_dir="$OUT/finetune" \
-    --init_from="$OUT/interleave" $TRAIN_ARGS
-if ! wait $baseline; then cat "$OUT/baseline.log"; echo "toy.sh: baseline training failed"; exit 1; fi
-echo; echo "=== baseline ($(date +%T)):"; tail -n 3 "$OUT/baseline.log"
-for run in baseline interleave finetune; do
-    step $PY eval_cloze.py "$OUT/$run" --corpus "$DATA"
-    step $PY align_probe.py "$OUT/$run" --corpus "$DATA"
-done
-step $PY eval_cloze.py --report "$OUT/report.md" \
-    baseline="$OUT/baseline" interleave="$OUT/interleave" interleave+FT="$OUT/finetune"
+if [ -z "$SEEDS" ]; then
+    pipeline "$OUT" $TRAIN_ARGS
+else
+    for seed in $SEEDS; do
+        echo; echo "######## seed $seed -> $OUT/seed$seed"
+        pipeline "$OUT/seed$seed" $TRAIN_ARGS --seed="$seed"
+    done
+    step $PY seeds.py "$OUT" --seeds $SEEDS
+fi

@@ -6,5 +6,5 @@ exec(open(os.path.join(os.path.dirname(__file__), "toy_recipe.py")).read())  # t
 phase = "finetune"
 init_from = "out/toy/interleave"
 out_dir = "out/toy/finetune"
-max_iters = 200
-eval_interval = 200
+max_iters = 400
+eval_interval = 400

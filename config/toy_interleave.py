@@ -7,5 +7,5 @@ phase = "interleave"
 init_from = "out/toy/pretrain"   # weights only: new optimizer, step 0, this stage's own schedule
 out_dir = "out/toy/interleave"
 p_fr = 0.5
-max_iters = 400
-eval_interval = 400
+max_iters = 800
+eval_interval = 800
