@@ -170,7 +170,7 @@ def bench_model(argv):
               f"{med['ours[block]'] / med['ours[model]']:.2f}x"
               + (f"; CPU-time ratio {mc['ours[block]'] / mc['ours[model]']:.2f}x" if cpu_dev else ""))
     if cpu_dev:
-        print(f"  median CPU s/step: " + ", ".join(f"{k} {v:.3f}" for k, v in mc.items()))
+        print("  median CPU s/step: " + ", ".join(f"{k} {v:.3f}" for k, v in mc.items()))
     write_json(a.json, fig)
     return med
 

@@ -4,7 +4,6 @@
 """
 import json
 import os
-import subprocess
 import sys
 from dataclasses import asdict
 
@@ -27,11 +26,8 @@ STYLES = {  # vocab 2049 = 2048 units + boundary: tables padded to 2112 rows, as
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("toy"))
-    subprocess.run([sys.executable, os.path.join(ROOT, "data/toy_enfr/prepare.py"), f"--out_dir={d}",
-                    "--n_train_stories=20", "--n_val_stories=40", "--n_bench=16", "--n_pairs=16"], check=True, capture_output=True)
-    return d
+def corpus(small_toy_corpus):
+    return small_toy_corpus
 
 
 def make_ckpt(path, style, meta):

@@ -6,7 +6,6 @@ the continuation score against oracle continuations, the CLI.
 import difflib
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -21,11 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("toy"))
-    subprocess.run([sys.executable, os.path.join(ROOT, "data/toy_enfr/prepare.py"), f"--out_dir={d}",
-                    "--n_train_stories=20", "--n_val_stories=40", "--n_bench=16", "--n_pairs=16"], check=True, capture_output=True)
-    return d
+def corpus(small_toy_corpus):
+    return small_toy_corpus
 
 
 @pytest.fixture(scope="module")
