@@ -492,3 +492,40 @@ def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
     n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=cells)
     assert n == 2 and sorted(read) == [3, 4]  # rank 1 of 2: rows 3-4, as datasets' shard(2, 1, contiguous)
     assert sorted(ta.read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
+
+
+def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, tmp_path, small_toy_corpus):
+    """Issue 12's path end to end: segments of long EN recordings (train and val) -> an unpaired corpus ->
+    pretraining on a mixture with a paired corpus: both corpora are drawn (their token shares near the
+    weights over many rows), and log.jsonl has the val loss of each corpus."""
+    import interleave
+    import train
+    for name, seed, sec in (("book_a.wav", 21, 3.0), ("book_b.wav", 22, 2.4)):
+        write_wav(tmp_path / name, signal(seed, sec, RATE), RATE)
+    segs = [("book_a.wav", 0.0, 0.8, "A", 0, "train"), ("book_a.wav", 0.8, 1.7, "A", 1, "train"),
+            ("book_a.wav", 1.7, 3.0, "A", 2, "train"), ("book_b.wav", 0.0, 1.1, "B", 0, "val"),
+            ("book_b.wav", 1.1, 2.4, "B", 1, "val")]
+    with open(tmp_path / "segments.jsonl", "w") as f:
+        for audio, start, end, doc, k, split in segs:
+            f.write(json.dumps(dict(audio=audio, start=start, end=end, story=doc, sentence=k, lang="en",
+                                    split=split)) + "\n")
+    books = str(tmp_path / "books")
+    c = ta.main(["--manifest", str(tmp_path / "segments.jsonl"), "--out_dir", books, "--unpaired",
+                 "--mimi_weights", mimi_path, "--threads", "1"])["counts"]
+    assert (c["clips_written"], c["clips_skipped"]) == (5, 0)
+    mix = {books: 3, small_toy_corpus: 1}
+    out = str(tmp_path / "pre")
+    train.main(["--seq_len=32", "--batch_size=4", "--log_interval=1", "--eval_interval=2", "--eval_iters=1",
+                "--model_preset=tiny", "--phase=pretrain", f"--out_dir={out}", "--max_iters=2",
+                f"--data_mix={mix!r}"])
+    recs = [json.loads(line) for line in open(os.path.join(out, "log.jsonl"))]
+    toy = os.path.basename(small_toy_corpus)
+    last_val = [r for r in recs if "val_loss" in r][-1]
+    assert {"val_loss_books_en", f"val_loss_{toy}_en", f"val_loss_{toy}_fr"} <= set(last_val)
+    assert "val_loss_books_fr" not in last_val  # an EN-only corpus has no FR val loss
+    names, _ = interleave.mixture_meta(mix)
+    split = {names[d]: tokenbin.load_split(d, "train") for d in mix}
+    sampler = interleave.Mixture(split, {names[d]: w for d, w in mix.items()}, 32, 64, mode="mono",
+                                 lang_probs={"en": 1.0}, seed=0, boundary_token=2048)
+    share = np.mean([sampler._row(g)[2][0] == "books" for g in range(4000)])  # rows are all seq_len + 1 long
+    assert abs(share - 0.75) < 0.02, share
