@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from model import (PEAK_FLOPS_BF16, Decoder, ModelConfig, estimate_mfu, hf_config_to_model_config,  # noqa: E402
+from hf_weights import hf_config_to_model_config  # noqa: E402
+from model import (PEAK_FLOPS_BF16, Decoder, ModelConfig, estimate_mfu,  # noqa: E402
                    load_model, pad_vocab)
 
 transformers = pytest.importorskip("transformers")
