@@ -7,7 +7,7 @@
 #   -> report.md (tables, 95% intervals, paired tests, verdicts per convention) with report.png,
 #      report_ft.md (interleave+FT against interleave), curves.png (training curves).
 #
-#   ./toy.sh                                  # about 10 minutes on 2 idle CPU cores
+#   ./toy.sh                                  # about 11 minutes on 2 idle CPU cores
 #   SEEDS="1337 7 42" ./toy.sh                # `make toy-seeds`: the pipeline once per seed, in
 #                                             # $OUT/seed<S>/ (one corpus), then seeds.py's summary
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
