@@ -420,76 +420,9 @@ def bench_eval(argv):
 
 
 def bench_memory(argv):
-    """Per-GPU memory of train.py under FSDP2 (fsdp_memory.py): the estimate by term for both
-    reshard_after_forward settings, the largest micro-batch that fits --gpu_mem_gb, and with --measure the
-    activation estimate against the bytes autograd saves (CPU, eager) and, on CUDA, the whole estimate
-    against torch.cuda.max_memory_allocated of a one-GPU FSDP2 step (eager and compiled blocks).
-
-        python bench.py memory --preset 360m --seq 2048 --world 8 --gpu_mem_gb 80
-        python bench.py memory --preset 1b --seq 2048 --world 1 --gpu_mem_gb 141
-        python bench.py memory --preset small --seq 256 --batch 4 --measure           # CPU check
-        python bench.py memory --preset 360m --seq 2048 --batch 8 --measure --device cuda
-    """
-    import fsdp_memory as fm
-    from model import ModelConfig
-    p = argparse.ArgumentParser(prog="bench.py memory", description=bench_memory.__doc__.split("\n")[0])
-    p.add_argument("--preset", default="360m")
-    p.add_argument("--vocab", type=int, default=2049)
-    p.add_argument("--seq", type=int, default=2048)
-    p.add_argument("--batch", type=int, default=8, help="rows per GPU per micro-step")
-    p.add_argument("--world", type=int, default=8, help="GPUs sharing the FSDP2 shards")
-    p.add_argument("--gpu_mem_gb", type=float, default=None, help="GPU memory (GB = 1e9 B): largest batch that fits")
-    p.add_argument("--margin", type=float, default=0.1, help="share of --gpu_mem_gb kept free (CUDA context, "
-                   "NCCL, fragmentation)")
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"], help="compute dtype")
-    p.add_argument("--measure", action="store_true", help="also measure (see above)")
-    p.add_argument("--measure_compiled", action="store_true", help="with --measure: also the saved bytes with "
-                   "compiled blocks (inductor: minutes on CPU)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--json", default=None)
-    a = p.parse_args(argv)
-    cfg = ModelConfig.preset(a.preset, vocab_size=a.vocab, max_seq_len=max(a.seq, 1024))
-    nb = 2 if a.dtype == "bfloat16" else 4
-    P = cfg.n_layer * fm.block_params(cfg) + fm.root_params(cfg)
-    fig = {"preset": a.preset, "params": P, "seq": a.seq, "batch": a.batch, "world": a.world, "estimate": {}}
-    print(f"memory ESTIMATE per GPU (fsdp_memory.py), preset {a.preset} ({P / 1e6:.1f}M params), seq {a.seq}, "
-          f"micro-batch {a.batch}, {a.world} GPU(s), FSDP2 {a.dtype} params / fp32 master + AdamW; GB = 1e9 B")
-    for reshard in (True, False):
-        t = fm.estimate(cfg, a.seq, a.batch, a.world, reshard, nb)
-        fig["estimate"][f"reshard_{reshard}"] = t
-        print(f"  reshard_after_forward={reshard}: {fm.format_terms(t)}")
-        if a.gpu_mem_gb:
-            b = fm.max_batch(cfg, a.seq, a.world, a.gpu_mem_gb * 1e9 * (1 - a.margin), reshard, nb)
-            fig["estimate"][f"reshard_{reshard}"]["max_batch"] = b
-            print(f"    largest micro-batch in {a.gpu_mem_gb:g} GB - {a.margin:.0%} margin: {b} rows of {a.seq} "
-                  f"({fm.estimate(cfg, a.seq, b, a.world, reshard, nb)['total'] / 1e9:.1f} GB estimated)")
-    if a.measure:
-        dtype = getattr(torch, a.dtype)
-        got, est = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device)
-        fig["saved_activations"] = {"measured": got, "estimated": est, "ratio": est / got}
-        print(f"  activations saved for backward (eager, {a.device}, {a.dtype}): measured {got / 1e9:.4f} GB by "
-              f"saved_tensors_hooks, estimated {est / 1e9:.4f} GB, estimate/measured {est / got:.3f}")
-        if a.measure_compiled:
-            got_c, _ = fm.measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device,
-                                               compile_blocks=True)
-            fig["saved_activations"]["measured_compiled_blocks"] = got_c
-            print(f"  the same with compiled blocks: measured {got_c / 1e9:.4f} GB, {got_c / got:.2f}x eager "
-                  f"(estimate/measured {est / got_c:.2f}: the estimate is eager's, an upper bound)")
-        for compile_blocks in ([False, True] if a.device.startswith("cuda") else [False]):
-            for reshard in (True, False):
-                m = fm.measure_fsdp_step(cfg, a.seq, a.batch, a.device, reshard, compile_blocks)
-                t = fm.estimate(cfg, a.seq, a.batch, 1, reshard, nb)["total"]
-                key = f"fsdp_step_1gpu_reshard_{reshard}_compile_{compile_blocks}"
-                if m is None:
-                    print(f"  one-process FSDP2 step (reshard {reshard}) ran on {a.device}; no allocator figures on CPU")
-                    continue
-                fig[key] = {**m, "estimated_total_world1": t, "ratio": t / m["max_allocated"]}
-                print(f"  {torch.cuda.get_device_name()}, 1 GPU FSDP2, reshard {reshard}, compiled blocks "
-                      f"{compile_blocks}: max_memory_allocated {m['max_allocated'] / 1e9:.2f} GB (reserved "
-                      f"{m['max_reserved'] / 1e9:.2f}), estimate {t / 1e9:.2f} GB, estimate/measured "
-                      f"{t / m['max_allocated']:.2f}")
-    write_json(a.json, fig)
-    return fig
+    """Per-GPU memory of train.py under FSDP2: fsdp_memory.py's estimate and measurements (its main())."""
+    import fsdp_memory
+    return fsdp_memory.main(argv)
 
 
 def bench_kv(argv):
