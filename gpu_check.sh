@@ -118,13 +118,13 @@ for n in names:
 log = os.path.join(out, "train_360m.log.jsonl")
 if "train_360m" in figs["steps"] and os.path.isfile(log):
     recs = [json.loads(l) for l in open(log) if l.strip()]
-    train = [r for r in recs if "tokens_per_s" in r]
-    steady = train[1:] or train  # the first record includes compile warm-up (train.py before issue 10 item 4)
+    timed = [r for r in recs if r.get("tokens_per_s") is not None]  # train.py leaves warm-up steps null
     figs["steps"]["train_360m"]["figures"] = {
-        "records": recs, "steady_records": len(steady),
-        "mean_tokens_per_s": sum(r["tokens_per_s"] for r in steady) / len(steady) if steady else None,
-        "mean_mfu": (sum(r["mfu"] for r in steady) / len(steady)) if steady and all(r.get("mfu") is not None for r in steady) else None,
-        "summary_lines": [l.strip() for l in open(os.path.join(work, "train_360m.log")) if "peak" in l.lower() or "mean" in l.lower()]}
+        "records": recs, "timed_records": len(timed),
+        "summary": next((r["summary"] for r in reversed(recs) if "summary" in r), None),  # train.py's closing
+        "mean_tokens_per_s": sum(r["tokens_per_s"] for r in timed) / len(timed) if timed else None,
+        "mean_mfu": (sum(r["mfu"] for r in timed) / len(timed)) if timed and all(r.get("mfu") is not None for r in timed) else None,
+        "summary_lines": [l.strip() for l in open(os.path.join(work, "train_360m.log")) if "summary" in l.lower()]}
 json.dump(figs, open(os.path.join(out, "gpu_figures.json"), "w"), indent=1)
 bad = {n: s["rc"] for n, s in figs["steps"].items() if s["rc"] != 0}
 print(f"gpu_check: {len(names)} steps, failed {bad or 'none'}; figures -> {os.path.join(out, 'gpu_figures.json')}")
