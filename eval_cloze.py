@@ -65,6 +65,7 @@ from tqdm import tqdm
 
 import stats
 import tokenbin
+from cpu_malloc import keep_freed_memory
 
 SCORINGS = ("mean", "sum", "ending")
 SCORING_HELP = {
@@ -343,6 +344,8 @@ def run(args):
     spec = args.specs[0]
     if args.threads:
         torch.set_num_threads(args.threads)
+    if torch.device(args.device).type == "cpu":
+        keep_freed_memory()  # cpu_malloc.py: no kernel round trip for each batch's logits
     meta = tokenbin.read_meta(args.corpus)
     model = load_for_corpus(spec, meta, args.device)
     dtype = resolve_dtype(args.device, args.dtype)
