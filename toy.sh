@@ -7,7 +7,7 @@
 #   -> report.md (tables, 95% intervals, paired tests, verdicts per convention) with report.png,
 #      report_ft.md (interleave+FT against interleave), curves.png (training curves).
 #
-#   ./toy.sh                                  # about 11 minutes on 2 idle CPU cores
+#   ./toy.sh                                  # about 8 minutes on 2 idle CPU cores
 #   SEEDS="1337 7 42" ./toy.sh                # `make toy-seeds`: the pipeline once per seed, in
 #                                             # $OUT/seed<S>/ (one corpus), then seeds.py's summary
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
@@ -16,9 +16,11 @@
 #       TRAIN_ARGS=--seq_len=128 ./toy.sh     # the text topline: the same stories as text (tiktoken BPE);
 #                                             # a text story is ~64 tokens, so 128 holds two, as 256 units do
 #
-# Every process uses one thread: on 2 cores, two small-matrix OpenMP threads fighting any other work
+# Two jobs at a time on 2 cores, one thread each: two small-matrix OpenMP threads fighting other work
 # were measured 2-3x slower than one. The baseline only needs the pretrained model, so it trains on
-# the second core while interleave -> finetune run on the first (its log: $OUT/baseline.log).
+# the second core while interleave -> finetune run on the first (its log: $OUT/baseline.log); the
+# three models are evaluated side by side. EN pretraining runs alone, so it takes $ALONE_THREADS threads
+# (2 on an idle machine: 1.7x the tokens/s of 1, the same losses bit for bit; set 1 on a busy one).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PY:-.venv/bin/python}
@@ -30,13 +32,15 @@ TRAIN_ARGS=${TRAIN_ARGS:-}     # extra train.py overrides, applied to every stag
 SEEDS=${SEEDS:-}               # empty: one run in $OUT (the configs' seed); else one per seed in $OUT/seed<S>
 export TQDM_MININTERVAL=${TQDM_MININTERVAL:-5}  # progress bars: a line every 5 s in logs
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+ALONE_THREADS=${ALONE_THREADS:-2}  # threads for EN pretraining, the one stage that runs alone
 
 step() { echo; echo "=== $* ($(date +%T))"; "$@"; }
 
 pipeline() {  # pipeline OUT_DIR [train.py overrides...]: 4 trainings, evaluations, report
     local out=$1; shift
     mkdir -p "$out"
-    step $PY train.py config/toy_pretrain.py   --data_dir="$DATA" --out_dir="$out/pretrain" "$@"
+    OMP_NUM_THREADS=$ALONE_THREADS step $PY train.py config/toy_pretrain.py --data_dir="$DATA" \
+        --out_dir="$out/pretrain" "$@"
     echo; echo "=== baseline training in the background, log: $out/baseline.log ($(date +%T))"
     $PY train.py config/toy_baseline.py   --data_dir="$DATA" --out_dir="$out/baseline" \
         --init_from="$out/pretrain" "$@" >"$out/baseline.log" 2>&1 &
@@ -47,9 +51,17 @@ pipeline() {  # pipeline OUT_DIR [train.py overrides...]: 4 trainings, evaluatio
         --init_from="$out/interleave" "$@"
     if ! wait $baseline; then cat "$out/baseline.log"; echo "toy.sh: baseline training failed"; exit 1; fi
     echo; echo "=== baseline ($(date +%T)):"; tail -n 3 "$out/baseline.log"
+    echo; echo "=== evaluating the three models side by side, logs: $out/<run>.eval.log ($(date +%T))"
+    local run pids=()
     for run in baseline interleave finetune; do
-        step $PY eval_cloze.py "$out/$run" --corpus "$DATA"
-        step $PY align_probe.py "$out/$run" --corpus "$DATA"
+        { step $PY eval_cloze.py "$out/$run" --corpus "$DATA" &&
+          step $PY align_probe.py "$out/$run" --corpus "$DATA"; } >"$out/$run.eval.log" 2>&1 &
+        pids+=($!)
+    done
+    for run in baseline interleave finetune; do  # in order, each log whole once its job is done
+        if ! wait "${pids[0]}"; then cat "$out/$run.eval.log"; echo "toy.sh: evaluating $run failed"; exit 1; fi
+        pids=("${pids[@]:1}")
+        cat "$out/$run.eval.log"
     done
     step $PY eval_cloze.py --report "$out/report.md" \
         baseline="$out/baseline" interleave="$out/interleave" interleave+FT="$out/finetune"
