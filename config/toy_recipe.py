@@ -1,12 +1,13 @@
 # The toy recipe, shared by config/toy_{pretrain,interleave,finetune,baseline}.py, which read this
 # file first and then set their own phase, init, output and steps. A tiny model on the bundled toy
-# corpus, CPU, one process, fp32. Threads, measured on 2 cores: idle machine, 19k tok/s with
-# OMP_NUM_THREADS=1 vs 29k with 2; with another job running, 19k vs 6-10k. So 1 thread unless the
-# machine is yours alone (toy.sh runs the baseline beside interleave + finetune, one thread each).
+# corpus, CPU, one process, fp32. Threads, measured on 2 cores (with cpu_malloc.py, which train.py
+# applies on CPU): idle machine, ~22k tok/s with OMP_NUM_THREADS=1 vs ~34k with 2; with another job
+# running, 2 threads fall to 8-10k. So 1 thread unless the machine is yours alone (toy.sh gives EN
+# pretraining 2, then runs the baseline beside interleave + finetune, one thread each).
 # Sized for the whole demo (4 trainings + evals) in well under 15 min on 2 cores: in a fixed CPU time
 # the tiny preset (4x the tokens/s of "small") reaches the same cloze accuracy as "small" or better.
 data_dir = "data/toy_enfr"
-model_preset = "tiny"         # 2 layers, d 64 (model.PRESETS): ~18k tokens/s on one core
+model_preset = "tiny"         # 2 layers, d 64 (model.PRESETS): ~22k tokens/s on one core
 seq_len = 256                 # stories ~115 (EN) / ~130 (FR) tokens, bench items up to ~200
 batch_size = 16               # 4,096 tokens per step
 grad_accum = 1
