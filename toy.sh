@@ -16,11 +16,11 @@
 #       TRAIN_ARGS=--seq_len=128 ./toy.sh     # the text topline: the same stories as text (tiktoken BPE);
 #                                             # a text story is ~64 tokens, so 128 holds two, as 256 units do
 #
-# Two jobs at a time on 2 cores, one thread each: two small-matrix OpenMP threads fighting other work
-# were measured 2-3x slower than one. The baseline only needs the pretrained model, so it trains on
-# the second core while interleave -> finetune run on the first (its log: $OUT/baseline.log); the
-# three models are evaluated side by side. EN pretraining runs alone, so it takes $ALONE_THREADS threads
-# (2 on an idle machine: 1.7x the tokens/s of 1, the same losses bit for bit; set 1 on a busy one).
+# One thread per process while jobs run side by side: two small-matrix OpenMP threads fighting other
+# work were measured 2-4x slower than one. The baseline only needs the pretrained model, so it trains
+# on the second core while interleave -> finetune run on the first (its log: $OUT/baseline.log); the
+# three models are then evaluated side by side. EN pretraining runs alone, so it takes $ALONE_THREADS
+# threads (2 on an idle machine: 1.5x the tokens/s of 1, the same losses bit for bit; set 1 on a busy one).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PY:-.venv/bin/python}
@@ -34,7 +34,13 @@ export TQDM_MININTERVAL=${TQDM_MININTERVAL:-5}  # progress bars: a line every 5 
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 ALONE_THREADS=${ALONE_THREADS:-2}  # threads for EN pretraining, the one stage that runs alone
 
-step() { echo; echo "=== $* ($(date +%T))"; "$@"; }
+step() { echo; echo "=== $* ($(date +%T), $OMP_NUM_THREADS thread(s))"; "$@"; }
+stop_jobs() {  # on any exit (a failure, Ctrl-C): no background training or evaluation goes on writing
+    local pid
+    for pid in $(jobs -p); do pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done
+    return 0
+}
+trap stop_jobs EXIT
 
 pipeline() {  # pipeline OUT_DIR [train.py overrides...]: 4 trainings, evaluations, report
     local out=$1; shift
