@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -69,3 +70,20 @@ def test_training_losses_are_bit_identical():
 def test_elsewhere_it_does_nothing(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert cpu_malloc.keep_freed_memory() is False
+
+
+def test_old_glibc_falls_back_to_no_mmap(monkeypatch):
+    """glibc before ~2.26 refuses an mmap threshold over 32 MiB: then no block is mmapped at all."""
+    calls = []
+
+    class Mallopt:  # stands in for ctypes' function (argtypes, restype settable): refuses > 32 MiB
+        def __call__(self, param, value):
+            calls.append((param, value))
+            return 0 if param == cpu_malloc.M_MMAP_THRESHOLD and value > 32 << 20 else 1
+
+    old = types.SimpleNamespace(mallopt=Mallopt())
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(cpu_malloc.ctypes, "CDLL", lambda name: old)
+    assert cpu_malloc.keep_freed_memory() is True
+    assert calls == [(cpu_malloc.M_MMAP_THRESHOLD, cpu_malloc.KEEP_BYTES), (cpu_malloc.M_MMAP_MAX, 0),
+                     (cpu_malloc.M_TRIM_THRESHOLD, cpu_malloc.KEEP_BYTES)]
