@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make toy    build the venv, then run the whole pipeline on the bundled toy corpus
 #   make toy-seeds   the same pipeline for 3 seeds (out/toy/seed<S>/), what the README's toy results use
-#   make toy-small   the pipeline with a bigger model, 2 seeds (out/toy_small/): all three findings show
+#   make toy-small   the pipeline with a bigger model, 2 seeds (out/toy_small/): (a) and (b) show
 #   make test   build the venv (with test needs), then run the tests
 PY ?= python3
 VENV := .venv
@@ -33,7 +33,7 @@ toy-seeds: $(BIN)/.installed
 	SEEDS="1337 7 42" ./toy.sh
 
 # the same pipeline with the small preset (4 layers, d 192, 2.0M parameters) for seeds 1337 and 7
-# (out/toy_small/seed<S>/): the README's "small preset" results, ~30 minutes a seed on 2 idle cores
+# (out/toy_small/seed<S>/): the README's "small preset" results, ~33 minutes a seed on 2 cores
 toy-small: $(BIN)/.installed
 	SEEDS="1337 7" OUT=out/toy_small TRAIN_ARGS=--model_preset=small ./toy.sh
 
