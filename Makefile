@@ -33,7 +33,7 @@ toy-seeds: $(BIN)/.installed
 	SEEDS="1337 7 42" ./toy.sh
 
 # the same pipeline with the small preset (4 layers, d 192, 2.0M parameters) for seeds 1337 and 7
-# (out/toy_small/seed<S>/): the README's "small preset" results, ~33 minutes a seed on 2 cores
+# (out/toy_small/seed<S>/): the README's "small preset" results, 33-35 minutes a seed on 2 cores
 toy-small: $(BIN)/.installed
 	SEEDS="1337 7" OUT=out/toy_small TRAIN_ARGS=--model_preset=small ./toy.sh
 
