@@ -48,7 +48,6 @@ from tqdm import tqdm
 
 import stats
 import tokenbin
-from cpu_malloc import keep_freed_memory
 from eval_cloze import (NonFiniteError, autocast_ctx, default_batch_tokens, default_out, length_batches,
                         load_for_corpus, pad_batch)
 
@@ -280,8 +279,6 @@ def main(argv=None):
 def run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
-    if torch.device(args.device).type == "cpu":
-        keep_freed_memory()  # cpu_malloc.py: no kernel round trip for each batch's activations
     meta = tokenbin.read_meta(args.corpus)
     model = load_for_corpus(args.spec, meta, args.device)
     res = probe(model, args.corpus, args.split, args.n_pairs, args.seed, args.batch_size, args.dtype,

@@ -87,6 +87,8 @@ def load_for_corpus(spec, meta, device="cpu"):
     An HF body gets a fresh embedding of the corpus vocabulary (units + boundary token); a checkpoint's
     vocabulary is checked against it (a model trained on another corpus is a clear error)."""
     from model import load_model
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()  # cpu_malloc.py: no kernel round trip for each batch's logits
     try:
         model = load_model(spec, vocab_size=tokenbin.model_vocab_size(meta), map_location="cpu")
     except (ValueError, FileNotFoundError) as e:
@@ -344,8 +346,6 @@ def run(args):
     spec = args.specs[0]
     if args.threads:
         torch.set_num_threads(args.threads)
-    if torch.device(args.device).type == "cpu":
-        keep_freed_memory()  # cpu_malloc.py: no kernel round trip for each batch's logits
     meta = tokenbin.read_meta(args.corpus)
     model = load_for_corpus(spec, meta, args.device)
     dtype = resolve_dtype(args.device, args.dtype)
