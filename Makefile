@@ -27,24 +27,24 @@ test: $(BIN)/.installed-test
 	$(BIN)/python -m pytest -q tests
 
 toy: $(BIN)/.installed
-	./toy.sh
+	runs/toy.sh
 
 toy-seeds: $(BIN)/.installed
-	SEEDS="1337 7 42" ./toy.sh
+	SEEDS="1337 7 42" runs/toy.sh
 
 # the same pipeline with the small preset (4 layers, d 192, 2.0M parameters) for seeds 1337 and 7
 # (out/toy_small/seed<S>/): the README's "small preset" results, 33-35 minutes a seed on 2 cores
 toy-small: $(BIN)/.installed
-	SEEDS="1337 7" OUT=out/toy_small TRAIN_ARGS=--model_preset=small ./toy.sh
+	SEEDS="1337 7" OUT=out/toy_small TRAIN_ARGS=--model_preset=small runs/toy.sh
 
 # the same pipeline on a tiny corpus with a few steps per stage: checks that every command runs
 smoke: $(BIN)/.installed
 	OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
-	TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" ./toy.sh
+	TRAIN_ARGS="--max_iters=6 --eval_interval=3 --eval_iters=1 --log_interval=3" runs/toy.sh
 
-# gpu_check.sh (the one script for a GPU session) scaled down on CPU: checks that every step runs (~2 min)
+# dev/gpu_check.sh (the one script for a GPU session) scaled down on CPU: checks that every step runs (~2 min)
 gpu-check-cpu: $(BIN)/.installed
-	GPU_CHECK_CPU=1 OUT=out/gpu_check_cpu ./gpu_check.sh
+	GPU_CHECK_CPU=1 OUT=out/gpu_check_cpu dev/gpu_check.sh
 
 clean:
 	rm -rf $(VENV)

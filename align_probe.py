@@ -29,7 +29,7 @@ Measures, per layer and as means over layers:
     retrieval  on centred vectors, by cosine: is the true FR translation the nearest of the n FR vectors
                to an EN sentence (EN->FR), and the reverse (FR->EN); ties share the credit. Chance 1/n.
     same pos.  mismatched cosine and gap against the same-position control, raw and centred.
-Intervals: mean_centered_gap_ci95 and mean_retrieval_at_1_ci95 bootstrap the pairs (stats.py), given
+Intervals: mean_centered_gap_ci95 and mean_retrieval_at_1_ci95 bootstrap the pairs (results/stats.py), given
 the n candidates; per_pair_centered_gap / per_pair_retrieval (means over layers 1 .. L, and both ways)
 let `eval_cloze.py --report` compare two models on the same pairs (pair_ids) with a paired bootstrap.
 The means over layers (mean_*) use layers 1 .. L, the block outputs, never the embeddings (with
@@ -46,8 +46,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-import stats
 import tokenbin
+from results import stats
 from eval_cloze import (NonFiniteError, autocast_ctx, default_batch_tokens, default_out, length_batches,
                         load_for_corpus, pad_batch)
 

@@ -47,9 +47,9 @@ the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scorin
      "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
                        "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
                        "pair_accuracy" (the plain item mean; no interval, its items are correlated)}}}
-accuracy and ci95 are fractions (0.5, not 50); intervals as stats.py says (Wilson over items; with
+accuracy and ci95 are fractions (0.5, not 50); intervals as results/stats.py says (Wilson over items; with
 groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
-`--report MD label=run ...` (report.py): the table of several runs, each against the first as a paired
+`--report MD label=run ...` (results/report.py): the table of several runs, each against the first as a paired
 difference with its 95% interval under each convention, a verdict table, and figures.
 """
 import argparse
@@ -63,22 +63,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-import stats
 import tokenbin
-from cpu_malloc import keep_freed_memory
-
-SCORINGS = ("mean", "sum", "ending")
-SCORING_HELP = {
-    "mean": "mean log-lik of every token after the boundary token (slamkit); ties 0.5",
-    "sum": "summed log-lik of every token after the boundary token; ties 0.5",
-    "ending": "mean log-lik of the ending tokens given the prompt; ties 0.5",
-}
-TASKS = (("ssc", "sSC"), ("stc", "sTC"))                                    # table rows
-PAIR_TASKS = {"swuggy": "sWUGGY", "sblimp": "sBLiMP", "lex": "toy-lex", "syn": "toy-syn"}  # minimal pairs
-DIRECTIONS = (("en", "EN"), ("fr", "FR"), ("en-fr", "EN>FR"), ("fr-en", "FR>EN"))  # table columns
-# the paper's column order, used by --report
-PAPER_COLUMNS = ("ssc_en", "ssc_fr", "stc_en", "stc_fr", "ssc_en-fr", "ssc_fr-en", "stc_en-fr", "stc_fr-en")
-
+from results import stats
+from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
+from training.cpu_malloc import keep_freed_memory
 
 # ----------------------------------------------------------------------------- model loading
 
@@ -88,7 +76,7 @@ def load_for_corpus(spec, meta, device="cpu"):
     vocabulary is checked against it (a model trained on another corpus is a clear error)."""
     from model import load_model
     if torch.device(device).type == "cpu":
-        keep_freed_memory()  # cpu_malloc.py: no kernel round trip for each batch's logits
+        keep_freed_memory()  # training/cpu_malloc.py: no kernel round trip for each batch's logits
     try:
         model = load_model(spec, vocab_size=tokenbin.model_vocab_size(meta), map_location="cpu")
     except (ValueError, FileNotFoundError) as e:
@@ -125,7 +113,7 @@ def length_batches(lengths, batch_size, batch_tokens=0):
     return batches
 
 
-# On CPU a batch pays off only while its (B, T, vocab) logits stay in the cache. Measured (bench.py eval,
+# On CPU a batch pays off only while its (B, T, vocab) logits stay in the cache. Measured (dev/bench.py eval,
 # tiny preset, 1 thread): toy stories (~270 tokens) run best one at a time (64 per batch: 0.5x), short
 # minimal pairs (~25 tokens) 1.9x faster in batches of <= 512 tokens (1.4x with no cap). GPUs want big batches.
 CPU_BATCH_TOKENS = 512
@@ -298,16 +286,6 @@ def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_
 
 # ----------------------------------------------------------------------------- tables
 
-def set_label(name):
-    """ssc_en-fr -> 'sSC EN>FR', sblimp_en -> 'sBLiMP EN' (the paper's columns); any other set keeps its name."""
-    task, _, d = name.partition("_")
-    if task in PAIR_TASKS and d:
-        return f"{PAIR_TASKS[task]} {d.upper()}"
-    if task not in dict(TASKS) or not d:
-        return name
-    return f"{dict(TASKS)[task]} {dict(DIRECTIONS).get(d, d.upper().replace('-', '>'))}"
-
-
 def format_table(results, scoring):
     """The paper's grid (rows sSC, sTC; columns EN, FR, EN>FR, FR>EN; accuracy %), then n per row,
     then any other set on its own line."""
@@ -339,7 +317,7 @@ def write_json(path, record):
 
 def run(args):
     if args.report:
-        import report
+        from results import report
         return report.main(args.report, args.specs, args.scoring)
     if len(args.specs) != 1:
         raise SystemExit("eval_cloze.py: give one model (or use --report for several runs)")
@@ -391,7 +369,7 @@ def main(argv=None):
                     "(default: beside the checkpoint)")
     ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")
     ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ... "
-                    "(report.py) and its figures beside it")
+                    "(results/report.py) and its figures beside it")
     args = ap.parse_args(argv)
     try:
         run(args)

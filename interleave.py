@@ -33,7 +33,7 @@ index. The other sentences of that first story draw their languages as the mode 
 chosen token, they are independent of it). After the first story, whole stories drawn uniformly.
 Expected coverage per token is then the same for every sentence position and every story (a story is
 drawn per token, i.e. in proportion to its length): tests/test_interleave.py measures it, and
-`python bench.py sampler` prints it on the toy corpus (min/max rate over sentence positions).
+`python -m dev.bench sampler` prints it on the toy corpus (min/max rate over sentence positions).
 Before this, rows started at a story start and dropped the rest of the story cut at the row end:
 at seq 256 on the toy corpus the last sentence position was seen at 0.59x the rate of the first.
 The price: a row (and a val row) usually starts mid-sentence without the boundary context, as in
@@ -58,7 +58,7 @@ Try it:
     python interleave.py data/toy_enfr --show 2                  # rows, language per sentence
     python interleave.py data/toy_enfr --mode mono --lang_probs en=1 --show 1
     python interleave.py data/toy_enfr --switch story --p_fr 0.2 --show 1
-Speed (tokens/s of get_batch on one core, seq 2048, batch 8) and coverage:  python bench.py sampler
+Speed (tokens/s of get_batch on one core, seq 2048, batch 8) and coverage:  python -m dev.bench sampler
 """
 import argparse
 import math

@@ -8,7 +8,7 @@ Exact (fp32, within 1e-4 logits) against transformers' Qwen2ForCausalLM and Llam
 Llama-3 RoPE frequency scaling; tests/test_model.py checks it. Commands:
     .venv/bin/python -m pytest -q tests/test_model.py
     .venv/bin/python model.py                      # parameter count and FLOPs/token of every preset
-    .venv/bin/python bench.py model --preset small # fwd+bwd speed against transformers
+    .venv/bin/python -m dev.bench model --preset small # fwd+bwd speed against transformers
 
 In code:
     m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))           # from scratch
@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ckpt import load_verified
+from training.checkpoint import load_verified
 
 
 @dataclass
@@ -264,13 +264,13 @@ class Decoder(nn.Module):
         s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
         trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights. A folder whose
         vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables."""
-        from hf_weights import SafetensorsFolder, hf_config_to_model_config, resolve_hf
+        from training.hf_weights import SafetensorsFolder, hf_config_kwargs, resolve_hf
         folder = resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
             raise FileNotFoundError(f"{cfg_path} not found: an HF model folder needs config.json and *.safetensors")
         with open(cfg_path) as f:
-            cfg = hf_config_to_model_config(json.load(f), cfg_path)
+            cfg = ModelConfig(**hf_config_kwargs(json.load(f), cfg_path))
         weights = SafetensorsFolder(folder)
         V_hf = weights.shape("model.embed_tokens.weight")[0]
         emb = weights.get("model.embed_tokens.weight", (V_hf, cfg.d_model))

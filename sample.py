@@ -71,27 +71,21 @@ def bench_prompt(corpus, name, item):
     return np.concatenate([[tokenbin.story_boundary_token(meta)], np.asarray(tokens[ps:pe], np.int64)])
 
 
-def load_mimi(weights):
-    import tokenize_audio
+def open_mimi(weights):
+    from audio.mimi import load_mimi
     if not weights or not os.path.isfile(weights):
         raise SystemExit(f"sample.py: --mimi_weights {weights!r} not found (Mimi's safetensors, as for "
                          "tokenize_audio.py)")
-    return tokenize_audio.load_mimi(weights, "cpu")
+    return load_mimi(weights, "cpu")
 
 
 def audio_prompt(path, mimi, boundary):
-    import tokenize_audio
-    wav, why = tokenize_audio.load_audio(path, mimi.sample_rate, max_seconds=600, min_peak=1e-4)
+    from audio.decode import load_audio
+    from audio.mimi import encode_batch
+    wav, why = load_audio(path, mimi.sample_rate, max_seconds=600, min_peak=1e-4)
     if wav is None:
         raise SystemExit(f"sample.py: --audio {path}: {why[0]} ({why[1]})")
-    return np.concatenate([[boundary], tokenize_audio.encode_batch(mimi, [wav], "cpu")[0].astype(np.int64)])
-
-
-@torch.inference_mode()
-def decode_audio(mimi, units):
-    """Mimi units (T,) of the first codebook -> (T * 1920,) float32 at 24 kHz (the other codebooks absent)."""
-    codes = torch.as_tensor(np.asarray(units, np.int64))[None, None]  # (B=1, K=1, T)
-    return mimi.decode(codes)[0, 0].float().numpy()
+    return np.concatenate([[boundary], encode_batch(mimi, [wav], "cpu")[0].astype(np.int64)])
 
 
 def continue_prompt(model, prompt, n, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=0):
@@ -229,7 +223,7 @@ def main(argv=None):
                    max_new_tokens=a.max_new_tokens, temperature=a.temperature, top_k=a.top_k, results=res)
     else:
         model = load_model(a.runs[0]).eval()
-        mimi = load_mimi(a.mimi_weights) if a.audio or (a.mimi_weights and a.wav_dir) else None
+        mimi = open_mimi(a.mimi_weights) if a.audio or (a.mimi_weights and a.wav_dir) else None
         if a.audio:
             prompt = audio_prompt(a.audio, mimi, model.cfg.vocab_size - 1)
         elif a.corpus and a.bench:
@@ -252,9 +246,10 @@ def main(argv=None):
             out["words"] = [show(lex, c) for c in conts]
         if mimi is not None and a.wav_dir:
             import sphn
+            from audio.mimi import decode_units
             os.makedirs(a.wav_dir, exist_ok=True)
             for name, units in [("prompt", prompt[1:])] + [(f"sample{j}", c) for j, c in enumerate(conts)]:
-                sphn.write_wav(os.path.join(a.wav_dir, f"{name}.wav"), decode_audio(mimi, units), mimi.sample_rate)
+                sphn.write_wav(os.path.join(a.wav_dir, f"{name}.wav"), decode_units(mimi, units), mimi.sample_rate)
             print(f"{a.wav_dir}: prompt.wav, sample*.wav (first codebook only: degraded, see sample.py's docstring)")
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

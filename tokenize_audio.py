@@ -12,7 +12,7 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
         --out_dir data/libriheavy_en --device cuda
 
-Hugging Face datasets in (hf_audio.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
+Hugging Face datasets in (audio/hf_datasets.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
 parquet files, its columns mapped to story / sentence / lang / split, rows sharded over the ranks:
     # slprl/sTinyStories (audio, text, aligned_text, split_sentence): a row is one whole story, EN only
     torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
@@ -25,7 +25,7 @@ parquet files, its columns mapped to story / sentence / lang / split, rows shard
         --bad_column bad --bench_name ssc_en-fr --out_dir data/spoken_tinystories_enfr --device cuda
 
 clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder); a
-segment of a long recording adds "start" and "end" seconds (manifests.py checks every line):
+segment of a long recording adds "start" and "end" seconds (audio/manifests.py checks every line):
     {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
     {"audio": "libriheavy/ch_0042.flac", "start": 12.3, "end": 15.8, "story": "ch_0042", "sentence": 4,
      "lang": "en", "split": "train"}
@@ -45,7 +45,7 @@ segment. A document is written per language in index order and split into two st
 index the manifest lacks, or a skipped segment): the speech is continuous on either side, not across.
 A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
 (peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
-ends before it starts: audio_decode.py says exactly when; a bench item is skipped when one of its
+ends before it starts: audio/decode.py says exactly when; a bench item is skipped when one of its
 clips is. The summary prints written + skipped = total.
 
 Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
@@ -56,8 +56,8 @@ threads); a window's clips are sorted by duration, batched (--batch_seconds of p
 ceil(n_samples / 1920) frames: Mimi is causal, so padding after a clip cannot change its codes
 (tests/test_tokenize_audio.py: batched == one-by-one, exactly, fp32). Rank r of torchrun encodes a
 contiguous block of the work list (rank_block: the segments of one long file stay on one rank) into
-out_dir/shards/shard_*.npz (shards.py: atomic, keyed by clip index); rank 0 merges them
-(corpus_assembly.py) in manifest order, so the corpus is byte-identical for any
+out_dir/shards/shard_*.npz (audio/shards.py: atomic, keyed by clip index); rank 0 merges them
+(audio/assembly.py) in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
 re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
 holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
@@ -67,33 +67,24 @@ import argparse
 import datetime
 import hashlib
 import json
-import math
 import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 
-import numpy as np
 import sphn
 import torch
-from huggingface_hub import hf_hub_download
 from moshi.models import loaders
 from tqdm import tqdm
 
-import hf_audio
 import tokenbin
-from corpus_assembly import (assemble_benches, assemble_paired, assemble_split, assemble_unpaired,  # noqa: F401
-                             order_langs, remove_stale)
-from shards import check_fingerprint, read_shards, write_shard
-from audio_decode import load_audio, load_unit, resample  # noqa: F401 (load_audio, resample: tests)
-from manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
-
-MIMI_REPO = "kyutai/moshiko-pytorch-bf16"
-# Hub revision of the default weights. The file name carries the checkpoint id and meta.json the sha256
-# of the bytes used, so a corpus says exactly which weights made it. Pin with --mimi_revision <sha>.
-MIMI_REVISION = "main"
-VOCAB_SIZE = 2048          # Mimi codebook size; checked against the loaded model
+from audio import hf_datasets
+from audio.assembly import assemble_benches, assemble_paired, assemble_unpaired, order_langs, remove_stale
+from audio.decode import load_unit
+from audio.manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
+from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
+from audio.shards import check_fingerprint, read_shards, write_shard
 
 
 def get_args(argv=None):
@@ -113,78 +104,21 @@ def get_args(argv=None):
     p.add_argument("--batch_seconds", type=float, default=0, help="padded audio per batch (0: 600 on "
                    "GPU, 60 on CPU; encoding takes ~20 MB of memory per second of audio in a batch)")
     p.add_argument("--batch_size", type=int, default=0, help="max clips per batch (0: 64 on GPU, 1 on "
-                   "CPU, where batching measured 0.66x the speed of one by one: bench.py tokenize)")
+                   "CPU, where batching measured 0.66x the speed of one by one: dev/bench.py tokenize)")
     p.add_argument("--max_seconds", type=float, default=60.0, help="longer clips are skipped")
     p.add_argument("--min_peak", type=float, default=1e-3, help="quieter clips are 'silent' (-60 dBFS)")
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    hf_audio.add_args(p)
+    hf_datasets.add_args(p)
     args = p.parse_args(argv)
     if args.manifest and args.hf_dataset:
         p.error("give the clips as one of --manifest and --hf_dataset, not both")
     if not (args.manifest or args.hf_dataset or args.bench_manifest or args.hf_bench):
         p.error("nothing to tokenize: give clips (--manifest or --hf_dataset) and/or bench items "
-                "(--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. slm21.py's)")
-    hf_audio.check_args(args)
+                "(--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. audio/slm21.py's)")
+    hf_datasets.check_args(args)
     return args
-
-
-# ----------------------------------------------------------------------------- Mimi
-
-def resolve_weights(args):
-    if args.mimi_weights:
-        if not os.path.isfile(args.mimi_weights):
-            raise SystemExit(f"tokenize_audio.py: --mimi_weights {args.mimi_weights} not found")
-        check_safetensors(args.mimi_weights)
-        return args.mimi_weights, None, None
-    try:
-        path = hf_hub_download(args.mimi_repo, loaders.MIMI_NAME, revision=args.mimi_revision)
-    except Exception as e:  # offline, unknown revision, ...: say what was asked and the way around it
-        raise SystemExit(f"tokenize_audio.py: could not fetch {loaders.MIMI_NAME} from {args.mimi_repo} at "
-                         f"revision {args.mimi_revision} ({type(e).__name__}: {e}). Download it once and "
-                         f"pass --mimi_weights /path/to/{loaders.MIMI_NAME}") from None
-    return path, args.mimi_repo, args.mimi_revision
-
-
-def check_safetensors(path):
-    """Weights must be safetensors: anything else would reach moshi's torch.load, which runs pickled
-    code unless torch's current default (weights_only) protects it."""
-    try:
-        from safetensors import safe_open
-        with safe_open(path, "pt"):
-            pass
-    except Exception as e:
-        raise SystemExit(f"tokenize_audio.py: --mimi_weights {path} is not a safetensors file ({e}). "
-                         f"Pass kyutai's {loaders.MIMI_NAME}, or convert a state dict with "
-                         f"safetensors.torch.save_file.") from None
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def load_mimi(weights, device):
-    mimi = loaders.get_mimi(weights, device=device)
-    mimi.set_num_codebooks(1)  # first codebook only: the semantic one (distilled from WavLM)
-    return mimi.eval()
-
-
-@torch.inference_mode()
-def encode_batch(mimi, wavs, device, dtype="float32"):
-    """list of (n_i,) float32 at mimi.sample_rate -> list of (ceil(n_i / frame_size),) uint16 codes."""
-    fs = mimi.frame_size  # 1920 samples at 24 kHz = one 12.5 Hz frame
-    length = math.ceil(max(len(w) for w in wavs) / fs) * fs
-    x = np.stack([np.pad(w, (0, length - len(w))) for w in wavs]).astype(np.float32, copy=False)
-    x = torch.from_numpy(x)[:, None]  # (B, 1, T): right-padded with zeros
-    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
-        codes = mimi.encode(x.to(device))[:, 0].cpu().numpy()  # (B, 1, T / fs) -> (B, T / fs)
-    assert codes.shape[1] == length // fs, (codes.shape, length, fs)
-    return [codes[b, :math.ceil(len(w) / fs)].astype(np.uint16) for b, w in enumerate(wavs)]
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -228,7 +162,7 @@ def make_windows(units, seconds, window_seconds, min_items):
 def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
     """Encode this rank's work items (source, start, end) that no shard holds yet; each source (a file,
     or a dataset row's audio) is decoded once for all its items. Returns how many clips it encoded.
-    cells: {source: (hf_audio.AudioRows, row, column)} for dataset sources; other sources are paths."""
+    cells: {source: (hf_datasets.AudioRows, row, column)} for dataset sources; other sources are paths."""
     cells = cells or {}
     done = read_shards(shard_dir, index_only=True)
     todo = [i for i in rank_block(len(work), rank, world) if i not in done]
@@ -360,7 +294,7 @@ def main(argv=None):
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
     cells = {}  # dataset sources: key -> (AudioRows, row, column)
     if args.hf_dataset:
-        clips, rows, source = hf_audio.read_clips(args)
+        clips, rows, source = hf_datasets.read_clips(args)
         cells.update((c["path"], (rows, c["line"], args.audio_column)) for c in clips)
     elif args.manifest:
         clips = read_manifest(args.manifest, args.unpaired)
@@ -371,7 +305,7 @@ def main(argv=None):
         source += f"; bench manifest {os.path.basename(args.bench_manifest)} (sha256 {sha256_file(args.bench_manifest)})"
     items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
     if args.hf_bench:
-        hf_items, rows, bench_source = hf_audio.read_bench(args)
+        hf_items, rows, bench_source = hf_datasets.read_bench(args)
         cols = [args.prompt_column] if args.prompt_column else []
         cells.update((rows.key(it["line"], col), (rows, it["line"], col))
                      for it in hf_items for col in cols + [args.good_column, args.bad_column])

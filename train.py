@@ -58,10 +58,10 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
-from cpu_malloc import keep_freed_memory
-from ckpt import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
+from training.checkpoint import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import Decoder, ModelConfig, estimate_mfu
+from training.cpu_malloc import keep_freed_memory
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
@@ -229,7 +229,7 @@ def main(argv=None):
     dtype = {"auto": torch.bfloat16 if dev_type == "cuda" else torch.float32,
              "bfloat16": torch.bfloat16, "float32": torch.float32}[C.dtype]
     use_compile = dev_type == "cuda" if C.compile is None else C.compile
-    if dev_type == "cpu":  # cpu_malloc.py: no unmap + re-fault of the logits every step (1.5x)
+    if dev_type == "cpu":  # training/cpu_malloc.py: no unmap + re-fault of the logits every step (1.5x)
         keep_freed_memory()
     torch.manual_seed(C.seed)
     # ------------------------------------------------------------------ data

@@ -1,8 +1,8 @@
 # The toy recipe, shared by config/toy_{pretrain,interleave,finetune,baseline}.py, which read this
 # file first and then set their own phase, init, output and steps. A tiny model on the bundled toy
-# corpus, CPU, one process, fp32. Threads, measured on 2 cores (with cpu_malloc.py, which train.py
+# corpus, CPU, one process, fp32. Threads, measured on 2 cores (with training/cpu_malloc.py, which train.py
 # applies on CPU): idle machine, ~22k tok/s with OMP_NUM_THREADS=1 vs ~34k with 2; with another job
-# running, 2 threads fall to 8-10k. So 1 thread unless the machine is yours alone (toy.sh gives EN
+# running, 2 threads fall to 8-10k. So 1 thread unless the machine is yours alone (runs/toy.sh gives EN
 # pretraining 2, then runs the baseline beside interleave + finetune, one thread each).
 # Sized for the whole demo (4 trainings + evals) in well under 15 min on 2 cores: in a fixed CPU time
 # the tiny preset (4x the tokens/s of "small") reaches the same cloze accuracy as "small" or better.

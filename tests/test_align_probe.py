@@ -184,13 +184,6 @@ def test_guards_nan_one_language_format_error(model, tmp_path, capsys):
     assert e.value.code == 1 and err[-1].startswith("align_probe.py: error: ") and "val.stories.npy" in err[-1]
 
 
-def test_docstring_points_to_files_that_exist():
-    import os
-    import re
-    for name in re.findall(r"[A-Za-z_]+\.(?:md|py)", align_probe.__doc__):
-        assert os.path.isfile(name), f"align_probe.py's docstring names {name}, which does not exist"
-
-
 def test_one_pair_is_refused():
     # one pair has no other sentence to mismatch with: the control would equal the matched pair
     with pytest.raises(SystemExit, match="at least 2 pairs"):

@@ -1,5 +1,5 @@
 """torch.compile of model.py on CPU (inductor; needs a C compiler, gcc here): what train.py compiles (each
-Block, in place) and what bench.py model --compile model compiles (the whole Decoder) trace as ONE graph
+Block, in place) and what dev/bench.py model --compile model compiles (the whole Decoder) trace as ONE graph
 with no graph breaks, and the compiled Block gives eager's values forward and backward.
 
     .venv/bin/python -m pytest -q tests/test_compile.py   # ~35 s of CPU with a cold inductor cache (most of it

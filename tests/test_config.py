@@ -1,5 +1,5 @@
 """config/paper_*.py: every file parses with train.get_config, and each reading of the paper's stage
-lengths chains its stages and adds up to the source's token budgets (paper_recipe.py).
+lengths chains its stages and adds up to the source's token budgets (config/paper_recipe.py).
 
     .venv/bin/python -m pytest -q tests/test_config.py
 """

@@ -8,6 +8,7 @@ import torch
 
 import eval_cloze
 import tokenbin
+from results.names import SCORINGS, set_label
 from model import PRESETS, Decoder, ModelConfig
 
 UNITS = 50                    # unit ids 0..49 in the bins; the boundary token is 50
@@ -153,7 +154,7 @@ def test_cli_json_schema_and_report(model, corpus, tmp_path, capsys):
     run = str(tmp_path / "run")
     save_checkpoint(model, run)
     eval_cloze.main([run, "--corpus", d, "--scoring", "sum", "--batch_size", "4"])
-    recs = {s: json.load(open(os.path.join(run, f"cloze_{s}.json"))) for s in eval_cloze.SCORINGS}  # one run, 3 files
+    recs = {s: json.load(open(os.path.join(run, f"cloze_{s}.json"))) for s in SCORINGS}  # one run, 3 files
     for scoring, rec in recs.items():
         assert rec["scoring"] == scoring and rec["checkpoint"] == run and rec["dtype"] == "float32"
         assert set(rec["results"]) == set(sets)
@@ -288,5 +289,5 @@ def test_compile_does_not_recompile_per_length(model):
 
 
 def test_set_labels_are_the_papers_columns():
-    assert [eval_cloze.set_label(s) for s in ("ssc_en-fr", "stc_fr", "sblimp_en", "swuggy_en", "lex_fr", "odd")] \
+    assert [set_label(s) for s in ("ssc_en-fr", "stc_fr", "sblimp_en", "swuggy_en", "lex_fr", "odd")] \
         == ["sSC EN>FR", "sTC FR", "sBLiMP EN", "sWUGGY EN", "toy-lex FR", "odd"]

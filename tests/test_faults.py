@@ -4,7 +4,7 @@
 Bad configs, damaged or foreign checkpoints, a changed resume, a full disk mid-run, a process killed
 mid-save: each must end in train.py's own error (ConfigError, CheckpointError, NonFiniteError) whose
 message names the file or key, with the last good checkpoint unchanged. The slow loops (SIGKILL at
-random moments, NaN injections in a subprocess) are fault_audit.py.
+random moments, NaN injections in a subprocess) are dev/fault_audit.py.
 """
 import errno
 import os
@@ -12,10 +12,10 @@ import os
 import pytest
 import torch
 
-import ckpt
+from training import checkpoint as ckpt
 import train
-from test_ckpt import flip_bytes_inside
-from test_train import TINY, write_corpus
+from tests.test_train import TINY, write_corpus
+from tests.training.test_checkpoint import flip_bytes_inside
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from hf_weights import hf_config_to_model_config  # noqa: E402
+from training.hf_weights import hf_config_kwargs  # noqa: E402
 from model import (PEAK_FLOPS_BF16, Decoder, ModelConfig, estimate_mfu,  # noqa: E402
                    load_model, pad_vocab)
 
@@ -166,10 +166,10 @@ def test_config_dialects_parse_alike():
     forms = [{"rope_parameters": {"rope_theta": 5e5, "rope_type": "llama3", **scal}},
              {"rope_theta": 5e5, "rope_scaling": {"rope_type": "llama3", **scal}},
              {"rope_theta": 5e5, "rope_scaling": {"type": "llama3", **scal}}]  # older Hub spelling
-    parsed = [hf_config_to_model_config({**base, **f}) for f in forms]
+    parsed = [ModelConfig(**hf_config_kwargs({**base, **f})) for f in forms]
     assert all(p == parsed[0] for p in parsed) and parsed[0].rope_theta == 5e5 and parsed[0].rope_scaling == LLAMA3
     with pytest.raises(ValueError, match="rope type 'yarn'"):
-        hf_config_to_model_config({**base, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})
+        hf_config_kwargs({**base, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})
 
 
 def test_bad_checkpoints_fail_clearly(tmp_path):

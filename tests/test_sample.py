@@ -14,6 +14,7 @@ import torch
 
 import sample
 import tokenbin
+from audio.mimi import decode_units
 from model import Decoder, ModelConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,7 +42,7 @@ def test_mimi_decode_length_and_audio_prompt(tmp_path):
     torch.manual_seed(0)
     mimi = loaders.get_mimi(None, device="cpu", num_codebooks=1).eval()  # random weights, first codebook
     units = np.random.default_rng(0).integers(0, 2048, 7)
-    wav = sample.decode_audio(mimi, units)
+    wav = decode_units(mimi, units)
     assert mimi.sample_rate == 24000 and mimi.frame_size == 1920
     assert wav.shape == (7 * 1920,) and wav.dtype == np.float32 and np.isfinite(wav).all()
     path = str(tmp_path / "p.wav")  # the audio prompt path: 1.3 s -> ceil(31200 / 1920) = 17 frames

@@ -1,9 +1,8 @@
 """tokenize_audio.py on a few seconds of synthetic audio with a random Mimi, loaded by path.
 
-The Mimi comes from moshi's own get_mimi(None) (random convolutions and transformer) with its
-semantic codebook filled with random centroids around the latents it produces (get_mimi(None)
-leaves the codebooks at zero, which would map everything to one unit), saved as safetensors and
-loaded by path: the same code path as real weights. Run: python -m pytest -q tests/test_tokenize_audio.py
+The Mimi is tests/conftest.py's mimi_path: moshi's own get_mimi(None) with random centroids in its
+semantic codebook, saved as safetensors and loaded by path, the same code path as real weights.
+Run: .venv/bin/python -m pytest -q tests/test_tokenize_audio.py
 """
 import json
 import math
@@ -19,49 +18,12 @@ import torch
 
 import tokenbin
 import tokenize_audio as ta
+from audio.decode import load_audio
+from audio.mimi import encode_batch, load_mimi, sha256_file
+from audio.shards import read_shards
+from tests.synth import RATE, signal, write_wav
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RATE = 24000
-
-
-def write_wav(path, x, sr):
-    """x: (channels, n) float in [-1, 1] -> 16-bit PCM WAV (stdlib, so no writer under test)."""
-    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").T.copy()
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(x.shape[0])
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes(pcm.tobytes())
-
-
-def signal(seed, seconds, sr, channels=1):
-    """A speech-ish test signal: a gliding tone with harmonics, an envelope and some noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    f0 = 120 + 80 * seed % 200 + 60 * np.sin(2 * np.pi * 0.7 * t)
-    tone = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / sr) / k for k in (1, 2, 3))
-    x = 0.25 * tone * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.05 * rng.standard_normal(len(t))
-    return np.stack([x * (1 - 0.3 * c) for c in range(channels)])
-
-
-
-@pytest.fixture(scope="module")
-def mimi_path(tmp_path_factory):
-    from moshi.models import loaders
-    from safetensors.torch import save_file
-    torch.manual_seed(0)
-    mimi = loaders.get_mimi(None, device="cpu", num_codebooks=1)
-    x = torch.tensor(np.stack([signal(s, 2.0, RATE)[0] for s in range(3)])[:, None], dtype=torch.float32)
-    with torch.no_grad():  # latents of real-ish input, projected into the first codebook's space
-        z = mimi.quantizer.rvq_first.input_proj(mimi._encode_to_unquantized_latent(x))
-    z = z.transpose(1, 2).reshape(-1, z.shape[1])  # (frames, 256)
-    codebook = mimi.quantizer.rvq_first.vq.layers[0]._codebook
-    g = torch.Generator().manual_seed(0)
-    codebook.embedding_sum.copy_(z.mean(0) + z.std(0) * torch.randn(codebook.embedding_sum.shape, generator=g))
-    path = tmp_path_factory.mktemp("mimi") / "mimi_random.safetensors"
-    # bf16 on disk like kyutai's release; get_mimi loads it into the fp32 model
-    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in mimi.state_dict().items()}, str(path))
-    return str(path)
 
 
 # (name, seconds, rate, channels) -- 16 kHz stereo clips exercise resampling and downmix
@@ -126,27 +88,18 @@ def corpus_files(out):
 
 
 def own_codes(mimi, path):
-    x, why = ta.load_audio(str(path), RATE, 60.0, 1e-3)
+    x, why = load_audio(str(path), RATE, 60.0, 1e-3)
     assert why is None
-    return ta.encode_batch(mimi, [x], "cpu")[0], len(x)
-
-
-def test_resample_is_aligned():
-    for sr, n in [(16000, 16001), (44100, 30000), (8000, 5000)]:
-        x = np.zeros(n, np.float32)
-        x[n // 3] = 1.0
-        y = ta.resample(x, sr, RATE)
-        assert len(y) == round(n * RATE / sr)
-        assert abs(int(np.argmax(y)) - (n // 3) * RATE / sr) <= 1.0
+    return encode_batch(mimi, [x], "cpu")[0], len(x)
 
 
 def test_corpus_codes_frames_and_batching(one_rank, data, mimi_path):
     out, result = one_rank
     assert result["n_encoded"] == 13 + 8  # clips not skipped on their own + unique readable bench files
-    mimi = ta.load_mimi(mimi_path, "cpu")
+    mimi = load_mimi(mimi_path, "cpu")
     meta = tokenbin.read_meta(out)
     assert meta["vocab_size"] == 2048 and meta["languages"] == ["en", "fr"]
-    assert meta["tokenizer"]["weights_sha256"] == ta.sha256_file(mimi_path)
+    assert meta["tokenizer"]["weights_sha256"] == sha256_file(mimi_path)
     assert meta["tokenizer"]["frame_rate"] == 12.5 and meta["tokenizer"]["codebooks"] == 1
     seen = set()
     for split, story in [("train", "A"), ("val", "C")]:
@@ -232,17 +185,6 @@ def test_two_ranks_match_one_rank(one_rank, data, mimi_path, tmp_path):
     assert all(one[f] == two[f] for f in one), [f for f in one if one[f] != two[f]]
 
 
-def test_mimi_weights_must_be_safetensors(mimi_path, tmp_path):
-    from safetensors.torch import load_file
-    pickled = tmp_path / "mimi.pt"  # the same weights as a pickle: torch.load would have run it
-    torch.save(load_file(mimi_path), pickled)
-    args = ta.get_args(["--manifest", "x.jsonl", "--out_dir", str(tmp_path), "--mimi_weights", str(pickled)])
-    with pytest.raises(SystemExit, match="mimi.pt is not a safetensors file"):
-        ta.resolve_weights(args)
-    args.mimi_weights = mimi_path
-    assert ta.resolve_weights(args) == (mimi_path, None, None)
-
-
 @pytest.mark.parametrize("cut", [0, 0.5])
 def test_broken_shard_is_named(one_rank, data, mimi_path, tmp_path, cut):
     import shutil
@@ -255,29 +197,6 @@ def test_broken_shard_is_named(one_rank, data, mimi_path, tmp_path, cut):
     shard.unlink()  # the advice works: exactly its clips are encoded again
     assert ta.main(args_for(data, mimi_path, out))["n_encoded"] > 0
     assert corpus_files(out) == corpus_files(one_rank[0])
-
-
-def test_write_shard_syncs_before_rename(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
-    real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b)))
-    ta.write_shard(str(tmp_path), [(3, np.arange(4, dtype=np.uint16), 0.3)], [(5, "silent", "peak 0")])
-    assert calls == ["fsync", "replace"]
-    done, seconds = ta.read_shards(str(tmp_path))
-    assert done[5] == ("silent", "peak 0") and done[3].tolist() == [0, 1, 2, 3] and seconds == {3: 0.3}
-
-
-def test_story_with_a_hole_in_both_languages_is_dropped():
-    rows = [("A", s, lang) for s in (0, 1) for lang in ("en", "fr")] + \
-           [("H", s, lang) for s in (0, 1, 3) for lang in ("en", "fr")]  # sentence 2 missing in both
-    clips = [dict(audio=f"{st}{s}{lang}.wav", story=st, sentence=s, lang=lang, split="train", line=k + 1)
-             for k, (st, s, lang) in enumerate(rows)]
-    done = {i: np.full(3, i, np.uint16) for i in range(len(clips))}
-    sentences, starts, _, skips, dropped = ta.assemble_split(clips, "train", done, dict.fromkeys(done, 1.0))
-    assert starts == [0] and dropped == 1 and [len(sentences[lang]) for lang in ("en", "fr")] == [2, 2]
-    assert sorted(i for i, *_ in skips) == list(range(4, 10))
-    assert all(r == "story_dropped" and "en sentence 2: no clip in the manifest" in d for _, r, d in skips)
 
 
 def test_rerun_with_fewer_splits_and_benches_leaves_no_stale_files(data, mimi_path, tmp_path):
@@ -306,24 +225,8 @@ def test_rerun_with_fewer_splits_and_benches_leaves_no_stale_files(data, mimi_pa
     assert tokenbin.list_benches(out) == []
 
 
-def test_truncated_files_are_skipped(tmp_path):
-    # tests/data/tone_2s_xing.mp3: 2 s of a 220 Hz tone at 24 kHz, encoded by ffmpeg 7.0.2 (libmp3lame,
-    # 32 kb/s, -fflags +bitexact); its Xing/Info header carries the frame count, as ffmpeg and lame write it
-    mp3 = (open(os.path.join(ROOT, "tests", "data", "tone_2s_xing.mp3"), "rb").read(), 2.064)
-    write_wav(tmp_path / "full.wav", signal(1, 3.0, RATE), RATE)
-    wav = ((tmp_path / "full.wav").read_bytes(), 3.0)
-    for ext, (data, seconds), keep in [("wav", wav, 1 / 3), ("mp3", mp3, 1 / 2)]:
-        (tmp_path / f"whole.{ext}").write_bytes(data)
-        (tmp_path / f"cut.{ext}").write_bytes(data[:int(len(data) * keep)])
-        x, why = ta.load_audio(str(tmp_path / f"whole.{ext}"), RATE, 60.0, 1e-3)
-        assert why is None and abs(len(x) / RATE - seconds) < 1e-3
-        x, why = ta.load_audio(str(tmp_path / f"cut.{ext}"), RATE, 60.0, 1e-3)
-        assert x is None and why[0] == "truncated", (ext, why)
-        assert f"its header says {seconds:.3f} s" in why[1]
-
-
 def test_unpaired_segments_of_long_recordings(mimi_path, tmp_path, monkeypatch):
-    import audio_decode
+    from audio import decode as audio_decode
     long1 = signal(11, 4.0, RATE)
     long1[:, int(3.2 * RATE):int(3.6 * RATE)] = 0  # a silent stretch
     recordings = {"long1.wav": (long1, RATE), "long2.wav": (signal(12, 3.0, RATE), RATE),
@@ -360,7 +263,7 @@ def test_unpaired_segments_of_long_recordings(mimi_path, tmp_path, monkeypatch):
     sp = tokenbin.load_split(out, "train")
     # en: L1 [0, 1, 2], L2 [0, 1] and [3] (split at the hole), W [0]; fr: F1 [0, 1]
     assert sp.lang_stories["en"].tolist() == [0, 3, 5, 6, 7] and sp.lang_stories["fr"].tolist() == [0, 2]
-    mimi = ta.load_mimi(mimi_path, "cpu")
+    mimi = load_mimi(mimi_path, "cpu")
     docs = list(dict.fromkeys(s[3] for s in segs))  # corpus order: documents as first listed, then index
     written = sorted([s for s in segs if s[6] is None and s[5] == "en"], key=lambda s: (docs.index(s[3]), s[4]))
     for k, (audio, start, end, *_) in enumerate(written):
@@ -442,7 +345,7 @@ def test_hf_dataset_makes_the_same_corpus_as_the_manifest(mimi_path, tmp_path):
 
 
 def test_hf_column_defaults_and_rank_blocks(tmp_path):
-    import hf_audio
+    from audio import hf_datasets as hf_audio
     from datasets import Dataset
     write_wav(tmp_path / "a.wav", signal(1, 0.2, RATE), RATE)
     ds = make_dataset(dict(audio=audio_cells([tmp_path / "a.wav"] * 5), doc=["x", "y", "x", "x", "y"]), ["audio"])
@@ -474,7 +377,7 @@ def test_windows_fill_batches_when_durations_are_unknown():
 
 
 def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
-    import hf_audio
+    from audio import hf_datasets as hf_audio
     wavs = []
     for k in range(5):
         wavs.append(tmp_path / f"{k}.wav")
@@ -491,7 +394,7 @@ def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
     (tmp_path / "out" / "shards").mkdir(parents=True)
     n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=cells)
     assert n == 2 and sorted(read) == [3, 4]  # rank 1 of 2: rows 3-4, as datasets' shard(2, 1, contiguous)
-    assert sorted(ta.read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
+    assert sorted(read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
 
 
 def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, tmp_path, small_toy_corpus):

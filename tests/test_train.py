@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import ckpt
+from training import checkpoint as ckpt
 import tokenbin
 import train
 from model import load_model
@@ -213,7 +213,7 @@ def test_corrupt_checkpoint_is_a_clear_error(runs):
     with pytest.raises(train.CheckpointError, match=r"missing \['model_config'"):
         train.main(args + [f"--init_from={bad / 'partial.pt'}"])
     # 32 flipped bytes inside a tensor's data (issue 8.6): refused as init_from and on resume
-    from test_ckpt import flip_bytes_inside
+    from tests.training.test_checkpoint import flip_bytes_inside
     rot = tmp / "rot"
     rot.mkdir()
     (rot / "ckpt.pt").write_bytes(data)
@@ -490,7 +490,7 @@ def test_fsdp2_policy_fp32_reduction_and_reshard_setting(runs, monkeypatch):
 def test_compiled_training_does_not_recompile(runs, monkeypatch):
     """Issue 10.3 on CPU (inductor): after the first steps (and the step-0 evaluation), a compiled
     training loop with an evaluation in between compiles nothing new: a recompile is an error, and the
-    block has no graph break. (compile_mode="model" is the same loop with one bigger graph: bench.py.)"""
+    block has no graph break. (compile_mode="model" is the same loop with one bigger graph: dev/bench.py.)"""
     import torch._dynamo as dynamo
     tmp, corpus, pre, inter = runs
     dynamo.reset()

@@ -21,7 +21,7 @@ shared by EN and FR, a cross-lingual cue a model trained on each language alone 
 The tokenizer, offline. tiktoken's published encodings download their ranks on first use, so by default the
 toy builds its own: byte-level BPE ranks trained on the train split's text (EN + FR), split by GPT-4's
 cl100k_base pattern, with train_ranks() below (the algorithm of tiktoken._educational.bpe_train, counting
-each distinct pre-token once with its frequency: the same ranks, checked by tests/test_toy_text.py; on 300
+each distinct pre-token once with its frequency: the same ranks, checked by tests/data/toy_enfr/test_prepare_text.py; on 300
 stories, 800 ranks in 3 s against 182 s for the educational trainer, which would take hours on 30,000),
 loaded into a tiktoken.Encoding. All 256 bytes are tokens, so any text encodes; each merge adds one token
 made of two lower-ranked tokens, so every token is reachable; merges stop at --vocab_size or when every

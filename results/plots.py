@@ -1,0 +1,121 @@
+"""
+results/plots.py: the figures a reader of the results wants.
+
+    python -m results.plots out/toy/pretrain out/toy/baseline out/toy/interleave out/toy/finetune \
+        --out out/toy/curves.png          # training curves, one panel per run, from each log.jsonl
+
+report_figure (written by `eval_cloze.py --report`): top, accuracy per set per model with its 95%
+interval; bottom, the probe by layer per model: raw cosine (matched solid, mismatched dashed), the
+mean-centred gap (matched - mismatched after removing each language's mean vector), and retrieval@1
+(mean of both directions) against chance.
+training_curves: per run, train loss per language (log steps) and val loss per language (eval steps)
+over training tokens, from train.py's log.jsonl (keys tokens, loss_en, loss_fr, val_loss_en, val_loss_fr).
+"""
+import argparse
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+
+from results.names import PAPER_COLUMNS, set_label  # noqa: E402
+
+
+def report_figure(loaded, scoring, path):
+    """loaded: [(label, run)] as report.load_run gives; writes a PNG."""
+    names = {s for _, r in loaded if r["cloze"].get(scoring) for s in r["cloze"][scoring]["results"]}
+    cols = [c for c in PAPER_COLUMNS if c in names] + sorted(names - set(PAPER_COLUMNS))
+    probes = [(i, label, r["align"]) for i, (label, r) in enumerate(loaded) if r["align"]]
+    fig = plt.figure(figsize=(max(9, 1.1 * len(cols) + 2), 7.5 if probes else 4))
+    grid = fig.add_gridspec(2 if probes else 1, 3, height_ratios=[1.2, 1] if probes else [1])
+    ax = fig.add_subplot(grid[0, :])
+    width = 0.8 / len(loaded)
+    for i, (label, r) in enumerate(loaded):
+        res = r["cloze"].get(scoring, {"results": {}})["results"]
+        xs = [j + (i - (len(loaded) - 1) / 2) * width for j, c in enumerate(cols) if c in res]
+        acc = [100 * res[c]["accuracy"] for c in cols if c in res]
+        ci = [[max(0, 100 * (res[c]["accuracy"] - res[c].get("ci95", [1, 0])[0])) for c in cols if c in res],
+              [max(0, 100 * (res[c].get("ci95", [1, 0])[1] - res[c]["accuracy"])) for c in cols if c in res]]
+        ax.bar(xs, acc, width * 0.9, yerr=ci, capsize=2, color=f"C{i}", label=label, error_kw={"lw": 0.8})
+    ax.axhline(50, color="grey", lw=0.7, ls=":")
+    ax.set_xticks(range(len(cols)), [set_label(c) for c in cols], fontsize=8)
+    ax.set_ylabel(f"accuracy % ({scoring}), 95% interval")
+    ends = [100 * e for _, r in loaded if r["cloze"].get(scoring)
+            for x in r["cloze"][scoring]["results"].values() for e in x.get("ci95", [x["accuracy"]] * 2)]
+    ax.set_ylim(max(0, min(ends + [45]) - 5), min(100, max(ends + [55]) + 8))   # room for the legend
+    ax.legend(fontsize=8, ncol=len(loaded), loc="upper right")
+    if probes:
+        panels = [("raw cosine (matched -, mismatched --)", None), ("centred gap", "centered_gap"),
+                  ("retrieval@1 (mean of both ways)", "retrieval")]
+        for k, (title, key) in enumerate(panels):
+            ax = fig.add_subplot(grid[1, k])
+            for i, label, a in probes:
+                if key is None:
+                    ax.plot(a["layers"], a["matched"], "-o", ms=3, color=f"C{i}", label=label)
+                    ax.plot(a["layers"], a["mismatched"], "--", color=f"C{i}")
+                elif key == "centered_gap" and key in a:
+                    ax.plot(a["layers"], a[key], "-o", ms=3, color=f"C{i}", label=label)
+                elif key == "retrieval" and "retrieval_at_1" in a:
+                    ways = list(a["retrieval_at_1"].values())
+                    ax.plot(a["layers"], [sum(v) / len(v) for v in zip(*ways)], "-o", ms=3, color=f"C{i}",
+                            label=label)
+            if key == "retrieval" and "chance" in probes[0][2]:
+                ax.axhline(probes[0][2]["chance"], color="grey", lw=0.7, ls=":", label="chance")
+            if key == "centered_gap":
+                ax.axhline(0, color="grey", lw=0.7, ls=":")
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("layer", fontsize=8)
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            ax.tick_params(labelsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def read_log(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def training_curves(logs, path):
+    """logs: [(label, log.jsonl path)] -> one panel per run: train and val loss per language over tokens."""
+    fig, axes = plt.subplots(1, len(logs), figsize=(4.2 * len(logs), 3.4), squeeze=False, sharey=True)
+    for ax, (label, log) in zip(axes[0], logs):
+        recs = read_log(log)
+        for lang, colour in (("en", "C0"), ("fr", "C3")):
+            for key, style, what in ((f"loss_{lang}", "-", "train"), (f"val_loss_{lang}", "o--", "val")):
+                pts = [(r["tokens"] / 1e6, r[key]) for r in recs if r.get(key) is not None]
+                if pts:
+                    ax.plot(*zip(*pts), style, color=colour, ms=3, lw=1, label=f"{what} {lang.upper()}")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("training tokens (M)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("cross-entropy (nats/token)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="training curves of train.py runs from their log.jsonl")
+    ap.add_argument("runs", nargs="+", help="run folders (each with log.jsonl), or label=folder")
+    ap.add_argument("--out", required=True, help="PNG path")
+    args = ap.parse_args(argv)
+    logs = []
+    for spec in args.runs:
+        label, _, d = spec.partition("=") if "=" in spec else (os.path.basename(os.path.normpath(spec)), "", spec)
+        if not os.path.isfile(os.path.join(d, "log.jsonl")):
+            raise SystemExit(f"results/plots.py: {d} has no log.jsonl; is it a train.py out_dir?")
+        logs.append((label, os.path.join(d, "log.jsonl")))
+    training_curves(logs, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

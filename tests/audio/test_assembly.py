@@ -1,0 +1,17 @@
+"""audio/assembly.py: a paired story with a hole in both languages is dropped from both, every clip named.
+Run: .venv/bin/python -m pytest -q tests/audio/test_assembly.py"""
+import numpy as np
+
+from audio.assembly import assemble_split
+
+
+def test_story_with_a_hole_in_both_languages_is_dropped():
+    rows = [("A", s, lang) for s in (0, 1) for lang in ("en", "fr")] + \
+           [("H", s, lang) for s in (0, 1, 3) for lang in ("en", "fr")]  # sentence 2 missing in both
+    clips = [dict(audio=f"{st}{s}{lang}.wav", story=st, sentence=s, lang=lang, split="train", line=k + 1)
+             for k, (st, s, lang) in enumerate(rows)]
+    done = {i: np.full(3, i, np.uint16) for i in range(len(clips))}
+    sentences, starts, _, skips, dropped = assemble_split(clips, "train", done, dict.fromkeys(done, 1.0))
+    assert starts == [0] and dropped == 1 and [len(sentences[lang]) for lang in ("en", "fr")] == [2, 2]
+    assert sorted(i for i, *_ in skips) == list(range(4, 10))
+    assert all(r == "story_dropped" and "en sentence 2: no clip in the manifest" in d for _, r, d in skips)

@@ -1,0 +1,18 @@
+"""audio/shards.py: a shard is on disk before its name says done, and reads back what was written.
+Run: .venv/bin/python -m pytest -q tests/audio/test_shards.py"""
+import os
+
+import numpy as np
+
+from audio.shards import read_shards, write_shard
+
+
+def test_write_shard_syncs_before_rename(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b)))
+    write_shard(str(tmp_path), [(3, np.arange(4, dtype=np.uint16), 0.3)], [(5, "silent", "peak 0")])
+    assert calls == ["fsync", "replace"]
+    done, seconds = read_shards(str(tmp_path))
+    assert done[5] == ("silent", "peak 0") and done[3].tolist() == [0, 1, 2, 3] and seconds == {3: 0.3}

@@ -1,0 +1,147 @@
+"""training/checkpoint.py: the checkpoint file, written atomically and checked on every load.
+
+A checkpoint is one torch.save'd dict (train.py writes model_config, model, optimizer, step, config,
+phase, meta, sampler) plus "checksums": {path: sha256 hex} of the bytes of every tensor in it, e.g.
+"model/blocks.0.attn.qkv.weight", "optimizer/state/blocks.0.mlp.up.weight/exp_avg", and
+"(other values)" over everything else (step, config, ...: their JSON). load() recomputes them, so a
+flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tensor, never a quietly
+different model. sha256 runs at about 1-2 GB/s: seconds for a 1b checkpoint with its optimizer state.
+
+    python -m training.checkpoint out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
+Also here: what a train.py init_from names (init_kind), decided by what is on disk.
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+
+import torch
+
+KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")  # train.py's
+OTHER = "(other values)"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used (missing, corrupt, another phase or corpus); names the file."""
+
+
+def checksums(obj):
+    """{path: sha256 hex} of every tensor in nested dicts/lists obj, and OTHER over the rest."""
+    sums = {}
+
+    def walk(o, path):
+        if isinstance(o, torch.Tensor):  # raw bytes, any dtype (bf16 too); 0-d tensors as 1 element
+            sums[path] = hashlib.sha256(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+                                        .numpy()).hexdigest()
+            return f"tensor {o.dtype} {tuple(o.shape)}"
+        if isinstance(o, dict):
+            return {str(k): walk(v, f"{path}/{k}" if path else str(k)) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v, f"{path}/{i}") for i, v in enumerate(o)]
+        return o
+    rest = walk(obj, "")
+    sums[OTHER] = hashlib.sha256(json.dumps(rest, sort_keys=True, default=repr).encode()).hexdigest()
+    return sums
+
+
+def load_verified(path):
+    """torch.load(path) (tensors only, no code) and verify its checksums; CheckpointError if it cannot
+    be read or does not match. A dict without "checksums" (written before they existed) loads with a
+    warning."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot be read as a train.py checkpoint ({type(e).__name__}: "
+                              f"{str(e)[:200]}). It is truncated or corrupt, or not a torch file: restore "
+                              f"it from a copy or re-run the phase that writes it.") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a train.py checkpoint (a {type(ckpt).__name__}, not a dict)")
+    stored = ckpt.pop("checksums", None)
+    if stored is None:
+        print(f"{path}: no checksums (written before train.py stored them): not verified")
+        return ckpt
+    now = checksums(ckpt)
+    bad = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
+    if bad:
+        raise CheckpointError(f"{path}: corrupt: {len(bad)} of {len(stored)} checksums do not match "
+                              f"(e.g. {bad[:3]}): the file changed after it was written (disk or copy "
+                              f"error). Restore it from a copy or re-run the phase that writes it.")
+    return ckpt
+
+
+def load_checkpoint(path):
+    """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "ckpt.pt")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
+                              f"start with --init_from=scratch.")
+    ckpt = load_verified(path)  # CheckpointError if unreadable or its checksums do not match
+    missing = [k for k in KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
+                              f"the phase that writes it.")
+    return path, ckpt
+
+
+def init_kind(init_from):
+    """scratch | resume | checkpoint | hf, decided by what is on disk: a file or a folder holding ckpt.pt
+    is a train.py checkpoint, a folder holding config.json an HF model, a missing path an HF Hub id if
+    it reads like one (org/name), else an error."""
+    if init_from in ("scratch", "resume"):
+        return init_from
+    if os.path.isfile(init_from) or os.path.isfile(os.path.join(init_from, "ckpt.pt")):
+        return "checkpoint"
+    if os.path.isfile(os.path.join(init_from, "config.json")):
+        return "hf"
+    what = ("a folder with neither ckpt.pt (a train.py out_dir) nor config.json (an HF model)"
+            if os.path.isdir(init_from) else "no such file or folder")
+    if os.path.isdir(init_from) or not re.fullmatch(r"[\w.-]+/[\w.-]+", init_from):
+        raise CheckpointError(f"init_from={init_from}: {what}. Give a train.py checkpoint (ckpt.pt or its "
+                              f"out_dir), an HF model folder or Hub id (org/name), scratch or resume.")
+    return "hf"
+
+
+def save_atomic(path, obj):
+    """Atomic: write obj with its checksums to path.tmp<pid>, fsync, rename. A crash leaves the previous
+    checkpoint intact; a failed write (a full disk) removes its temporary file and is a CheckpointError."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({**obj, "checksums": checksums(obj)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(e, OSError):  # ENOSPC, EDQUOT, EIO, ...
+            raise CheckpointError(f"{path}: could not write the checkpoint ({e.strerror or e}); the previous "
+                                  f"one is intact. Free space in {os.path.dirname(path) or '.'} (a "
+                                  f"checkpoint here is ~{os.path.getsize(path) / 2**20:,.0f} MiB) and resume."
+                                  if os.path.exists(path) else f"{path}: could not write the checkpoint "
+                                  f"({e.strerror or e}). Free space there and run again.") from None
+        raise
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
+    os.fsync(fd)
+    os.close(fd)
+
+
+def remove_stale_tmp(path):
+    """Remove path.tmp<pid> files a killed save left behind (each can be a whole checkpoint)."""
+    folder, name = os.path.split(path)
+    stale = [f for f in (os.listdir(folder or ".") if os.path.isdir(folder or ".") else [])
+             if f.startswith(name + ".tmp") and f[len(name) + 4:].isdigit()]
+    for f in stale:
+        os.remove(os.path.join(folder, f))
+        print(f"removed {os.path.join(folder, f)}: a checkpoint save that did not finish (killed mid-save)")
+    return stale
+
+
+if __name__ == "__main__":
+    try:
+        c = load_verified(sys.argv[1])
+    except CheckpointError as e:
+        sys.exit(f"training/checkpoint.py: error: {e}")
+    print(f"{sys.argv[1]}: ok, step {c.get('step')}, phase {c.get('phase')}")
