@@ -1,49 +1,42 @@
 """train.py: train a speech language model on a crosstalk corpus, one phase at a time (arXiv 2512.01865).
 
     phase        data (interleave.Sampler)                          paper
-    pretrain     mono, lang_probs {"en": 1}                         EN-only pretraining, 50k steps
-    interleave   every sentence of a story EN or FR, p_fr = 0.5     interleaving, 20k steps
-    finetune     mono, lang_probs {"en": .5, "fr": .5}              bilingual fine-tuning, 15k steps
+    pretrain     mono, lang_probs {"en": 1}                         EN-only pretraining
+    interleave   every sentence of a story EN or FR, p_fr = 0.5     interleaving
+    finetune     mono, lang_probs {"en": .5, "fr": .5}              bilingual fine-tuning
 The EN+FR baseline is not a phase: the finetune data mode, run from the pretrain checkpoint for the
 interleave + finetune budget (config/*_baseline.py).
 
-The paper's chain, on the toy corpus as printed (each phase writes out/<phase>, and a later phase
-starts from the previous phase's out_dir unless init_from says otherwise; the defaults below are a
-tiny model that runs on a CPU):
+The paper's chain on the toy corpus, as printed (each phase writes out/<phase>; a later phase starts
+from the previous one unless init_from says otherwise; the defaults are a tiny model for a CPU):
 
-    python data/toy_enfr/prepare.py                                   # the toy corpus, once
-    torchrun --standalone --nproc_per_node=1 train.py --phase pretrain     # scratch -> out/pretrain
-    torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # out/pretrain -> out/interleave
-    torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # out/interleave -> out/finetune
+    .venv/bin/python data/toy_enfr/prepare.py                                   # the toy corpus, once
+    .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase pretrain     # -> out/pretrain
+    .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # -> out/interleave
+    .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # -> out/finetune
 
-Config: the plain values below, then config files (python, exec'd) and --key=value or --key value
-overrides, in command-line order; values are python literals (ast.literal_eval), else strings.
+Config (training/config.py): the plain values below, then config files and --key=value overrides.
 
-    python train.py config/toy_pretrain.py                          # one CPU process, fp32
-    python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt exactly
-    torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # as the paper
-    torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
+    .venv/bin/python train.py config/toy_pretrain.py                          # one CPU process, fp32
+    .venv/bin/python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt
+    .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # the paper
+    .venv/bin/torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
         --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
-On a busy CPU, OMP_NUM_THREADS=1 can be several times faster than two threads fighting for cores.
 
 init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt.pt: model,
 optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
 seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
 schedule) | an HF model folder or Hub id (Decoder.from_hf: body kept, new speech embedding and head).
-What it is is decided by what is on disk (init_kind). A resume may change only RESUME_MAY_CHANGE.
+What it is is decided by what is on disk (training/checkpoint.py: init_kind). A resume may change only
+RESUME_MAY_CHANGE.
 
-LR: per stage (the paper gives 5% warmup + linear decay, not whether per stage), linear warmup over
-the first warmup_frac of max_iters to learning_rate, then linear decay to min_lr (0) at max_iters.
-No dropout, no other randomness: a batch is a function of (seed, step), so there is no RNG state to
-checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl (a JSON per line).
+LR per stage: linear warmup over the first warmup_frac of max_iters to learning_rate, then linear
+decay to min_lr at max_iters. No dropout, no other randomness: a batch is a function of (seed, step),
+so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl.
 """
-import ast
-import builtins
-import json
 import math
 import os
 import sys
-import time
 import types
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -58,10 +51,13 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
-from training.checkpoint import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import Decoder, ModelConfig, estimate_mfu
+from training.checkpoint import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
+from training.config import ConfigError, parse
 from training.cpu_malloc import keep_freed_memory
+from training.log import RunLog
+from training.meter import Meter
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
@@ -119,51 +115,18 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
                      "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
                      "compile_mode", "reshard_after_forward")
-WARMUP_STEPS = 2             # after a start or resume, not timed: compile, first allocations
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
-
-
-class ConfigError(ValueError):
-    """A config key or value train.py cannot use; the message says which and what to do."""
 
 
 class NonFiniteError(RuntimeError):
     """A non-finite loss or grad norm: training stops before it can reach a checkpoint."""
 
 
-def _set(cfg, key, value, where):
-    if key not in cfg:
-        raise ConfigError(f"{where}: unknown config key '{key}'; the keys are the values at the top "
-                          f"of train.py: {', '.join(sorted(cfg))}")
-    default = DEFAULTS[key]
-    if not (default is None or value is None or type(value) is type(default)
-            or (type(default) is float and type(value) is int)):
-        raise ConfigError(f"{where}: {key}={value!r} is a {type(value).__name__}, expected "
-                          f"{type(default).__name__} like the default {default!r}")
-    cfg[key] = float(value) if type(default) is float and type(value) is int else value
-
+# ----------------------------------------------------------------------------- set-up
 
 def get_config(argv):
-    """Defaults <- config files (bare arguments) <- --key=value / --key value, in order."""
-    cfg, args = dict(DEFAULTS), iter(argv)
-    for arg in args:
-        if not arg.startswith("--"):  # a config file: python that assigns config values
-            if not os.path.isfile(arg):
-                raise ConfigError(f"{arg}: no such config file (give config/<name>.py or --key=value)")
-            scope = dict(cfg, __file__=os.path.abspath(arg))  # a config may read files beside it
-            exec(builtins.compile(open(arg).read(), arg, "exec"), scope)  # `compile` is a key
-            for k, v in scope.items():
-                if not (k.startswith("_") or isinstance(v, (types.ModuleType, types.FunctionType, type))):
-                    _set(cfg, k, v, arg)
-        else:
-            key, eq, text = arg[2:].partition("=")
-            if not eq and (text := next(args, None)) is None:
-                raise ConfigError(f"{arg}: needs a value (--{key}=VALUE or --{key} VALUE)")
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                value = text  # a plain string: paths, names
-            _set(cfg, key, value, arg)
+    """The config as a dict: DEFAULTS <- config files <- overrides, checked; the chain's defaults filled in."""
+    cfg = parse(DEFAULTS, argv)
     for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
         if cfg[key] < 0:
             raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
@@ -171,44 +134,25 @@ def get_config(argv):
                          ("compile_mode", ["block", "model"])):
         if cfg[key] not in allowed:
             raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
-    cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"  # the chain's defaults
+    cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"
     cfg["init_from"] = cfg["init_from"] or (f"out/{PREVIOUS[cfg['phase']]}" if cfg["phase"] in PREVIOUS
                                             else "scratch")
     return cfg
 
 
-def per_language(loss_tok, lang, n_langs):
-    """(B, T) token losses, (B, T) language of x -> (2L,) loss sum and target count per language.
-    A loss belongs to its target y[t] = x[t+1], in language lang[t+1]: at a switch, the first token of
-    the new language counts for that language. The last target's language is not in the batch, so each
-    row's last position is left out of the per-language means (not of the loss)."""
-    is_lang = lang[None, :, 1:] == torch.arange(n_langs, device=lang.device)[:, None, None]  # (L, B, T-1)
-    return torch.cat([(is_lang * loss_tok[None, :, :-1]).sum((1, 2)), is_lang.sum((1, 2))]).double()
-
-
-def fmt(value, spec):  # "-" for a value not measured (None)
-    return "-" if value is None else format(value, spec)
-
-
-def get_lr(step, C):
-    warmup = max(1, int(C.warmup_frac * C.max_iters))
-    if step < warmup:
-        return C.learning_rate * (step + 1) / warmup
-    frac = (step - warmup) / max(1, C.max_iters - warmup)  # 0 -> 1 over the rest of the run
-    return C.learning_rate + min(frac, 1.0) * (C.min_lr - C.learning_rate)
-
-
-def main(argv=None):
-    C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
+def check_chain(C):
+    """A later phase of the default chain needs the earlier phase's checkpoint: say which command makes it."""
     prev = PREVIOUS.get(C.phase)
     if prev and C.init_from == f"out/{prev}" and not os.path.isfile(f"out/{prev}/ckpt.pt"):
         raise CheckpointError(f"phase {C.phase} starts from out/{prev}/ckpt.pt, which does not exist: run "
                               f"`torchrun --standalone --nproc_per_node=1 train.py --phase {prev}` first, or "
                               f"give --init_from (scratch, a checkpoint or an HF model).")
-    # ------------------------------------------------------------------ processes and devices
-    distributed = "RANK" in os.environ  # set by torchrun
+
+
+def setup_system(C):
+    """Processes (torchrun sets RANK), device, dtype and the step's size -> a namespace S."""
+    distributed = "RANK" in os.environ
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    master = rank == 0
     if C.tokens_per_step:  # a global target: grad_accum follows from batch_size and the world size
         C.grad_accum, left = divmod(C.tokens_per_step, C.batch_size * C.seq_len * world)
         if left or not C.grad_accum:
@@ -218,7 +162,6 @@ def main(argv=None):
                               f" x batch_size {C.batch_size} x seq_len {C.seq_len} x grad_accum. Nearest: "
                               f"--tokens_per_step=0 --batch_size={b} --grad_accum={a} "
                               f"({b * a * C.seq_len * world:,} tokens per step)")
-    tokens_per_step = C.batch_size * C.seq_len * C.grad_accum * world
     dev = C.device if C.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dev_type = "cuda" if dev.startswith("cuda") else "cpu"
     if distributed:
@@ -228,16 +171,23 @@ def main(argv=None):
         dist.init_process_group("nccl" if dev_type == "cuda" else "gloo")
     dtype = {"auto": torch.bfloat16 if dev_type == "cuda" else torch.float32,
              "bfloat16": torch.bfloat16, "float32": torch.float32}[C.dtype]
-    use_compile = dev_type == "cuda" if C.compile is None else C.compile
-    if dev_type == "cpu":  # training/cpu_malloc.py: no unmap + re-fault of the logits every step (1.5x)
+    if dev_type == "cpu":  # training/cpu_malloc.py: the logits' buffers stay mapped between steps
         keep_freed_memory()
     torch.manual_seed(C.seed)
-    # ------------------------------------------------------------------ data
+    return types.SimpleNamespace(
+        distributed=distributed, rank=rank, world=world, master=rank == 0, dev=dev, dev_type=dev_type,
+        dtype=dtype, use_compile=dev_type == "cuda" if C.compile is None else C.compile,
+        tokens_per_step=C.batch_size * C.seq_len * C.grad_accum * world,
+        # FSDP2 casts to dtype itself; one process computes under autocast (fp32 master weights)
+        autocast=nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype))
+
+
+def load_data(C, S):
+    """The corpus (or mixture), this phase's training sampler and the fixed val rows -> a namespace D."""
     if not (C.data_mix is None or isinstance(C.data_mix, dict) and C.data_mix):
         raise ConfigError(f"data_mix={C.data_mix!r}: give None or {{corpus_dir: weight, ...}}")
     mix = C.data_mix or {C.data_dir: 1.0}  # {corpus_dir: weight}
     names, meta = mixture_meta(mix) if C.data_mix else ({C.data_dir: None}, tokenbin.read_meta(C.data_dir))
-    vocab = tokenbin.model_vocab_size(meta)  # speech units + story boundary
     splits = {d: [tokenbin.load_split(d, split) for split in ("train", "val")] for d in mix}
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
@@ -245,8 +195,8 @@ def main(argv=None):
     # each phase draws its own rows: with one data seed, every row a later phase drew in EN would be
     # the pretraining row of the same step, replayed in the same order
     data_seed = C.seed * len(PHASES) + list(PHASES).index(C.phase)
-    kw = dict(mode=mode, p_fr=C.p_fr, lang_probs=probs, switch=C.switch, seed=data_seed, rank=rank,
-              world_size=world, boundary_token=bnd)
+    kw = dict(mode=mode, p_fr=C.p_fr, lang_probs=probs, switch=C.switch, seed=data_seed, rank=S.rank,
+              world_size=S.world, boundary_token=bnd)
     sampler = (Mixture({names[d]: splits[d][0] for d in mix}, {names[d]: w for d, w in mix.items()},
                        C.seq_len, C.batch_size, **kw) if C.data_mix
                else Sampler(splits[C.data_dir][0], C.seq_len, C.batch_size, **kw))
@@ -255,72 +205,88 @@ def main(argv=None):
     val_samplers = {(d, lang): Sampler(val, C.seq_len, 1, mode="mono", lang_probs={lang: 1.0},
                                        seed=EVAL_SEED, boundary_token=bnd)
                     for d, (_, val) in splits.items() for lang in val.langs}
-    val_rows = list(range(rank, C.eval_iters * C.batch_size * C.grad_accum * world, world))
-    langs = sampler.langs
-    n_langs = len(langs)
-    # ------------------------------------------------------------------ model
+    val_rows = list(range(S.rank, C.eval_iters * C.batch_size * C.grad_accum * S.world, S.world))
+    return types.SimpleNamespace(meta=meta, mix=mix, names=names, vocab=tokenbin.model_vocab_size(meta),
+                                 mode=mode, sampler=sampler, val_samplers=val_samplers, val_rows=val_rows,
+                                 langs=sampler.langs)
+
+
+def resume_checkpoint(C, S, D):
+    """out_dir/ckpt.pt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
+    the same rows per step, and a sampler that draws the same data -> (path, checkpoint)."""
+    ckpt_path, ckpt = load_checkpoint(C.out_dir)
+    if ckpt["phase"] != C.phase:
+        raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
+                              f"{C.phase}: resume continues the same phase. To start {C.phase} from "
+                              f"it, use --init_from={ckpt_path} and another out_dir.")
+    then = ckpt["config"]
+    changed = [f"{k} (checkpoint {then.get(k, v)!r}, now {getattr(C, k)!r})" for k, v in DEFAULTS.items()
+               if k not in RESUME_MAY_CHANGE and then.get(k, v) != getattr(C, k)]
+    rows = (then["batch_size"] * then["grad_accum"] * then.get("world_size", 1), C.batch_size * C.grad_accum * S.world)
+    if rows[0] != rows[1]:
+        changed.append(f"rows per step, batch_size x grad_accum x processes (checkpoint {rows[0]}, "
+                       f"now {rows[1]})")
+    if changed:
+        raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
+                          f"would not continue the one its checkpoint describes; keep them. Only "
+                          f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
+    try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
+        D.sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": S.world})
+    except ValueError as e:
+        raise CheckpointError(f"{ckpt_path}: {e}") from None
+    return ckpt_path, ckpt
+
+
+def build_model(C, S, D):
+    """The model (from scratch, a checkpoint or HF weights), compiled and sharded as configured
+    -> (model, first step, the checkpoint it came from or None, (parameters, training FLOPs per token))."""
     ckpt, step = None, 0
     if C.init_from == "resume":
-        ckpt_path, ckpt = load_checkpoint(C.out_dir)
-        if ckpt["phase"] != C.phase:
-            raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
-                                  f"{C.phase}: resume continues the same phase. To start {C.phase} from "
-                                  f"it, use --init_from={ckpt_path} and another out_dir.")
-        step, then = ckpt["step"], ckpt["config"]
-        changed = [f"{k} (checkpoint {then.get(k, v)!r}, now {getattr(C, k)!r})" for k, v in DEFAULTS.items()
-                   if k not in RESUME_MAY_CHANGE and then.get(k, v) != getattr(C, k)]
-        rows = (then["batch_size"] * then["grad_accum"] * then.get("world_size", 1),
-                C.batch_size * C.grad_accum * world)
-        if rows[0] != rows[1]:
-            changed.append(f"rows per step, batch_size x grad_accum x processes (checkpoint {rows[0]}, "
-                           f"now {rows[1]})")
-        if changed:
-            raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
-                              f"would not continue the one its checkpoint describes; keep them. Only "
-                              f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
-        try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
-            sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": world})
-        except ValueError as e:
-            raise CheckpointError(f"{ckpt_path}: {e}") from None
+        ckpt_path, ckpt = resume_checkpoint(C, S, D)
+        step = ckpt["step"]
     elif init_kind(C.init_from) == "checkpoint":
         ckpt_path, ckpt = load_checkpoint(C.init_from)
     if ckpt is not None:
         for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer
-            if ckpt["meta"].get(key) != meta.get(key):
+            if ckpt["meta"].get(key) != D.meta.get(key):
                 raise CheckpointError(
                     f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but "
-                    f"{C.data_dir}/meta.json has {key}={meta.get(key)!r}: corpus/vocabulary mismatch. "
+                    f"{C.data_dir}/meta.json has {key}={D.meta.get(key)!r}: corpus/vocabulary mismatch. "
                     f"Train on a corpus made with the same tokenizer, or start from scratch.")
         model = Decoder(ModelConfig(**ckpt["model_config"]))
         model.load_state_dict(ckpt["model"])
     elif C.init_from == "scratch":
-        model = Decoder(ModelConfig.preset(C.model_preset, vocab))
+        model = Decoder(ModelConfig.preset(C.model_preset, D.vocab))
     else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
-        model = Decoder.from_hf(C.init_from, vocab_size=vocab)
+        model = Decoder.from_hf(C.init_from, vocab_size=D.vocab)
     if model.cfg.max_seq_len < C.seq_len:  # RoPE tables (not in the state dict)
         model.cfg.max_seq_len = C.seq_len
         model.init_rope()
-    if model.cfg.vocab_size != vocab:
-        raise CheckpointError(f"{C.init_from}: model vocabulary {model.cfg.vocab_size} != {vocab} of "
+    if model.cfg.vocab_size != D.vocab:
+        raise CheckpointError(f"{C.init_from}: model vocabulary {model.cfg.vocab_size} != {D.vocab} of "
                               f"{C.data_dir} (meta.json vocab_size + boundary): corpus/vocabulary mismatch.")
-    n_params, flops_per_token = model.num_params(), model.flops_per_token(C.seq_len)
-    model.to(dev)
-    if use_compile:  # in place: parameter names stay the same (checkpoints load anywhere)
+    size = model.num_params(), model.flops_per_token(C.seq_len)  # before sharding: whole tensors
+    model.to(S.dev)
+    if S.use_compile:  # in place: parameter names stay the same (checkpoints load anywhere)
         for m in [model] if C.compile_mode == "model" else model.blocks:
             m.compile()
-    if distributed:  # FSDP2: each block, then the root (embedding, final norm, head)
-        mesh = init_device_mesh(dev_type, (world,))
-        mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)  # fp32 gradient reduction
+    if S.distributed:  # FSDP2: each block, then the root (embedding, final norm, head)
+        mesh = init_device_mesh(S.dev_type, (S.world,))
+        mp = MixedPrecisionPolicy(param_dtype=S.dtype, reduce_dtype=torch.float32)  # fp32 gradient reduction
         for m in [*model.blocks, model]:
             fully_shard(m, mesh=mesh, mp_policy=mp, reshard_after_forward=C.reshard_after_forward)
-    ctx = nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype)
-    # ------------------------------------------------------------------ optimizer
+    return model, step, ckpt, size
+
+
+def build_optimizer(C, S, model, ckpt):
+    """AdamW, weight decay on 2-D weights only; on resume its state, keyed by parameter name (the full
+    form of torch.distributed.checkpoint: any world size wrote it)."""
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": C.weight_decay},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]  # norms/biases
-    opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2), fused=dev_type == "cuda")
-    if C.init_from == "resume":  # state keyed by parameter name (DCP's full form): any world size wrote it
+    opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2), fused=S.dev_type == "cuda")
+    if C.init_from == "resume":
         state = ckpt["optimizer"]
-        if distributed:
+        if S.distributed:
             set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
         else:  # set_optimizer_state_dict needs a process group, so map names to positions here
             name = {p: n for n, p in model.named_parameters()}
@@ -328,174 +294,164 @@ def main(argv=None):
             opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
                                  "param_groups": [{**g, "params": [pos[n] for n in g["params"]]}
                                                   for g in state["param_groups"]]})
-    del ckpt
+    return opt
 
-    def xent(batch, reduction):  # numpy (x, y, lang) -> fp32 cross-entropy of the logits, y, lang
-        x, y, lang = [torch.from_numpy(a).to(dev, non_blocking=True) for a in batch]
-        with ctx:
-            logits = model(x)  # (B, T, V)
-        return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction=reduction), y, lang
 
-    def reduce(t):  # sum over ranks
-        if distributed:
-            dist.all_reduce(t)
-        return t
-
-    @torch.no_grad()
-    def evaluate():
-        model.eval()
-        out, per = {}, {}  # per: (corpus_dir, lang) -> val loss
-        for (d, lang), s in val_samplers.items():
-            tot = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, tokens
-            for i in range(0, len(val_rows), C.batch_size):  # eval_iters x grad_accum batches per rank
-                rows = [s.get_batch(g) for g in val_rows[i:i + C.batch_size]]
-                loss, y, _ = xent([np.concatenate(a) for a in zip(*rows)], "sum")
-                tot[0] += loss
-                tot[1] += y.numel()
-            tot = reduce(tot)
-            per[d, lang] = (tot[0] / tot[1]).item()
-            if C.data_mix:
-                out[f"val_loss_{names[d]}_{lang}"] = per[d, lang]
-        for lang in langs:  # a mixture: the corpora holding the language, by their weights
-            w = {d: mix[d] for d, l in per if l == lang}
-            out[f"val_loss_{lang}"] = sum(w[d] * per[d, lang] for d in w) / sum(w.values())
-        out["val_loss"] = sum(out[f"val_loss_{l}"] for l in langs) / len(langs)  # equal weight per language
-        model.train()
-        return out
-
-    # ------------------------------------------------------------------ log
-    log_path = os.path.join(C.out_dir, "log.jsonl")
-    if master:
+def prepare_out_dir(C, S, D, n_params, step):
+    """out_dir made, a killed save's tmp files removed, log.jsonl opened (a resume keeps its records up to
+    the checkpoint), and the run's header line -> RunLog."""
+    if S.master:
         os.makedirs(C.out_dir, exist_ok=True)
         remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
-        old = open(log_path).readlines() if C.init_from == "resume" and os.path.isfile(log_path) else []
-        with open(log_path, "w") as f:  # resume: drop records past the checkpoint
-            f.writelines(l for l in old if l.endswith("}\n") and json.loads(l)["step"] <= step)
-        print(f"phase {C.phase} ({mode}, lang_probs {sampler.lang_probs}), init_from {C.init_from}, "
-              f"{n_params / 1e6:.2f}M params | {world} x {dev} {str(dtype)[6:]}, compile "
-              f"{C.compile_mode if use_compile else 'off'}{', FSDP2' if distributed else ''}"
-              f" | {tokens_per_step:,} tokens/step = {C.batch_size} "
-              f"x {C.seq_len} x grad_accum {C.grad_accum} x {world} | steps {step} -> {C.max_iters}")
+    log = RunLog(C.out_dir, D.langs, C.max_iters, S.master, step if C.init_from == "resume" else None)
+    if S.master:
+        print(f"phase {C.phase} ({D.mode}, lang_probs {D.sampler.lang_probs}), init_from {C.init_from}, "
+              f"{n_params / 1e6:.2f}M params | {S.world} x {S.dev} {str(S.dtype)[6:]}, compile "
+              f"{C.compile_mode if S.use_compile else 'off'}{', FSDP2' if S.distributed else ''}"
+              f" | {S.tokens_per_step:,} tokens/step = {C.batch_size} "
+              f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {C.max_iters}")
+    return log
 
-    def report(rec):  # one log.jsonl record, one log line
-        if not master:
-            return
-        with open(log_path, "a") as f:
-            f.write(json.dumps(rec, allow_nan=False) + "\n")  # strict JSON: never a bare NaN
-        line = [f"step {rec['step']}/{C.max_iters}"]
-        if "summary" in rec:  # the run's closing line
-            r = rec["summary"]
-            line = [f"summary: {r['timed_steps']} timed steps (not the first {WARMUP_STEPS} after the start, "
-                    f"nor evals and checkpoints)", f"{fmt(r['tokens_per_s'], ',.0f')} tok/s",
-                    f"mfu {fmt(r['mfu'], '.1%')}", f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
-        if "loss" in rec:
-            per = " ".join(f"{l} {rec[f'loss_{l}']:.4f}" for l in langs if f"loss_{l}" in rec)
-            line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
-                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s", f"mfu {fmt(rec['mfu'], '.1%')}"]
-        if "val_loss" in rec:
-            line.append("val " + " ".join(f"{l} {rec[f'val_loss_{l}']:.4f}" for l in langs))
-        print(" | ".join(line))
 
-    # ------------------------------------------------------------------ train
+# ----------------------------------------------------------------------------- the step, evaluation, saving
+
+def get_lr(step, C):
+    warmup = max(1, int(C.warmup_frac * C.max_iters))
+    if step < warmup:
+        return C.learning_rate * (step + 1) / warmup
+    frac = (step - warmup) / max(1, C.max_iters - warmup)  # 0 -> 1 over the rest of the run
+    return C.learning_rate + min(frac, 1.0) * (C.min_lr - C.learning_rate)
+
+
+def xent(model, batch, S, reduction):
+    """numpy (x, y, lang) -> the fp32 cross-entropy of the model's logits, and y, lang on the device."""
+    x, y, lang = [torch.from_numpy(a).to(S.dev, non_blocking=True) for a in batch]
+    with S.autocast:
+        logits = model(x)  # (B, T, V)
+    return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction=reduction), y, lang
+
+
+def train_step(model, opt, step, C, S, D, meter):
+    """One optimizer step of grad_accum micro-batches -> the grad norm (a device tensor, no sync)."""
+    lr = get_lr(step, C)
+    for g in opt.param_groups:
+        g["lr"] = lr
+    step_loss = 0.0  # sum over micro-steps: non-finite if any is
+    for micro in range(C.grad_accum):
+        loss_tok, _, lang = xent(model, D.sampler.get_batch(step * C.grad_accum + micro), S, "none")
+        loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
+        (loss / C.grad_accum).backward()
+        step_loss = step_loss + loss.detach()
+        meter.micro_step(loss, loss_tok, lang)
+    gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
+    gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
+    meter.optimizer_step(step_loss, gnorm)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return lr, gnorm
+
+
+@torch.no_grad()
+def evaluate(model, C, S, D):
+    """Val loss per language (and per corpus of a mixture) on the fixed val rows, summed over ranks."""
+    model.eval()
+    out, per = {}, {}  # per: (corpus_dir, lang) -> val loss
+    for (d, lang), s in D.val_samplers.items():
+        tot = torch.zeros(2, device=S.dev, dtype=torch.float64)  # loss sum, tokens
+        for i in range(0, len(D.val_rows), C.batch_size):  # eval_iters x grad_accum batches per rank
+            rows = [s.get_batch(g) for g in D.val_rows[i:i + C.batch_size]]
+            loss, y, _ = xent(model, [np.concatenate(a) for a in zip(*rows)], S, "sum")
+            tot[0] += loss
+            tot[1] += y.numel()
+        if S.distributed:
+            dist.all_reduce(tot)
+        per[d, lang] = (tot[0] / tot[1]).item()
+        if C.data_mix:
+            out[f"val_loss_{D.names[d]}_{lang}"] = per[d, lang]
+    for lang in D.langs:  # a mixture: the corpora holding the language, by their weights
+        w = {d: D.mix[d] for d, l in per if l == lang}
+        out[f"val_loss_{lang}"] = sum(w[d] * per[d, lang] for d in w) / sum(w.values())
+    out["val_loss"] = sum(out[f"val_loss_{l}"] for l in D.langs) / len(D.langs)  # equal weight per language
+    model.train()
+    return out
+
+
+def save_checkpoint(model, opt, step, C, S, D):
+    """Full state dicts gathered on rank 0 (CPU), refused if any weight is non-finite, saved atomically."""
+    o = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
+    bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]  # finite grads, huge update
+    if bad:
+        raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
+    if S.master:
+        save_atomic(os.path.join(C.out_dir, "ckpt.pt"), {
+            "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
+            "config": {**vars(C), "world_size": S.world}, "phase": C.phase, "meta": D.meta,
+            "sampler": D.sampler.state_dict()})
+
+
+def stop_on_non_finite(msg, step, log):
+    log.write({"step": step, "error": msg})
+    raise NonFiniteError(msg)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+def main(argv=None):
+    C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
+    check_chain(C)
+    S = setup_system(C)
+    D = load_data(C, S)
+    model, step, ckpt, (n_params, flops_per_token) = build_model(C, S, D)
+    opt = build_optimizer(C, S, model, ckpt)
+    del ckpt
+    log = prepare_out_dir(C, S, D, n_params, step)
+    mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=S.world)
+                   if S.dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
     start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
-    mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=world)
-                   if dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
-    stats = torch.zeros(1 + 2 * n_langs, device=dev, dtype=torch.float64)  # loss, per-lang sum, count
-    first_bad = torch.full((), math.inf, device=dev)  # first step with a non-finite loss or grad norm
-    dev_step = torch.full((), float(step), device=dev)  # the step number on the device (no H2D copies)
-    n_acc, n_timed, train_time, total_time = 0, 0, 0.0, 0.0  # steps in stats, timed steps, their time
-
-    def sync():  # wall times need the GPU's queue drained
-        if dev_type == "cuda":
-            torch.cuda.synchronize()
+    meter = Meter(step, len(D.langs), S.dev, S.distributed)
     if step == 0 and stop > 0 and C.eval_interval:
-        rec = {"step": 0, "tokens": 0, **evaluate()}
+        rec = {"step": 0, "tokens": 0, **evaluate(model, C, S, D)}
         if not all(map(math.isfinite, rec.values())):
             raise NonFiniteError(f"{C.init_from}: the initial model's val loss is not finite: {rec}")
-        report(rec)
-    t0 = time.perf_counter()
+        log.write(rec)
+    meter.resume()
     while step < stop:
-        lr = get_lr(step, C)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        step_loss = 0.0  # sum over micro-steps: non-finite if any is
-        for micro in range(C.grad_accum):
-            loss_tok, _, lang = xent(sampler.get_batch(step * C.grad_accum + micro), "none")
-            loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
-            (loss / C.grad_accum).backward()
-            step_loss = step_loss + loss.detach()
-            with torch.no_grad():  # masks, no sync
-                stats += torch.cat([loss[None].double(), per_language(loss_tok.view(lang.shape), lang, n_langs)])
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), C.grad_clip or float("inf"))
-        gnorm = gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm  # FSDP2: a DTensor
-        # on the device, no host sync: read at the next log/eval/checkpoint step, before any save
-        ok = torch.isfinite(step_loss) & torch.isfinite(gnorm)
-        dev_step += 1
-        first_bad = torch.where(ok, first_bad, torch.minimum(first_bad, dev_step))
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        step, n_acc = step + 1, n_acc + 1
-        timed = step - start > WARMUP_STEPS  # throughput: no warm-up, evaluation or checkpoint time
-        n_timed += timed
-        if step - start == WARMUP_STEPS:
-            sync()
-            t0 = time.perf_counter()
+        lr, gnorm = train_step(model, opt, step, C, S, D, meter)
+        step += 1
+        meter.step_done(step)
         every = lambda n: n > 0 and step % n == 0  # noqa: E731 (an interval of 0: never in between)
         is_log = every(C.log_interval) or step == stop
         is_eval = every(C.eval_interval) or step == C.max_iters
         is_ckpt = every(C.ckpt_interval or C.eval_interval) or step == stop
         if not (is_log or is_eval or is_ckpt):
             continue
-        sync()
-        if timed:
-            train_time += time.perf_counter() - t0
-        if distributed:  # a NaN on one rank reaches every rank through the gradients; agree anyway
-            dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
-        if math.isfinite(bad := first_bad.item()):
-            msg = (f"non-finite loss or grad norm at step {int(bad)} (checked at step {step}): stopped "
-                   f"without saving; the last checkpoint in {C.out_dir} is the last good one. Lower "
-                   f"learning_rate or check the data, then --init_from=resume.")
-            report({"step": step, "error": msg})
-            raise NonFiniteError(msg)
-        rec = {"step": step, "tokens": step * tokens_per_step}
+        meter.pause()
+        if (bad := meter.first_bad_step()) is not None:
+            stop_on_non_finite(f"non-finite loss or grad norm at step {bad} (checked at step {step}): stopped "
+                               f"without saving; the last checkpoint in {C.out_dir} is the last good one. Lower "
+                               f"learning_rate or check the data, then --init_from=resume.", step, log)
+        rec = {"step": step, "tokens": step * S.tokens_per_step}
         if is_log:
-            s = reduce(stats.clone()).tolist()
-            tps = tokens_per_step * n_timed / train_time if n_timed else None
-            rec["loss"] = s[0] / (C.grad_accum * world * n_acc)
-            rec.update({f"loss_{l}": s[1 + i] / s[1 + n_langs + i] for i, l in enumerate(langs)
-                        if s[1 + n_langs + i] > 0})  # where measured: the language was in the batches
-            rec.update(lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
+            train, tps = meter.train_record(D.langs, C.grad_accum * S.world, S.tokens_per_step)
+            rec.update(train, lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
                        mfu=None if mfu_per_tps is None or tps is None else mfu_per_tps * tps)
-            stats.zero_()
-            n_acc, n_timed, train_time, total_time = 0, 0, 0.0, total_time + train_time
         if is_eval:
-            rec.update(evaluate())
+            rec.update(evaluate(model, C, S, D))
         if not all(map(math.isfinite, (v for v in rec.values() if isinstance(v, float)))):
-            msg = f"non-finite value at step {step}: {rec}; stopped without saving"
-            report({"step": step, "error": msg})
-            raise NonFiniteError(msg)
+            stop_on_non_finite(f"non-finite value at step {step}: {rec}; stopped without saving", step, log)
         if is_log or is_eval:
-            report(rec)
+            log.write(rec)
         if is_ckpt:
-            o = StateDictOptions(full_state_dict=True, cpu_offload=True)  # full tensors on rank 0
-            msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
-            bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]  # finite grads, huge update
-            if bad:
-                raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
-            if master:
-                save_atomic(os.path.join(C.out_dir, "ckpt.pt"), {
-                    "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
-                    "config": {**vars(C), "world_size": world}, "phase": C.phase, "meta": meta,
-                    "sampler": sampler.state_dict()})
-        t0 = time.perf_counter()
-    if master and step > start:
+            save_checkpoint(model, opt, step, C, S, D)
+        meter.resume()
+    if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
-        n = max(0, step - start - WARMUP_STEPS)
-        tps = tokens_per_step * n / total_time if n else None
-        peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev_type == "cuda" else None
-        report({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak,
-                                              mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps)})
-    if distributed:
+        n, tps = meter.tokens_per_s(step, S.tokens_per_step)
+        peak = torch.cuda.max_memory_allocated(S.dev) / 2**30 if S.dev_type == "cuda" else None
+        log.write({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak,
+                                                 mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps)})
+    if S.distributed:
         dist.barrier()
         dist.destroy_process_group()
 

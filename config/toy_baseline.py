@@ -8,4 +8,3 @@ phase = "finetune"
 init_from = "out/toy/pretrain"
 out_dir = "out/toy/baseline"
 max_iters = 1200              # = toy_interleave (800) + toy_finetune (400)
-eval_interval = 1200

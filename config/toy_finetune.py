@@ -7,4 +7,3 @@ phase = "finetune"
 init_from = "out/toy/interleave"
 out_dir = "out/toy/finetune"
 max_iters = 400
-eval_interval = 400

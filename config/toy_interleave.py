@@ -8,4 +8,3 @@ init_from = "out/toy/pretrain"   # weights only: new optimizer, step 0, this sta
 out_dir = "out/toy/interleave"
 p_fr = 0.5
 max_iters = 800
-eval_interval = 800

@@ -8,6 +8,4 @@ exec(open(os.path.join(os.path.dirname(__file__), "toy_recipe.py")).read())  # t
 phase = "pretrain"
 init_from = "scratch"
 out_dir = "out/toy/pretrain"
-max_iters = 1000              # 4.1M tokens, ~1.2 passes over train_en: 45% of the demo's 2,200 steps, so FR gets
-eval_interval = 1000          # ~28% of its tokens (1600 here gave FR ~14%). Seed 1337: EN sTC 78% after this stage
-                              # (98% after 1600); the copying of story facts finishes in the next stage (baseline 94%)
+max_iters = 1000              # 4.1M tokens, ~1.2 passes over train_en; FR gets ~28% of the chain's tokens

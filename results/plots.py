@@ -8,12 +8,14 @@ report_figure (written by `eval_cloze.py --report`): top, accuracy per set per m
 interval; bottom, the probe by layer per model: raw cosine (matched solid, mismatched dashed), the
 mean-centred gap (matched - mismatched after removing each language's mean vector), and retrieval@1
 (mean of both directions) against chance.
-training_curves: per run, train loss per language (log steps) and val loss per language (eval steps)
-over training tokens, from train.py's log.jsonl (keys tokens, loss_en, loss_fr, val_loss_en, val_loss_fr).
+training_curves: per run, train loss per language (log steps) and val loss per language (every eval)
+over training tokens, from train.py's log.jsonl (keys tokens, loss_<lang>, val_loss_<lang>): each whole
+run on a log axis, and below it the run's last half zoomed to where the curves differ (y_window).
 """
 import argparse
 import json
 import os
+import re
 
 import matplotlib
 
@@ -82,21 +84,67 @@ def read_log(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def training_curves(logs, path):
-    """logs: [(label, log.jsonl path)] -> one panel per run: train and val loss per language over tokens."""
-    fig, axes = plt.subplots(1, len(logs), figsize=(4.2 * len(logs), 3.4), squeeze=False, sharey=True)
-    for ax, (label, log) in zip(axes[0], logs):
-        recs = read_log(log)
-        for lang, colour in (("en", "C0"), ("fr", "C3")):
-            for key, style, what in ((f"loss_{lang}", "-", "train"), (f"val_loss_{lang}", "o--", "val")):
-                pts = [(r["tokens"] / 1e6, r[key]) for r in recs if r.get(key) is not None]
-                if pts:
-                    ax.plot(*zip(*pts), style, color=colour, ms=3, lw=1, label=f"{what} {lang.upper()}")
-        ax.set_title(label, fontsize=9)
-        ax.set_xlabel("training tokens (M)", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("cross-entropy (nats/token)", fontsize=8)
+def curve_points(recs):
+    """log.jsonl records -> {(kind, lang): [(tokens in M, loss)]}, kind "train" (loss_<lang>, log steps)
+    or "val" (val_loss_<lang>, eval steps); languages in the order they first appear. Per-corpus val
+    losses of a mixture (val_loss_<corpus>_<lang>) are left out: a language code has no "_"."""
+    out = {}
+    for r in recs:
+        for key, value in r.items():
+            if (m := re.fullmatch(r"(val_)?loss_([^_]+)", key)) and isinstance(value, (int, float)):
+                out.setdefault(("val" if m[1] else "train", m[2]), []).append((r["tokens"] / 1e6, value))
+    return out
+
+
+def y_window(runs, tail=0.5):
+    """runs: [curve_points(...)] -> (lo, hi) of the losses in the last `tail` of each run's tokens, of
+    the languages it trains on: where the curves differ. Left out: the start (a fresh model's ~ln(vocab))
+    and a language a run never trains on, whose val loss only climbs."""
+    inside = []
+    for pts in runs:
+        end = max((t for xs in pts.values() for t, _ in xs), default=0.0)
+        trained = [xs for (kind, lang), xs in pts.items() if ("train", lang) in pts] or list(pts.values())
+        inside += [v for xs in trained for t, v in xs if t >= tail * end]
+    lo, hi = min(inside), max(inside)
+    pad = 0.08 * (hi - lo) or 0.05 * abs(hi) or 0.1
+    return lo - pad, hi + pad
+
+
+def _curves(ax, pts, langs, hi=None):
+    """Train (line) and val (markers at every eval) losses per language; above hi: marked at the top edge."""
+    for (kind, lang), xy in pts.items():
+        colour = f"C{[0, 3, 2, 1, 4, 5, 6][langs.index(lang) % 7]}"
+        t, v = zip(*xy)
+        ax.plot(t, [v_ if hi is None else min(v_, hi) for v_ in v], "-" if kind == "train" else "o--",
+                color=colour, ms=3, lw=1 if kind == "train" else 0.8, alpha=0.6 if kind == "train" else 1.0,
+                label=f"{kind} {lang.upper()}")
+        if hi is not None and any(v_ > hi for v_ in v):
+            ax.plot([x for x, v_ in zip(t, v) if v_ > hi], [hi] * sum(v_ > hi for v_ in v), "^", color=colour, ms=5)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3, lw=0.5)
+
+
+def training_curves(logs, path, tail=0.5):
+    """logs: [(label, log.jsonl path)] -> one column per run: on top the whole run (log y), below its
+    last `tail` of tokens zoomed to y_window (shared by all runs), where the curves differ."""
+    runs = [(label, curve_points(read_log(log))) for label, log in logs]
+    lo, hi = y_window([pts for _, pts in runs], tail)
+    langs = list(dict.fromkeys(lang for _, pts in runs for _, lang in pts))
+    fig, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 6.0), squeeze=False, sharey="row")
+    for j, (label, pts) in enumerate(runs):
+        top, zoom = axes[0][j], axes[1][j]
+        _curves(top, pts, langs)
+        top.set_yscale("log")
+        top.set_title(f"{label}: whole run", fontsize=9)
+        top.legend(fontsize=7, loc="upper right")
+        _curves(zoom, pts, langs, hi)
+        end = max(t for xs in pts.values() for t, _ in xs)
+        zoom.set_xlim(tail * end - 0.02 * end, end * 1.02)
+        zoom.set_ylim(lo, hi + 0.02 * (hi - lo))
+        zoom.set_title(f"last {tail:.0%} of its tokens (zoom; ^ off scale)", fontsize=8)
+        zoom.set_xlabel("training tokens (M)", fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("cross-entropy (nats/token)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from training import checkpoint as ckpt
+from training.meter import per_language
 import tokenbin
 import train
 from model import load_model
@@ -370,7 +371,7 @@ def test_per_language_loss_credits_the_target_language():
     Row 2 switches FR -> EN at t=1. Hand-computed sums; the last position of each row is left out."""
     lang = torch.tensor([[0, 0, 0, 1, 1], [1, 0, 0, 0, 0]])
     loss = torch.tensor([[1., 2., 4., 8., 16.], [32., 64., 128., 256., 512.]])
-    got = train.per_language(loss, lang, 2).tolist()
+    got = per_language(loss, lang, 2).tolist()
     # targets' languages: row 1 [0, 0, 1, 1, ?], row 2 [0, 0, 0, 0, ?]
     assert got == [1 + 2 + 32 + 64 + 128 + 256, 4 + 8, 6, 2]
 
