@@ -1,9 +1,9 @@
 """
 align_probe.py: how close are a model's EN and FR representations of the same sentence, layer by layer?
 
-    python align_probe.py out/toy_interleave                       # data/toy_enfr, val split, 500 pairs
-    python align_probe.py out/toy_baseline --n_pairs 1000 --split train --seed 1 --embeddings
-    python align_probe.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda
+    .venv/bin/python align_probe.py out/toy/interleave                       # data/toy_enfr, val split, 500 pairs
+    .venv/bin/python align_probe.py out/toy/baseline --n_pairs 1000 --split train --seed 1 --embeddings
+    .venv/bin/python align_probe.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda
 
 Pairs. Sentence k of `{split}_en` and of `{split}_fr` are translations (the corpus format, tokenbin.py's
 docstring, guarantees it). We take --n_pairs sentence indices (a seeded choice without replacement).
@@ -264,8 +264,7 @@ def main(argv=None):
     ap.add_argument("--embeddings", action="store_true", help="also the token embeddings, as layer 0 "
                     "(shown per layer, not in the means)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, 0: torch's default. 1 because "
-                    "a small model's ops are too small to split, and with other jobs on the cores threads stall "
-                    "(toy suite, 2 shared cores: 41 s with 1 thread, 291 s with 2)")
+                    "a small model's ops are too small to split, and with other jobs on the cores threads stall")
     ap.add_argument("--out", default=None, help="JSON path (default: align.json beside the checkpoint); "
                     "the PNG goes beside it")
     args = ap.parse_args(argv)

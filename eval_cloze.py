@@ -2,11 +2,11 @@
 eval_cloze.py: spoken cloze accuracy (sSC, sTC in EN, FR, EN>FR, FR>EN, plus any minimal-pair set)
 of a model on the bench sets of a corpus, and the results table of several models.
 
-    python eval_cloze.py out/toy_interleave                          # every bench set of data/toy_enfr
-    python eval_cloze.py out/toy_interleave/ckpt.pt --sets ssc_en-fr stc_en-fr --scoring sum
-    python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda   # bf16 autocast, fp32 head
-    python eval_cloze.py --report out/toy_report.md baseline=out/toy_baseline \
-        interleave=out/toy_interleave ft=out/toy_finetune
+    .venv/bin/python eval_cloze.py out/toy/interleave                          # every bench set of data/toy_enfr
+    .venv/bin/python eval_cloze.py out/toy/interleave/ckpt.pt --sets ssc_en-fr stc_en-fr --scoring sum
+    .venv/bin/python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda   # bf16 autocast, fp32 head
+    .venv/bin/python eval_cloze.py --report out/toy/report.md baseline=out/toy/baseline \
+        interleave=out/toy/interleave ft=out/toy/finetune
 
 What is scored. Each item of a set `bench/{task}_{direction}` gives two sequences,
     good = [boundary] + prompt + good_ending      bad = [boundary] + prompt + bad_ending
@@ -33,13 +33,10 @@ then only each sequence's own positions are kept and reduced).
 
 Precision (--dtype auto): bf16 autocast on CUDA (SDPA's fused GQA kernels need bf16/fp16; in fp32 it
 falls back to the slow math kernel), plain float32 on CPU. The final norm, the head and the log-softmax
-run in fp32 (--no-fp32_head to see why: bf16 logits move log-probs by ~0.02-0.04 nats, enough to flip
-close items). Measured on CPU, bf16 autocast vs float32, toy model (300 EN steps), 8 sets x 500 items:
-decisions differ on 6 / 7 / 12 of 4000 (mean / sum / ending) with the fp32 head, 9 / 7 / 15 without.
---compile: torch.compile with dynamic shapes (batch and time symbolic), so sequences of new lengths
-reuse the compiled graph instead of recompiling per length. Measured on CPU (inductor, 1 thread, toy
-model, ssc_en + ssc_fr-en): 1 graph for every length and batch size; eager 55 s, compiled 25 s once
-warm, but the first pass pays ~110 s of compilation: worth it on a GPU or a large suite, not the toy.
+run in fp32 (--no-fp32_head to see why: bf16 logits move log-probs by a few hundredths of a nat,
+enough to flip close items; docs/LOG.md has the counts). --compile: torch.compile with dynamic shapes
+(batch and time symbolic), so sequences of new lengths reuse one graph instead of recompiling per
+length; its first pass pays the compilation, worth it on a GPU or a large suite, not on the toy.
 
 Output: a table like the paper's, and one JSON per convention, cloze_{mean,sum,ending}.json next to
 the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scoring's):
@@ -113,9 +110,8 @@ def length_batches(lengths, batch_size, batch_tokens=0):
     return batches
 
 
-# On CPU a batch pays off only while its (B, T, vocab) logits stay in the cache. Measured (dev/bench.py eval,
-# tiny preset, 1 thread): toy stories (~270 tokens) run best one at a time (64 per batch: 0.5x), short
-# minimal pairs (~25 tokens) 1.9x faster in batches of <= 512 tokens (1.4x with no cap). GPUs want big batches.
+# On CPU a batch pays off only while its (B, T, vocab) logits stay in the cache (docs/LOG.md); GPUs want
+# big batches
 CPU_BATCH_TOKENS = 512
 
 
@@ -363,8 +359,7 @@ def main(argv=None):
                     help="final norm + head + log-softmax in float32 under autocast (default: yes)")
     ap.add_argument("--compile", action="store_true", help="torch.compile, dynamic shapes (no per-length recompiles)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, 0: torch's default. 1 because "
-                    "a small model's ops are too small to split, and with other jobs on the cores threads stall "
-                    "(toy suite, 2 shared cores: 41 s with 1 thread, 291 s with 2)")
+                    "a small model's ops are too small to split, and with other jobs on the cores threads stall")
     ap.add_argument("--out_dir", default=None, help="folder for cloze_{mean,sum,ending}.json "
                     "(default: beside the checkpoint)")
     ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")

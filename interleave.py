@@ -1,5 +1,5 @@
 """
-The training-data sampler: which stories, which sentences, in which language, packed into rows.
+interleave.py: the training-data sampler: which stories, which sentences, in which language, packed into rows.
 
 A row is seq_len + 1 tokens cut from a stream of whole stories, each preceded by one story-boundary
 token (tokenbin.story_boundary_token, 2048 for Mimi), no padding. x = row[:-1], y = row[1:], and
@@ -12,53 +12,40 @@ Modes (the paper's three stages and its baseline):
     interleave  each next sentence of a story in FR with probability p_fr, else EN, so the language
                 can only switch at a sentence boundary; switch="story" draws one language per story
                 instead (ablation: same language mix, no switch inside a story)
-lang_probs defaults to {"en": 1 - p_fr, "fr": p_fr} (so mono with defaults is the EN+FR baseline);
-when given it replaces p_fr in both modes. Mono works on every corpus, paired or not (an unpaired
-corpus has its own stories per language, tokenbin.Split.lang_stories; a one-language corpus takes
-lang_probs {"en": 1}); interleave needs a paired corpus and refuses an unpaired one.
+lang_probs defaults to {"en": 1 - p_fr, "fr": p_fr}; when given it replaces p_fr in both modes. Mono
+works on every corpus, paired or not (an unpaired corpus has its own stories per language,
+tokenbin.Split.lang_stories); interleave needs a paired corpus and refuses an unpaired one.
 
-Packing: every token of the corpus is equally likely to be seen, whatever its place in its story.
-Think of one endless stream of stories, each drawn independently (uniform story, its languages drawn
-as the mode says) and written as boundary + sentences. A row is seq_len + 1 consecutive tokens of
-that stream starting at a uniformly random point, which is what concatenate-and-chunk packing gives
-in expectation: the first story of a row is usually entered mid-story (mid-sentence), and a story cut
-at the row end goes on in the stream, so its ending is seen as often as its beginning. A uniform
-point of a stream of independent stories falls in a story with probability proportional to the
-story's length, at a uniform place inside it (renewal theory: the stationary stream). That draw is
-exact and cheap here, without rejection: pick one stream token uniformly, weighting a boundary by 1
+Packing: every token of the corpus is equally likely to be seen, whatever its place in its story, as
+with concatenate-and-chunk packing. Think of one endless stream of independently drawn stories
+(boundary + sentences, languages drawn as the mode says); a row is seq_len + 1 consecutive tokens of
+it from a uniformly random point, so the first story of a row is usually entered mid-story and a story
+cut at the row end goes on in the stream (its ending is seen as often as its beginning). A uniform
+point of such a stream falls in a story with probability proportional to its length, at a uniform
+place inside it, so it is drawn exactly without rejection: one stream token, weighting a boundary by 1
 and a token of language l by l's probability (mono: the row's language), i.e. a boundary of a uniform
 story with probability N / W, else language l with probability p_l T_l / W (N stories, T_l tokens of
-l, W the sum), and then a uniform token of l's token file; its sentence and story follow from the
-index. The other sentences of that first story draw their languages as the mode says (given the
-chosen token, they are independent of it). After the first story, whole stories drawn uniformly.
-Expected coverage per token is then the same for every sentence position and every story (a story is
-drawn per token, i.e. in proportion to its length): tests/test_interleave.py measures it, and
-`python -m dev.bench sampler` prints it on the toy corpus (min/max rate over sentence positions).
-Before this, rows started at a story start and dropped the rest of the story cut at the row end:
-at seq 256 on the toy corpus the last sentence position was seen at 0.59x the rate of the first.
-The price: a row (and a val row) usually starts mid-sentence without the boundary context, as in
-concatenate-and-chunk training; evaluation still scores boundary + story, which rows hold whenever a
-story starts inside them.
+l, W the sum), then a uniform token of l's file; its sentence and story follow from the index, and the
+rest of that story draws its languages as the mode says. After it, whole stories drawn uniformly.
+tests/test_interleave.py measures the coverage per sentence position; `python -m dev.bench sampler`
+prints it. The price: a row usually starts mid-sentence without the boundary context; evaluation
+scores boundary + story, which rows hold whenever a story starts inside them.
 
 Stateless: global row g = (step * world_size + rank) * batch_size + b is drawn from its own
 generator, np.random.default_rng([seed, g]). A batch is a pure function of (seed, rank, step), so a
 resumed run sees exactly the rows it would have seen, ranks never share a row, and the rows of one
-step are the same set whenever world_size * batch_size is the same (a resume on another GPU count
-keeps its data). With gradient accumulation call get_batch(it * grad_accum + micro_step).
+step are the same set whenever world_size * batch_size is the same. With gradient accumulation call
+get_batch(it * grad_accum + micro_step).
 
-Mixtures (Mixture): several corpora with weights, e.g. {"data/libriheavy_en": 56,
-"data/stories_enfr": 20}; row g first draws its corpus (weight share) from its own generator, then
-is packed from that corpus alone exactly as above, so token shares follow the weights (every row has
-seq_len + 1 tokens) and the mixture stays stateless. Corpora must share vocab_size; language ids index
-the union of the corpora's languages (Mixture.langs). An interleave mixture needs every corpus
-paired: an unpaired one is an error (mixing EN-only data into interleaving would need a per-corpus
-mode; the paper interleaves only the paired stories).
+Mixtures (Mixture): several corpora with weights, e.g. {"data/libriheavy_en": 56, "data/stories_enfr":
+20}; row g first draws its corpus from its own generator, then is packed from that corpus alone, so
+token shares follow the weights and the mixture stays stateless. Corpora share vocab_size; language ids
+index the union of their languages (Mixture.langs). An interleave mixture needs every corpus paired.
 
-Try it:
-    python interleave.py data/toy_enfr --show 2                  # rows, language per sentence
-    python interleave.py data/toy_enfr --mode mono --lang_probs en=1 --show 1
-    python interleave.py data/toy_enfr --switch story --p_fr 0.2 --show 1
-Speed (tokens/s of get_batch on one core, seq 2048, batch 8) and coverage:  python -m dev.bench sampler
+    .venv/bin/python interleave.py data/toy_enfr --show 2                  # rows, language per sentence
+    .venv/bin/python interleave.py data/toy_enfr --mode mono --lang_probs en=1 --show 1
+    .venv/bin/python interleave.py data/toy_enfr --switch story --p_fr 0.2 --show 1
+    .venv/bin/python -m dev.bench sampler                                  # tokens/s and coverage
 """
 import argparse
 import math
@@ -70,7 +57,7 @@ import tokenbin
 
 MODES = ("interleave", "mono")
 SWITCHES = ("sentence", "story")
-STATE_VERSION = 2  # 1: rows started at a story start (before the stream packing); other rows
+STATE_VERSION = 2  # the packing's version: a checkpoint of another version drew other rows
 
 
 class DataError(ValueError):

@@ -123,8 +123,7 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        # gate and up stay two matmuls: halves of one fused output are strided views, and silu/mul on
-        # those measured slower in eager CPU runs than the two contiguous outputs (same matmul time)
+        # gate and up stay two matmuls: halves of one fused output would be strided views for silu/mul
         self.gate, self.up = (nn.Linear(cfg.d_model, cfg.d_ff, bias=False) for _ in range(2))
         self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
 

@@ -4,22 +4,22 @@ Audio -> Mimi units -> a corpus directory in the token format (tokenbin.py).
 Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encoded by Mimi
 (moshi's neural codec); only the first, semantic codebook is kept: 12.5 tokens/s, 2048 units.
 
-    python tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus
-    python tokenize_audio.py --manifest clips.jsonl --bench_manifest bench.jsonl --out_dir data/mycorpus \
+    .venv/bin/python tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus
+    .venv/bin/python tokenize_audio.py --manifest clips.jsonl --bench_manifest bench.jsonl --out_dir data/mycorpus \
         --mimi_weights /path/to/tokenizer-e351c8d8-checkpoint125.safetensors --device cuda
-    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
+    .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest clips.jsonl --out_dir data/mycorpus --device cuda
     # EN-only long recordings with segment times (LibriHeavy): an unpaired corpus
-    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
+    .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
         --out_dir data/libriheavy_en --device cuda
 
 Hugging Face datasets in (audio/hf_datasets.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
 parquet files, its columns mapped to story / sentence / lang / split, rows sharded over the ranks:
     # slprl/sTinyStories (audio, text, aligned_text, split_sentence): a row is one whole story, EN only
-    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
+    .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
         --audio_column audio --lang en --split train --unpaired --max_seconds 300 \
         --out_dir data/stinystories_en --device cuda
     # a sentence-paired EN/FR release as parquet files, with a spoken StoryCloze set (whole endings)
-    torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset /data/enfr_parquet/ \
+    .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset /data/enfr_parquet/ \
         --audio_column audio --story_column story_id --sentence_column sentence_idx --lang_column lang \
         --split_column split --hf_bench /data/ssc_en-fr.parquet --prompt_column prompt --good_column good \
         --bad_column bad --bench_name ssc_en-fr --out_dir data/spoken_tinystories_enfr --device cuda
@@ -104,7 +104,7 @@ def get_args(argv=None):
     p.add_argument("--batch_seconds", type=float, default=0, help="padded audio per batch (0: 600 on "
                    "GPU, 60 on CPU; encoding takes ~20 MB of memory per second of audio in a batch)")
     p.add_argument("--batch_size", type=int, default=0, help="max clips per batch (0: 64 on GPU, 1 on "
-                   "CPU, where batching measured 0.66x the speed of one by one: dev/bench.py tokenize)")
+                   "CPU, where batching is slower than one by one: python -m dev.bench tokenize)")
     p.add_argument("--max_seconds", type=float, default=60.0, help="longer clips are skipped")
     p.add_argument("--min_peak", type=float, default=1e-3, help="quieter clips are 'silent' (-60 dBFS)")
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")

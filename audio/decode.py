@@ -23,7 +23,7 @@ import numpy as np
 import sphn
 
 # Decoded vs header duration: MP3 encoders pad up to ~50 ms (priming + last frame) and the Xing
-# header already accounts for it (a whole MP3 decodes to its header's length exactly, measured);
+# header already accounts for it (a whole MP3 decodes to its header's length exactly);
 # 0.1 s is above any codec padding and far below a cut that matters (a third of a 3 s clip).
 TRUNCATED_S = 0.1
 SEGMENT_SLACK_S = 0.05

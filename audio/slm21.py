@@ -1,9 +1,9 @@
 """
 audio/slm21.py: the ZeroSpeech 2021 sLM21 sets (sWUGGY lexical, sBLiMP syntactic; EN) as a crosstalk bench manifest.
 
-    python -m audio.slm21 /data/zerospeech2021 --split dev --out data/slm21_dev.jsonl
-    python tokenize_audio.py --bench_manifest data/slm21_dev.jsonl --out_dir data/slm21_dev   # -> bench/
-    python eval_cloze.py out/paper_360m_finetune --corpus data/slm21_dev --sets swuggy_en sblimp_en
+    .venv/bin/python -m audio.slm21 /data/zerospeech2021 --split dev --out data/slm21_dev.jsonl
+    .venv/bin/python tokenize_audio.py --bench_manifest data/slm21_dev.jsonl --out_dir data/slm21_dev   # -> bench/
+    .venv/bin/python eval_cloze.py out/paper_360m_finetune --corpus data/slm21_dev --sets swuggy_en sblimp_en
 
 The release layout (its documentation and gold tables):
     {root}/lexical/{dev,test}/{filename}.wav     one spoken word or non-word per file

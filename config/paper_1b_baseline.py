@@ -2,7 +2,7 @@
 # Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 # From the EN-pretrained model, monolingual EN and FR rows (the finetune data mode), never
 # interleaved, for the interleave + finetune budget: 20k + 15k steps, one schedule.
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_baseline.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_baseline.py
 # On 8 GPUs (paper_recipe.py): --tokens_per_step=0 --batch_size=19 --grad_accum=2; GPU memory for 19
 # rows of 1b is not measured, and --batch_size=2 --grad_accum=19 is the same batch.
 import os

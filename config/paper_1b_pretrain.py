@@ -3,7 +3,7 @@
 # Init: Llama-3.2-1B's body (16 layers, d 2048) with a new 2048 + 1 speech embedding
 # (model.Decoder.from_hf documents how the new rows start).
 # meta-llama repos are gated: accept the licence on the Hub and `hf auth login` first.
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_pretrain.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_pretrain.py
 # On 8 GPUs (paper_recipe.py): --tokens_per_step=0 --batch_size=19 --grad_accum=2; GPU memory for 19
 # rows of 1b is not measured, and --batch_size=2 --grad_accum=19 is the same batch.
 import os

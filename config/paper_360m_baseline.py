@@ -2,7 +2,7 @@
 # Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 # From the EN-pretrained model, monolingual EN and FR rows (the finetune data mode), never
 # interleaved, for the interleave + finetune budget: 20k + 15k steps, one schedule.
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_baseline.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_baseline.py
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_recipe.py")).read())  # the shared recipe
 phase = "finetune"

@@ -2,7 +2,7 @@
 # Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 # Init: Qwen2.5-0.5B's body (24 layers, d 896) with a new 2048 + 1 speech embedding
 # (model.Decoder.from_hf documents how the new rows start).
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_recipe.py")).read())  # the shared recipe
 phase = "pretrain"

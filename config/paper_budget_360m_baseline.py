@@ -1,7 +1,7 @@
 # Paper recipe (arXiv 2512.01865), 360m, EN+FR baseline, reading "budget" of the stage lengths:
 # 75k EN / 10k interleave / 15k FT, 25k baseline, as the source's token budgets 46.08B / 52.22B /
 # 61.44B say (paper_recipe.py). Everything else is config/paper_360m_baseline.py, read first.
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_budget_360m_baseline.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_budget_360m_baseline.py
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_360m_baseline.py")).read())  # reading "text"
 max_iters = _STEPS["budget"]["baseline"]  # 25k: the interleave + finetune budget

@@ -1,7 +1,7 @@
 # Paper recipe (arXiv 2512.01865), 360m, stage 3: bilingual fine-tuning, reading "budget" of the stage lengths:
 # 75k EN / 10k interleave / 15k FT, 25k baseline, as the source's token budgets 46.08B / 52.22B /
 # 61.44B say (paper_recipe.py). Everything else is config/paper_360m_finetune.py, read first.
-#   torchrun --standalone --nproc_per_node=4 train.py config/paper_budget_360m_finetune.py
+#   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_budget_360m_finetune.py
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_360m_finetune.py")).read())  # reading "text"
 max_iters = _STEPS["budget"]["finetune"]  # 15k

@@ -312,10 +312,10 @@ def bench_eval(argv):
     """eval_cloze.py throughput: batched (length-sorted, padded) vs one sequence at a time, same model,
     same items, as pairs/s and their ratio; --suite also times all 8 sets at once (batched only).
 
-        python -m dev.bench eval                                        # tiny preset, synthetic items, CPU
-        python -m dev.bench eval --preset small --n_items 64
-        python -m dev.bench eval --corpus data/toy_enfr                 # that corpus's real bench items
-        python -m dev.bench eval --preset 360m --device cuda --dtype bfloat16 --suite   # ~15k pairs, 8 sets
+        .venv/bin/python -m dev.bench eval                                        # tiny preset, synthetic items, CPU
+        .venv/bin/python -m dev.bench eval --preset small --n_items 64
+        .venv/bin/python -m dev.bench eval --corpus data/toy_enfr                 # that corpus's real bench items
+        .venv/bin/python -m dev.bench eval --preset 360m --device cuda --dtype bfloat16 --suite   # ~15k pairs, 8 sets
     """
     import numpy as np
 

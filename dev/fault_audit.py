@@ -1,7 +1,7 @@
 """dev/fault_audit.py: kill training at random moments and inject NaNs; check that nothing is lost or changed.
 
-    python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
-    OMP_NUM_THREADS=1 python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
+    .venv/bin/python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after

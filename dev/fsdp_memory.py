@@ -199,10 +199,10 @@ def main(argv=None):
     activation estimate against the bytes autograd saves (CPU, eager) and, on CUDA, the whole estimate
     against torch.cuda.max_memory_allocated of a one-GPU FSDP2 step (eager and compiled blocks).
 
-        python -m dev.bench memory --preset 360m --seq 2048 --world 8 --gpu_mem_gb 80
-        python -m dev.bench memory --preset 1b --seq 2048 --world 1 --gpu_mem_gb 141
-        python -m dev.bench memory --preset small --seq 256 --batch 4 --measure           # CPU check
-        python -m dev.bench memory --preset 360m --seq 2048 --batch 8 --measure --device cuda
+        .venv/bin/python -m dev.bench memory --preset 360m --seq 2048 --world 8 --gpu_mem_gb 80
+        .venv/bin/python -m dev.bench memory --preset 1b --seq 2048 --world 1 --gpu_mem_gb 141
+        .venv/bin/python -m dev.bench memory --preset small --seq 256 --batch 4 --measure           # CPU check
+        .venv/bin/python -m dev.bench memory --preset 360m --seq 2048 --batch 8 --measure --device cuda
     """
     p = argparse.ArgumentParser(prog="python -m dev.bench memory", description=main.__doc__.split("\n")[0])
     p.add_argument("--preset", default="360m")

@@ -1,7 +1,7 @@
 """
 results/plots.py: the figures a reader of the results wants.
 
-    python -m results.plots out/toy/pretrain out/toy/baseline out/toy/interleave out/toy/finetune \
+    .venv/bin/python -m results.plots out/toy/pretrain out/toy/baseline out/toy/interleave out/toy/finetune \
         --out out/toy/curves.png          # training curves, one panel per run, from each log.jsonl
 
 report_figure (written by `eval_cloze.py --report`): top, accuracy per set per model with its 95%

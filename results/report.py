@@ -1,7 +1,7 @@
 """
 results/report.py: the results of several runs side by side, each compared with the first (the baseline).
 
-    python eval_cloze.py --report out/toy/report.md baseline=out/toy/baseline \
+    .venv/bin/python eval_cloze.py --report out/toy/report.md baseline=out/toy/baseline \
         interleave=out/toy/interleave interleave+FT=out/toy/finetune
 
 Each run is a folder holding eval_cloze.py's cloze_{mean,sum,ending}.json and align_probe.py's

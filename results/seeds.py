@@ -1,7 +1,7 @@
 """
 results/seeds.py: does a comparison hold across seeds? The toy results table, from `make toy-seeds`.
 
-    python -m results.seeds out/toy --seeds 1337 7 42 --out out/toy/seeds.md
+    .venv/bin/python -m results.seeds out/toy --seeds 1337 7 42 --out out/toy/seeds.md
 
 Reads out/toy/seed<S>/{baseline,interleave,finetune}/cloze_{mean,sum,ending}.json and align.json (what
 runs/toy.sh writes per seed) and writes one markdown file:

@@ -13,7 +13,7 @@ sLM21's sBLiMP / sWUGGY aggregation), the mean over groups of the within-group a
                  item), and is much narrower than two independent intervals would suggest.
     verdict      "+" the paired interval lies above 0, "-" below 0, "0" it contains 0.
 
-    python -m results.stats out/toy/baseline/cloze_mean.json out/toy/interleave/cloze_mean.json
+    .venv/bin/python -m results.stats out/toy/baseline/cloze_mean.json out/toy/interleave/cloze_mean.json
         # per set: both accuracies, the paired difference with its interval, and how often the two
         # runs' per-item decisions agree (e.g. the same model in float32 and bfloat16)
 """

@@ -7,7 +7,7 @@
 #   -> report.md (tables, 95% intervals, paired tests, verdicts per convention) with report.png,
 #      report_ft.md (interleave+FT against interleave), curves.png (training curves).
 #
-#   runs/toy.sh                                  # about 8 minutes on 2 idle CPU cores
+#   runs/toy.sh                                  # about 5 minutes on 2 idle CPU cores
 #   SEEDS="1337 7 42" runs/toy.sh                # `make toy-seeds`: the pipeline once per seed, in
 #                                             # $OUT/seed<S>/ (one corpus), then results/seeds.py's summary
 #   OUT=out/smoke DATA=out/smoke/data PREP_ARGS="--n_train_stories=600 --n_val_stories=60 --n_bench=40 --n_pairs=40" \
@@ -16,11 +16,11 @@
 #       TRAIN_ARGS=--seq_len=128 runs/toy.sh     # the text topline: the same stories as text (tiktoken BPE);
 #                                             # a text story is ~64 tokens, so 128 holds two, as 256 units do
 #
-# One thread per process while jobs run side by side: two small-matrix OpenMP threads fighting other
-# work were measured 2-4x slower than one. The baseline only needs the pretrained model, so it trains
-# on the second core while interleave -> finetune run on the first (its log: $OUT/baseline.log); the
-# three models are then evaluated side by side. EN pretraining runs alone, so it takes $ALONE_THREADS
-# threads (2 on an idle machine: 1.5x the tokens/s of 1, the same losses bit for bit; set 1 on a busy one).
+# One thread per process while jobs run side by side (small-matrix OpenMP threads fighting other work
+# are slower than one). The baseline only needs the pretrained model, so it trains on the second core
+# while interleave -> finetune run on the first (its log: $OUT/baseline.log); the three models are
+# then evaluated side by side. EN pretraining runs alone, so it takes $ALONE_THREADS threads (2 on an
+# idle machine, the same losses bit for bit; set 1 on a busy one). docs/LOG.md has the measurements.
 set -euo pipefail
 cd "$(dirname "$0")/.."  # the repo root
 PY=${PY:-.venv/bin/python}

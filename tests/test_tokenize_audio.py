@@ -21,7 +21,7 @@ import tokenize_audio as ta
 from audio.decode import load_audio
 from audio.mimi import encode_batch, load_mimi, sha256_file
 from audio.shards import read_shards
-from tests.synth import RATE, signal, write_wav
+from audio.demo import RATE, signal, write_wav
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -7,7 +7,7 @@ phase, meta, sampler) plus "checksums": {path: sha256 hex} of the bytes of every
 flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tensor, never a quietly
 different model. sha256 runs at about 1-2 GB/s: seconds for a 1b checkpoint with its optimizer state.
 
-    python -m training.checkpoint out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
+    .venv/bin/python -m training.checkpoint out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
 Also here: what a train.py init_from names (init_kind), decided by what is on disk.
 """
 import hashlib

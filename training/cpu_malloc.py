@@ -1,4 +1,4 @@
-"""Keep freed memory inside the process on Linux CPUs: the toy's training step runs ~1.5x faster.
+"""training/cpu_malloc.py: keep freed memory inside the process on Linux CPUs (the toy's step runs ~1.5x faster).
 
 Why: glibc's malloc serves a block above its mmap threshold (which grows to at most 32 MiB) with a
 fresh mmap and unmaps it again on free, and it hands the top of the heap back to the kernel above its
@@ -6,13 +6,12 @@ trim threshold. A toy training step (16 x 256 tokens, 2,049 units) allocates and
 logits-sized buffers (the logits, their log-softmax and both gradients) of 32 MiB + 16 KiB each, just
 above that cap, so every step the kernel maps, zeroes and faults in ~128 MiB of fresh pages. Raising
 both thresholds keeps that memory in the process for the next step: the arithmetic is untouched
-(bit-identical losses, tests/training/test_cpu_malloc.py), only the kernel's work goes. Measured with the
-command below, one thread: 227.4 -> 153.5 ms per step (1.48x), kernel time 63.4 -> 1.0 ms per step.
-The cost: the process keeps up to KEEP_BYTES of freed heap instead of returning it between steps.
+(bit-identical losses, tests/training/test_cpu_malloc.py), only the kernel's work goes (docs/LOG.md
+has the figures; the command below measures them again). The cost: the process keeps up to KEEP_BYTES of freed heap instead of returning it between steps.
 GPU memory is not affected (CUDA has its own caching allocator), so train.py calls this on CPU only.
 Other C libraries (musl, macOS) keep their own policy, and this does nothing there.
 
-    OMP_NUM_THREADS=1 python -m training.cpu_malloc   # the same toy step in fresh processes, with and without
+    OMP_NUM_THREADS=1 .venv/bin/python -m training.cpu_malloc   # the toy step in fresh processes, with and without
 """
 import ctypes
 import ctypes.util

@@ -3,9 +3,9 @@ The toy corpus as TEXT: the same stories, sentences and bench items as data/toy_
 with tiktoken and written in the same format (tokenbin.py), for the text topline (a text LM trained and
 scored exactly like the speech model, as in the TWIST and SLAM tables).
 
-    python data/toy_enfr/prepare_text.py                     # ~25 s, writes data/toy_enfr_text/
-    python data/toy_enfr/prepare_text.py --seed=3 --n_train_stories=200 --out_dir=/tmp/toy_text
-    python data/toy_enfr/prepare_text.py --encoding=cl100k_base   # a published encoding (network, once)
+    .venv/bin/python data/toy_enfr/prepare_text.py                     # ~25 s, writes data/toy_enfr_text/
+    .venv/bin/python data/toy_enfr/prepare_text.py --seed=3 --n_train_stories=200 --out_dir=/tmp/toy_text
+    .venv/bin/python data/toy_enfr/prepare_text.py --encoding=cl100k_base   # a published encoding (network, once)
 
 What is the same as the unit corpus built with the same story options (--seed, --n_train_stories,
 --n_val_stories, --n_bench, --n_speakers: prepare.py's, passed through its configure()): the story records

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from audio import decode as ad
-from tests.synth import RATE, signal, write_wav
+from audio.demo import RATE, signal, write_wav
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

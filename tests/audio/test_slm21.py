@@ -96,7 +96,7 @@ def test_end_to_end_scores_as_slm21_aggregates(tmp_path, mimi_path):
     import tokenbin
     import tokenize_audio
     from model import Decoder, ModelConfig
-    from tests.synth import RATE, signal, write_wav
+    from audio.demo import RATE, signal, write_wav
     root = str(tmp_path / "slm21")
     folder = os.path.join(root, "lexical", "dev")
     os.makedirs(folder)

@@ -77,3 +77,23 @@ def test_docstrings_name_files_that_exist():
                                                        for d in ("", os.path.dirname(f))):
                 stale.append(f"{f}: {name}")
     assert not stale, stale
+
+
+def test_readme_and_docs_name_files_and_modules_that_exist():
+    """Every file path the README and docs/ name, and every `python -m X` they run, exists (outputs and
+    a user's own files aside: out/, data/ other than the toy, and the manifest examples)."""
+    import glob
+    import re
+    stale = []
+    for md in ["README.md"] + sorted(glob.glob(f"{ROOT}/docs/*.md")):
+        text = open(os.path.join(ROOT, md), encoding="utf-8").read()
+        for name in re.findall(r"(?<![\w/.*<$-])((?:[\w-]+/)*[\w.-]+\.(?:py|md|sh|png))\b", text):
+            if (name.startswith(("out/", "data/")) and not name.startswith("data/toy_enfr/")) or \
+                    ("/" not in name and not name.endswith((".py", ".sh"))):  # outputs: report.md, align.png
+                continue
+            if not any(os.path.exists(os.path.join(ROOT, d, name)) for d in ("", "docs")):
+                stale.append(f"{md}: {name}")
+        for mod in re.findall(r"python -m ([\w.]+)", text):
+            if mod not in ("pytest",) and not os.path.isfile(os.path.join(ROOT, *mod.split(".")) + ".py"):
+                stale.append(f"{md}: python -m {mod}")
+    assert not stale, stale
