@@ -39,25 +39,23 @@ import os
 import sys
 import types
 from contextlib import nullcontext
-from dataclasses import asdict
 
 import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                     get_optimizer_state_dict, set_optimizer_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import Decoder, ModelConfig, estimate_mfu
-from training.checkpoint import CheckpointError, init_kind, load_checkpoint, remove_stale_tmp, save_atomic
+from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, remove_stale_tmp,
+                                 save_training_state)
 from training.config import ConfigError, parse
 from training.cpu_malloc import keep_freed_memory
 from training.log import RunLog
-from training.meter import Meter
+from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
@@ -116,10 +114,6 @@ RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_i
                      "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
                      "compile_mode", "reshard_after_forward")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
-
-
-class NonFiniteError(RuntimeError):
-    """A non-finite loss or grad norm: training stops before it can reach a checkpoint."""
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -285,15 +279,7 @@ def build_optimizer(C, S, model, ckpt):
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]  # norms/biases
     opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2), fused=S.dev_type == "cuda")
     if C.init_from == "resume":
-        state = ckpt["optimizer"]
-        if S.distributed:
-            set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
-        else:  # set_optimizer_state_dict needs a process group, so map names to positions here
-            name = {p: n for n, p in model.named_parameters()}
-            pos = {name[p]: i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
-            opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
-                                 "param_groups": [{**g, "params": [pos[n] for n in g["params"]]}
-                                                  for g in state["param_groups"]]})
+        load_optimizer_state(model, opt, ckpt["optimizer"], S.distributed)
     return opt
 
 
@@ -376,20 +362,6 @@ def evaluate(model, C, S, D):
     return out
 
 
-def save_checkpoint(model, opt, step, C, S, D):
-    """Full state dicts gathered on rank 0 (CPU), refused if any weight is non-finite, saved atomically."""
-    o = StateDictOptions(full_state_dict=True, cpu_offload=True)
-    msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
-    bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]  # finite grads, huge update
-    if bad:
-        raise NonFiniteError(f"step {step}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
-    if S.master:
-        save_atomic(os.path.join(C.out_dir, "ckpt.pt"), {
-            "model_config": asdict(model.cfg), "model": msd, "optimizer": osd, "step": step,
-            "config": {**vars(C), "world_size": S.world}, "phase": C.phase, "meta": D.meta,
-            "sampler": D.sampler.state_dict()})
-
-
 def stop_on_non_finite(msg, step, log):
     log.write({"step": step, "error": msg})
     raise NonFiniteError(msg)
@@ -443,7 +415,9 @@ def main(argv=None):
         if is_log or is_eval:
             log.write(rec)
         if is_ckpt:
-            save_checkpoint(model, opt, step, C, S, D)
+            save_training_state(os.path.join(C.out_dir, "ckpt.pt"), model, opt, S.master, step=step,
+                                config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
+                                sampler=D.sampler.state_dict())
         meter.resume()
     if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")

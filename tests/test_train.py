@@ -450,9 +450,9 @@ def test_throughput_excludes_warm_up_eval_and_checkpoints(runs, monkeypatch):
         elif not self.training:
             time.sleep(0.05)  # every val batch
         return forward(self, idx, **kw)
-    save = train.save_atomic
+    save = ckpt.save_atomic
     monkeypatch.setattr(train.Decoder, "forward", slow_first)
-    monkeypatch.setattr(train, "save_atomic", lambda *a: (time.sleep(0.5), save(*a)))
+    monkeypatch.setattr(ckpt, "save_atomic", lambda *a: (time.sleep(0.5), save(*a)))
     t0 = time.perf_counter()
     train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=6",
                        "--eval_interval=2", "--ckpt_interval=1"])

@@ -8,8 +8,10 @@ flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tens
 different model. sha256 runs at about 1-2 GB/s: seconds for a 1b checkpoint with its optimizer state.
 
     .venv/bin/python -m training.checkpoint out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
-Also here: what a train.py init_from names (init_kind), decided by what is on disk.
+Also here: what a train.py init_from names (init_kind), decided by what is on disk, and the training
+state saved and restored (save_training_state, load_optimizer_state).
 """
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,6 +19,10 @@ import re
 import sys
 
 import torch
+from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                     get_optimizer_state_dict, set_optimizer_state_dict)
+
+from training.meter import NonFiniteError
 
 KEYS = ("model_config", "model", "optimizer", "step", "config", "phase", "meta", "sampler")  # train.py's
 OTHER = "(other values)"
@@ -126,6 +132,31 @@ def save_atomic(path, obj):
     fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)  # make the rename itself durable
     os.fsync(fd)
     os.close(fd)
+
+
+def save_training_state(path, model, opt, master, **extra):
+    """A training checkpoint: full model and optimizer state dicts (keyed by parameter name, gathered
+    on CPU from every rank), refused if any weight is non-finite (finite grads can still make a huge
+    update), written by the master with model_config and extra (step, config, phase, meta, sampler)."""
+    o = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    msd, osd = get_model_state_dict(model, options=o), get_optimizer_state_dict(model, opt, options=o)
+    bad = [k for k, v in msd.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise NonFiniteError(f"step {extra.get('step')}: non-finite weights {bad[:3]}; not saved. Lower learning_rate.")
+    if master:
+        save_atomic(path, {"model_config": dataclasses.asdict(model.cfg), "model": msd, "optimizer": osd, **extra})
+
+
+def load_optimizer_state(model, opt, state, distributed):
+    """Optimizer state saved by save_training_state (keyed by parameter name: any world size wrote it)."""
+    if distributed:
+        set_optimizer_state_dict(model, opt, state, options=StateDictOptions(full_state_dict=True))
+        return
+    # set_optimizer_state_dict needs a process group, so map names to positions here
+    name = {p: n for n, p in model.named_parameters()}
+    pos = {name[p]: i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
+    opt.load_state_dict({"state": {pos[n]: s for n, s in state["state"].items()},
+                         "param_groups": [{**g, "params": [pos[n] for n in g["params"]]} for g in state["param_groups"]]})
 
 
 def remove_stale_tmp(path):

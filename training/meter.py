@@ -17,6 +17,10 @@ import torch.distributed as dist
 WARMUP_STEPS = 2
 
 
+class NonFiniteError(RuntimeError):
+    """A non-finite loss, grad norm or weight: training stops before it can reach a checkpoint."""
+
+
 def per_language(loss_tok, lang, n_langs):
     """(B, T) token losses, (B, T) language of x -> (2L,) loss sum and target count per language.
     A loss belongs to its target y[t] = x[t+1], in language lang[t+1]: at a switch, the first token of
