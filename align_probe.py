@@ -249,7 +249,7 @@ def format_table(res):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("spec", help="model: ckpt.pt, out_dir, HF folder or id")
+    ap.add_argument("spec", help="model: a run's out_dir or its ckpt/, HF folder or id")
     ap.add_argument("--corpus", default="data/toy_enfr")
     ap.add_argument("--split", default="val")
     ap.add_argument("--langs", nargs=2, default=None, help="the two languages (default: meta order)")

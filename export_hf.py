@@ -1,7 +1,7 @@
 """
 export_hf.py: a train.py checkpoint -> a Hugging Face model folder that transformers loads as it is.
 
-    .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave          # out_dir or ckpt.pt
+    .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave          # out_dir or its ckpt/
     .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave --push me/toy-interleave
     .venv/bin/python -m pytest -q tests/test_export_hf.py
 
@@ -26,9 +26,8 @@ import json
 import os
 import sys
 
-import torch
-
 from model import HF_NAMES, load_model
+from training.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
 
 
 def hf_config(cfg, boundary):
@@ -125,13 +124,15 @@ or crosstalk's `model.load_model("THIS_FOLDER")`, `eval_cloze.py`, `align_probe.
 
 
 def export(run, folder):
-    """Write the HF folder for a train.py checkpoint (out_dir or ckpt.pt). Returns the folder."""
+    """Write the HF folder for a train.py checkpoint (out_dir or its ckpt/). Returns the folder."""
     from safetensors.torch import save_file
-    path = os.path.join(run, "ckpt.pt") if os.path.isdir(run) else run
-    if not os.path.isfile(path):
-        raise SystemExit(f"export_hf.py: {run} is neither a ckpt.pt nor an out_dir holding one (train.py writes them)")
-    model = load_model(path)  # checks the checkpoint and its weights
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not is_checkpoint(run):
+        raise SystemExit(f"export_hf.py: {run} is neither a train.py out_dir nor its ckpt/ (train.py writes them)")
+    try:
+        path, ckpt = load_checkpoint(run)  # every file checked against its sha256
+    except CheckpointError as e:
+        raise SystemExit(f"export_hf.py: error: {e}") from None
+    model = load_model(path)
     meta = ckpt.get("meta") or {}
     units = int(meta.get("vocab_size", model.cfg.vocab_size - 1))
     if units + 1 != model.cfg.vocab_size:
@@ -160,7 +161,7 @@ def push(folder, repo_id, private=True):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="train.py checkpoint -> Hugging Face Qwen2/Llama folder")
-    p.add_argument("run", help="train.py out_dir or ckpt.pt")
+    p.add_argument("run", help="train.py out_dir or its ckpt/")
     p.add_argument("folder", help="output folder (created)")
     p.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the Hub (private repo)")
     a = p.parse_args(argv)

@@ -6,16 +6,17 @@
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after
    its first checkpoint (every other trial: at the first save after that moment, as soon as its
-   ckpt.pt.tmp file shows), then resumed (init_from=resume) to the end. Exact: the final checkpoint's
-   tensors (model and optimizer, by their sha256) and every logged loss equal the reference's, bit
-   for bit. Also counted: kills that left a half-written ckpt.pt.tmp<pid> behind, and such files
-   still there after the resume (must be 0).
+   ckpt.tmp directory shows), then resumed (init_from=resume) to the end. Exact: the final checkpoint's
+   tensors (model and AdamW state, each by its sha256) and every logged loss equal the reference's, bit
+   for bit. Also counted: kills that left a half-written ckpt.tmp (or a ckpt.old) behind, and such
+   leftovers still there after the resume (must be 0).
 3. NaN trials: a run stopped at a checkpoint, resumed with a NaN injected into the logits at a random
-   later step. Caught: the process exits non-zero with train.py's clear error, ckpt.pt is the earlier
+   later step. Caught: the process exits non-zero with train.py's clear error, ckpt/ is the earlier
    one byte for byte, and log.jsonl is strict JSON.
 The slow loops of the fault tests (tests/test_faults.py, tests/test_train.py hold the fast ones).
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -45,8 +46,8 @@ runpy.run_path("train.py", run_name="__main__")
 
 
 def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
-    """Run train.py -> (return code, stderr, seconds until ckpt.pt first appeared). kill_after: SIGKILL
-    that many seconds after ckpt.pt first appears, or (in_save) at the first ckpt.pt.tmp file after."""
+    """Run train.py -> (return code, stderr, seconds until ckpt/ first appeared). kill_after: SIGKILL
+    that many seconds after ckpt/ first appears, or (in_save) at the first ckpt.tmp directory after."""
     head = [sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"]
     cmd = head + RUN + [f"--data_dir={args.data_dir}", f"--out_dir={out_dir}", f"--max_iters={args.steps}",
                         *extra]
@@ -56,7 +57,7 @@ def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
         t0, first_ckpt = time.perf_counter(), None
         while p.poll() is None:
             t = time.perf_counter() - t0
-            if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt.pt")):
+            if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt")):
                 first_ckpt = t
             late = kill_after is not None and first_ckpt is not None and t > first_ckpt + kill_after
             if late and (not in_save or stale(out_dir)):
@@ -69,17 +70,31 @@ def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
 
 
 def fingerprint(out_dir):
-    """(step, tensor checksums, logged losses): what must match the reference bit for bit."""
-    ck = torch.load(os.path.join(out_dir, "ckpt.pt"), map_location="cpu", weights_only=True)
-    sums = {k: v for k, v in ck["checksums"].items() if k.startswith(("model/", "optimizer/"))}
+    """(step, sha256 of every tensor: weights and AdamW state, logged losses): what must match the
+    reference bit for bit (the shard files themselves differ: torch.save writes a fresh id in each)."""
+    from model import load_model
+    from training.checkpoint import load_checkpoint, load_optimizer
+    d, info = load_checkpoint(out_dir)
+    model = load_model(d)
+    opt = torch.optim.AdamW(model.parameters())
+    load_optimizer(d, model, opt)
+    names = {id(p): n for n, p in model.named_parameters()}
+    tensors = {**model.state_dict(), **{f"{names[id(p)]}.{k}": v for p, st in opt.state.items() for k, v in st.items()}}
+    sums = {k: hashlib.sha256(v.contiguous().reshape(-1).view(torch.uint8).numpy()).hexdigest() for k, v in tensors.items()}
     with open(os.path.join(out_dir, "log.jsonl")) as f:
         recs = [json.loads(line) for line in f]
     keep = ("step", "loss", "loss_en", "val_loss_en", "lr", "grad_norm")
-    return ck["step"], sums, [{k: r[k] for k in keep if k in r} for r in recs if "summary" not in r]
+    return info["step"], sums, [{k: r[k] for k in keep if k in r} for r in recs if "summary" not in r]
 
 
-def stale(out_dir):
-    return [f for f in os.listdir(out_dir) if ".tmp" in f] if os.path.isdir(out_dir) else []
+def snapshot(out_dir):
+    """Every byte of out_dir/ckpt/: what "the earlier checkpoint, unchanged" means."""
+    d = os.path.join(out_dir, "ckpt")
+    return {f: open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))}
+
+
+def stale(out_dir):  # what a killed save leaves: ckpt.tmp, or ckpt.old (killed between the swap's renames)
+    return [f for f in os.listdir(out_dir) if f in ("ckpt.tmp", "ckpt.old")] if os.path.isdir(out_dir) else []
 
 
 def main():
@@ -114,7 +129,7 @@ def main():
         n["kill_trials"] += 1
         n["killed_mid_run"] += code == -signal.SIGKILL
         n["killed_mid_save"] += bool(stale(out))
-        has_ckpt = os.path.isfile(os.path.join(out, "ckpt.pt"))
+        has_ckpt = any(os.path.isdir(os.path.join(out, f)) for f in ("ckpt", "ckpt.old"))
         n["before_first_ckpt"] += not has_ckpt
         code, err, _ = train(args, out, ["--init_from=resume" if has_ckpt else "--init_from=scratch"])
         n["stale_tmp_left"] += len(stale(out))
@@ -125,14 +140,14 @@ def main():
         out = os.path.join(args.out_dir, f"nan{i}")
         stop = rng.randrange(1, args.steps - 5)
         train(args, out, ["--init_from=scratch", f"--stop_iter={stop}"])
-        good = open(os.path.join(out, "ckpt.pt"), "rb").read()
+        good = snapshot(out)
         # the n-th training forward after the resume is step stop + n (grad_accum 1); checks (and
         # checkpoints) every 5 steps: the NaN comes before the next one, which must catch it
         at = rng.randint(1, (stop // 5 + 1) * 5 - stop)
         code, err, _ = train(args, out, ["--init_from=resume", "--log_interval=5", "--ckpt_interval=5"], nan_at=at)
         caught = (code not in (0, -signal.SIGKILL) and "train.py: error: non-finite" in err
                   and "Traceback" not in err and strict_json(os.path.join(out, "log.jsonl"))
-                  and open(os.path.join(out, "ckpt.pt"), "rb").read() == good)
+                  and snapshot(out) == good)
         n["nan_trials"] += 1
         n["nans_caught"] += caught
         print(f"nan {i}: NaN at step {stop + at}, checkpoint of step {stop}: {'caught' if caught else 'MISSED'}")

@@ -2,20 +2,27 @@
 
     .venv/bin/python -m pytest -q tests/test_faults.py
 Bad configs, damaged or foreign checkpoints, a changed resume, a full disk mid-run, a process killed
-mid-save: each must end in train.py's own error (ConfigError, CheckpointError, NonFiniteError) whose
+mid-save (a real SIGKILL): each must end in train.py's own error (ConfigError, CheckpointError, NonFiniteError) whose
 message names the file or key, with the last good checkpoint unchanged. The slow loops (SIGKILL at
 random moments, NaN injections in a subprocess) are dev/fault_audit.py.
 """
 import errno
+import json
 import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from training import checkpoint as ckpt
 import train
-from tests.test_train import TINY, write_corpus
-from tests.training.test_checkpoint import flip_bytes_inside
+from model import load_model
+from tests.test_train import ROOT, TINY, write_corpus
+from tests.training.test_checkpoint import RunsCode, flip_bytes
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +54,28 @@ def test_bad_config_is_a_clear_error(argv, message):
 
 
 def damage(kind, src, dst):
-    data = open(src, "rb").read()
+    """A copy of checkpoint directory src at dst, damaged: a shard emptied, cut or overwritten, 32 bytes of
+    it flipped, meta.json not a dict, or an index (.metadata) that would run code (meta.json's checksums made
+    to match: a foreign checkpoint, not a damaged one)."""
+    shutil.copytree(src, dst)
+    shard, meta = os.path.join(dst, "__0_0.distcp"), os.path.join(dst, "meta.json")
+    data = open(shard, "rb").read()
     if kind == "zero bytes":
-        data = b""
+        open(shard, "wb").close()
     elif kind == "truncated":
-        data = data[: len(data) // 3]
+        open(shard, "wb").write(data[: len(data) // 3])
     elif kind == "random bytes":
-        data = os.urandom(len(data))
-    elif kind == "a pickle that runs code":  # weights_only loading refuses it, nothing is executed
-        torch.save({"model": train.types.SimpleNamespace(x=1)}, dst)
-        return
+        open(shard, "wb").write(os.urandom(len(data)))
+    elif kind == "32 flipped bytes":
+        flip_bytes(shard)
     elif kind == "not a dict":
-        torch.save([1, 2, 3], dst)
-        return
-    open(dst, "wb").write(data)
-    if kind == "32 flipped bytes":
-        flip_bytes_inside(dst, "")
+        json.dump([1, 2, 3], open(meta, "w"))
+    elif kind == "a pickle that runs code":  # the unpickler refuses it, nothing is executed
+        index = os.path.join(dst, ".metadata")
+        open(index, "wb").write(pickle.dumps(RunsCode()))
+        info = json.load(open(meta))
+        info["files"][".metadata"] = {"bytes": os.path.getsize(index), "sha256": ckpt.sha256_file(index)}
+        json.dump({**info, "checksum": ckpt._checksum(info)}, open(meta, "w"))
 
 
 DAMAGE = ["zero bytes", "truncated", "random bytes", "a pickle that runs code", "not a dict", "32 flipped bytes"]
@@ -74,13 +87,14 @@ def test_damaged_checkpoint_is_a_clear_error_naming_the_file(good, kind, how):
     tmp, corpus, pre = good
     out = tmp / f"{how}-{kind.replace(' ', '_')}"
     out.mkdir()
-    damage(kind, os.path.join(pre, "ckpt.pt"), out / "ckpt.pt")
+    damage(kind, os.path.join(pre, "ckpt"), out / "ckpt")
     args = TINY + [f"--data_dir={corpus}", "--max_iters=2"]
     args += ([f"--init_from={out}", "--phase=interleave", f"--out_dir={tmp / 'unused'}"] if how == "init_from"
              else ["--init_from=resume", "--phase=pretrain", f"--out_dir={out}"])
     with pytest.raises(train.CheckpointError) as e:
         train.main(args)
-    assert str(out / "ckpt.pt") in str(e.value)
+    assert str(out / "ckpt") in str(e.value)
+    assert not os.path.exists("/tmp/crosstalk_pwned")
 
 
 def test_foreign_runs_are_refused(good):
@@ -96,15 +110,14 @@ def test_foreign_runs_are_refused(good):
 
 
 def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
-    """The second save of a run hits ENOSPC: a clear error, no tmp file, the first checkpoint intact."""
+    """The second save of a run hits ENOSPC: a clear error, no ckpt.tmp, the first checkpoint intact."""
     tmp, corpus, pre = good
     out = str(tmp / "full")
-    real, saves = torch.save, []
+    real = torch.save
 
-    def fills_the_disk(obj, f):
-        saves.append(1)
-        real(obj, f)
-        if len(saves) == 2:
+    def fills_the_disk(obj, f, *a, **k):  # DCP writes each tensor with torch.save
+        real(obj, f, *a, **k)
+        if os.path.exists(os.path.join(out, "ckpt")):  # the first checkpoint is written: now the disk is full
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     monkeypatch.setattr(torch, "save", fills_the_disk)
     with pytest.raises(train.CheckpointError, match="could not write the checkpoint \\(No space left on device\\); "
@@ -112,19 +125,39 @@ def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=4",
                            "--ckpt_interval=1"])
     monkeypatch.undo()
-    assert sorted(os.listdir(out)) == ["ckpt.pt", "log.jsonl"]
-    assert ckpt.load_verified(os.path.join(out, "ckpt.pt"))["step"] == 1
+    assert sorted(os.listdir(out)) == ["ckpt", "log.jsonl"]
+    assert ckpt.load_checkpoint(out)[1]["step"] == 1
 
 
-def test_kill_mid_save_leftovers_are_removed_and_resume_is_exact(good, capsys):
-    """A SIGKILL inside save_atomic leaves ckpt.pt.tmp<pid> (a whole checkpoint at 1b); the next start
-    in that out_dir removes it, says so, and the resumed run ends where a straight one does."""
+# train.py as `python train.py` runs it, SIGKILLed inside its second save: the shards written, meta.json not yet
+KILL_IN_SAVE = """import os, runpy, signal, sys
+import training.checkpoint as c
+hash_file = c.sha256_file
+def killed(path):
+    run = os.path.dirname(os.path.dirname(path))
+    if os.path.basename(os.path.dirname(path)) == "ckpt.tmp" and os.path.isdir(os.path.join(run, "ckpt")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return hash_file(path)
+c.sha256_file = killed
+sys.argv[0] = "train.py"
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, capsys):
+    """Issue 18.3, a real SIGKILL inside the second save: ckpt/ is the first checkpoint, whole (every file
+    checks), and ckpt.tmp/ holds the half-made one; the next start removes it, says so, and the resumed run
+    ends where a straight one does, bit for bit."""
     tmp, corpus, pre = good
     out = tmp / "killed"
     args = TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=2"]
-    train.main(args + ["--stop_iter=1"])
-    (out / "ckpt.pt.tmp4242").write_bytes(open(out / "ckpt.pt", "rb").read()[:5000])
+    p = subprocess.run([sys.executable, "-c", KILL_IN_SAVE] + args + ["--ckpt_interval=1"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
+    assert sorted(os.listdir(out)) == ["ckpt", "ckpt.tmp", "log.jsonl"]
+    assert "__0_0.distcp" in os.listdir(out / "ckpt.tmp") and "meta.json" not in os.listdir(out / "ckpt.tmp")
+    assert ckpt.load_checkpoint(str(out))[1]["step"] == 1
     train.main(args + ["--init_from=resume"])
-    assert "removed" in capsys.readouterr().out and not (out / "ckpt.pt.tmp4242").exists()
-    a, b = (torch.load(os.path.join(d, "ckpt.pt"), weights_only=True) for d in (out, pre))
-    assert all(torch.equal(a["model"][k], v) for k, v in b["model"].items())
+    assert "removed" in capsys.readouterr().out and not (out / "ckpt.tmp").exists()
+    a, b = (load_model(d).state_dict() for d in (out, pre))
+    assert all(torch.equal(a[k], v) for k, v in b.items())

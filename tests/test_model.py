@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training.checkpoint import save_training_state  # noqa: E402
 from training.hf_weights import hf_config_kwargs  # noqa: E402
 from model import (PEAK_FLOPS_BF16, Decoder, ModelConfig, estimate_mfu,  # noqa: E402
                    load_model, pad_vocab)
@@ -212,7 +213,7 @@ def test_bad_checkpoints_fail_clearly(tmp_path):
     save_file(sd, os.path.join(d, "model.safetensors"))
     with pytest.raises(ValueError, match="weight 'model.layers.1.self_attn.k_proj.bias' is missing"):
         Decoder.from_hf(d)
-    with pytest.raises(FileNotFoundError, match="neither ckpt.pt"):
+    with pytest.raises(FileNotFoundError, match="neither ckpt/"):
         load_model(str(tmp_path))
 
 
@@ -248,14 +249,14 @@ def test_load_model_round_trip(tmp_path):
     cfg = ModelConfig.preset("tiny", vocab_size=2049)
     torch.manual_seed(0)
     m = Decoder(cfg).eval()
-    # a checkpoint as train.py writes it, saved from a compiled model (keys prefixed _orig_mod.)
-    ckpt = {"model_config": asdict(cfg), "step": 7, "phase": "pretrain",
-            "model": {"_orig_mod." + k: v for k, v in m.state_dict().items()}}
-    torch.save(ckpt, tmp_path / "ckpt.pt")
     idx = _idx(vocab=2049, T=32)
     with torch.no_grad():
         ref = m(idx)
-        for spec in (tmp_path / "ckpt.pt", tmp_path):
+    for block in m.blocks:  # a checkpoint as train.py writes it, from a model compiled in place (never run)
+        block.compile()
+    save_training_state(str(tmp_path), m, None, True, step=7, phase="pretrain", config={}, meta={}, sampler={})
+    with torch.no_grad():
+        for spec in (tmp_path / "ckpt", tmp_path):
             got = load_model(spec).eval()
             assert got.cfg == cfg and torch.equal(got(idx), ref)
             assert got.lm_head.weight is got.tok_emb.weight

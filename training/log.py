@@ -1,7 +1,8 @@
 """
 training/log.py: what a training run reports, as one JSON record per line in out_dir/log.jsonl (strict
 JSON: never a bare NaN) and one console line per record. Records: {"step", "tokens", ...} with the
-train loss per language, lr, grad norm, tokens/s and MFU at log steps, val losses at eval steps, an
+train loss per language, lr, grad norm, tokens/s and MFU (mfu: attention counted whole, the stated
+convention; mfu_causal: causal attention's work) at log steps, val losses at eval steps, an
 "error" when the run stops, and a closing {"summary": ...}.
 """
 import json
@@ -13,6 +14,10 @@ from training.meter import WARMUP_STEPS
 def fmt(value, spec):
     """A number formatted, or "-" for one not measured (None)."""
     return "-" if value is None else format(value, spec)
+
+
+def causal(rec):  # the causal-aware MFU beside the stated one, where measured
+    return "" if rec.get("mfu_causal") is None else f" (causal {rec['mfu_causal']:.1%})"
 
 
 class RunLog:
@@ -39,11 +44,13 @@ class RunLog:
             r = rec["summary"]
             line = [f"summary: {r['timed_steps']} timed steps (not the first {WARMUP_STEPS} after the start, "
                     f"nor evals and checkpoints)", f"{fmt(r['tokens_per_s'], ',.0f')} tok/s",
-                    f"mfu {fmt(r['mfu'], '.1%')}", f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
+                    f"mfu {fmt(r['mfu'], '.1%')}{causal(r)}",
+                    f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
         if "loss" in rec:
             per = " ".join(f"{lang} {rec[f'loss_{lang}']:.4f}" for lang in self.langs if f"loss_{lang}" in rec)
             line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
-                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s", f"mfu {fmt(rec['mfu'], '.1%')}"]
+                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s",
+                     f"mfu {fmt(rec['mfu'], '.1%')}{causal(rec)}"]
         if "val_loss" in rec:
             line.append("val " + " ".join(f"{lang} {rec[f'val_loss_{lang}']:.4f}" for lang in self.langs))
         print(" | ".join(line))
