@@ -318,6 +318,72 @@ def test_flops_and_mfu():
     assert estimate_mfu(fpt, 1e9, "cpu") is None
 
 
+def test_causal_flops_beside_the_stated_convention():
+    """mfu_causal counts the attention a causal kernel does: query t meets t+1 keys, so 12*L*d*(T+1)/2 in
+    place of 12*L*d*T; the stated convention is +10.9% at 360m and +6.4% at 1b, seq 2048 (issue 18.5)."""
+    for name, extra in (("360m", 0.109), ("1b", 0.064)):
+        with torch.device("meta"):
+            m = Decoder(ModelConfig.preset(name, vocab_size=2049))
+        c, T = m.cfg, 2048
+        pairs = sum(t + 1 for t in range(T)) / T  # keys per query, on average
+        assert m.flops_per_token(T) - m.flops_per_token(T, causal=True) == 12 * c.n_layer * c.d_model * (T - pairs)
+        assert m.flops_per_token(T) / m.flops_per_token(T, causal=True) - 1 == pytest.approx(extra, abs=5e-4)
+
+
+@pytest.mark.parametrize("kind", ["qwen2", "llama"])
+def test_activation_checkpointing_changes_no_loss_nor_gradient(kind):
+    """Issue 18.1 (fp32, CPU): recomputing every block in backward, or only its elementwise ops (selective),
+    gives the loss and every gradient of the run without it, bit for bit; generation (a KV cache, no
+    grad) never recomputes."""
+    cfg = ModelConfig(**{**GEN_CONFIGS[kind], "vocab_size": 2049})
+    idx, y = _idx(vocab=2049, T=48), _idx(vocab=2049, T=48).roll(1, 1)
+    got = {}
+    for mode in ("off", "block", "selective"):
+        torch.manual_seed(0)
+        m = Decoder(cfg).set_recompute(mode)
+        loss = F.cross_entropy(m(idx).flatten(0, 1), y.flatten())
+        loss.backward()
+        got[mode] = loss.item(), {n: p.grad for n, p in m.named_parameters()}
+        with torch.no_grad():
+            out = m.generate(idx[:, :8], 4, temperature=0)
+        assert mode == "off" or torch.equal(out, got["out"])
+        got.setdefault("out", out)
+    for mode in ("block", "selective"):
+        assert got[mode][0] == got["off"][0]
+        assert all(torch.equal(g, got["off"][1][n]) for n, g in got[mode][1].items()), mode
+    with pytest.raises(ValueError, match="activation checkpointing 'all': choose one of"):
+        Decoder(cfg).set_recompute("all")
+
+
+def test_the_head_over_the_padded_table_gives_the_same_logits():
+    """pad_head (on by default on CUDA): the head's matmul over all 2112 rows of the padded table, cut to the
+    2049 real ones after: the same logits (B, T, 2049) and gradients, to float rounding."""
+    torch.manual_seed(0)
+    m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))
+    idx = _idx(vocab=2049, T=16)
+    out = {}
+    for pad in (False, True):
+        m.zero_grad()
+        m.pad_head = pad
+        logits = m(idx)
+        logits.float().logsumexp(-1).sum().backward()
+        out[pad] = logits.detach(), m.lm_head.weight.grad.clone(), m(idx, fp32_head=True).detach()
+    assert out[True][0].shape == (2, 16, 2049)
+    for a, b in zip(out[False], out[True]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert m.pad_head is True and Decoder(m.cfg).pad_head is None  # None: decided by the device
+
+
+def test_from_hf_without_weights_reads_no_tensor(tmp_path, monkeypatch):
+    """train.py's ranks but 0 build the HF model's shape on the meta device and read no weight (rank 0 sends
+    them their shards)."""
+    from training import hf_weights
+    _make_hf("llama", tmp_path / "hf")
+    monkeypatch.setattr(hf_weights.SafetensorsFolder, "get", lambda *a: pytest.fail("a weight was read"))
+    m = Decoder.from_hf(str(tmp_path / "hf"), vocab_size=2049, weights=False)
+    assert m.tok_emb.weight.is_meta and m.cfg.vocab_size == 2049 and not m.cfg.tie_embeddings
+
+
 # ----------------------------------------------------------------------------- generate (KV cache)
 
 GEN_CONFIGS = {  # Qwen2 style: q/k/v bias, tied head; Llama-3 style: no bias, untied, GQA 4:1, llama3 RoPE

@@ -16,7 +16,7 @@ from training import checkpoint as ckpt
 from training.meter import per_language
 import tokenbin
 import train
-from model import load_model
+from model import Decoder, load_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # rows per step: 4 x 2 micro-steps on one process == 4 x 2 processes (same global batch)
@@ -216,6 +216,8 @@ def sharded(runs):
     tmp, corpus, pre, inter = runs
     d = tmp / "sharded"
     d.mkdir()
+    hf = str(d / "hf_qwen2")
+    hf_weights = write_hf_qwen2(hf)
     args = TINY + ["--phase=interleave", f"--data_dir={corpus}", "--max_iters=6"]
     two = args + ["--batch_size=4", "--grad_accum=1"]
     small = TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--max_iters=3", "--batch_size=2", "--grad_accum=2",
@@ -227,7 +229,9 @@ def sharded(runs):
                   + [{"argv": small + [f"--out_dir={d / name}", *extra], "count": True} for name, extra in (
                       ("micro", ["--grad_sync=micro"]), ("step", ["--grad_sync=step"]),
                       ("ac_block", ["--activation_checkpointing=block"]),
-                      ("ac_selective", ["--activation_checkpointing=selective"]))], tmp)
+                      ("ac_selective", ["--activation_checkpointing=selective"]))]
+                  + [{"argv": TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={d / 'hf2'}",
+                                      f"--init_from={hf}", "--max_iters=1", "--learning_rate=0"]}], tmp)
     for name in ("out4", "out1"):
         shutil.copytree(d / "out2", d / name)
     four = args + ["--batch_size=2", "--grad_accum=1", "--init_from=resume"]
@@ -237,7 +241,29 @@ def sharded(runs):
     train.main(one + [f"--out_dir={d / 'out1'}"])
     from tests.dist_jobs import resave
     resave(one + [f"--out_dir={d / 'out2'}"], str(d / "re1"))
-    return d, inter, out2
+    return d, inter, out2, hf_weights
+
+
+def test_hf_weights_on_two_processes_come_from_rank_0(sharded):
+    """init_from an HF folder under torchrun: rank 0 reads the weights, the other rank builds on the meta
+    device and receives its shards (learning_rate 0: the checkpoint holds what each rank started from);
+    every body weight is the HF one, the new embedding the one a single process draws."""
+    d, inter, out, sd = sharded
+    w = weights(d / "hf2")
+    assert torch.equal(w["blocks.1.mlp.down.weight"], sd["model.layers.1.mlp.down_proj.weight"])
+    assert torch.equal(w["blocks.0.attn.qkv.bias"][:32], sd["model.layers.0.self_attn.q_proj.bias"])
+    one = Decoder.from_hf(str(d / "hf_qwen2"), vocab_size=65)
+    assert all(torch.equal(w[k], v) for k, v in one.state_dict().items())
+
+
+def test_whole_model_compile_is_refused_under_torchrun(monkeypatch):
+    """compile_mode=model under FSDP2 was silently split at every block: now a clear error, before any
+    process group starts."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    C = train.types.SimpleNamespace(**train.get_config(["--compile=True", "--compile_mode=model", "--device=cpu"]))
+    with pytest.raises(train.ConfigError, match="compile_mode=model under torchrun"):
+        train.setup_system(C)
 
 
 def close(a, b, rel):  # two runs' logged losses, record by record, to a relative tolerance
@@ -250,7 +276,7 @@ def close(a, b, rel):  # two runs' logged losses, record by record, to a relativ
 def test_two_processes_fsdp2_match_one(sharded):
     """2 processes (FSDP2, gloo; 4 rows x 1 each) from a 1-process checkpoint loaded into their shards: every
     step matches the 1-process run of 4 rows x 2 micro-steps (the same global batch) to fp32 rounding."""
-    d, inter, out = sharded
+    d, inter, out, _ = sharded
     assert "2 x cpu float32, compile off, FSDP2" in out
     close(losses(log(inter)), losses(log(d / "out2full")), 1e-5)  # val too: the same rows however split
     one, two = weights(inter), weights(d / "out2full")
@@ -264,7 +290,7 @@ def test_sharded_checkpoint_resumes_at_any_world_size(sharded):
     as the uninterrupted run bit for bit; read into 4 and 1 processes' layouts, the state is the saved one
     exactly (weights and AdamW state, saved again at once and compared); resumed at 4 and 1 it continues as
     the uninterrupted 2-process run to fp32 rounding (sums in another order)."""
-    d, inter, out = sharded
+    d, inter, out, _ = sharded
     files2 = info(d / "out2")["files"]
     assert sorted(files2) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
     assert 0.45 < files2["__0_0.distcp"]["bytes"] / files2["__1_0.distcp"]["bytes"] < 2.2  # each rank its part
@@ -295,7 +321,7 @@ def test_one_reduce_scatter_per_step_with_the_same_losses(sharded):
     """Issue 18.2, counted on gloo: 3 steps x 2 micro-steps x 3 FSDP2 groups (2 blocks, the root) reduce-scatter
     18 times with grad_sync=micro, 9 with step (the default), and all-gather as often (the blocks stay
     gathered from forward to backward anyway, so also between micro-steps); losses equal to fp32 rounding."""
-    d, inter, out = sharded
+    d, inter, out, _ = sharded
     counts = {n: json.load(open(d / n / "collectives.json")) for n in ("micro", "step")}
     assert counts["micro"] == {"all_gather_single": 18, "reduce_scatter_single": 18}
     assert counts["step"] == {"all_gather_single": 9, "reduce_scatter_single": 9}
@@ -305,7 +331,7 @@ def test_one_reduce_scatter_per_step_with_the_same_losses(sharded):
 def test_activation_checkpointing_under_fsdp2_changes_nothing(sharded):
     """Recomputing a block in backward (every block, or the selective policy) under FSDP2 gives the same
     losses and grad norms bit for bit, with the same collectives (the recompute reuses the gathered weights)."""
-    d, inter, out = sharded
+    d, inter, out, _ = sharded
     for n in ("ac_block", "ac_selective"):
         assert losses(log(d / n)) == losses(log(d / "step")), n
         assert json.load(open(d / n / "collectives.json")) == json.load(open(d / "step" / "collectives.json"))
