@@ -22,6 +22,8 @@ Config (training/config.py): the plain values below, then config files and --key
     .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # the paper
     .venv/bin/torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
         --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
+    .venv/bin/torchrun --standalone --nproc_per_node=8 train.py config/paper_1b_interleave.py \
+        config/paper_1b_8x80gb.py                           # 1b on 8 x 80 GB: 19 x 2, selective checkpointing
 
 init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt/: model,
 optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
@@ -38,8 +40,8 @@ training/checkpoint.py) and out_dir/log.jsonl.
 
 Under torchrun: FSDP2 in torchtitan's order (activation checkpointing, compile, shard), built on the meta
 device when the weights come from a checkpoint or HF; with grad_accum > 1 gradients are reduce-scattered
-once per step (grad_sync). dev/fsdp_memory.py estimates the memory of a split; config/paper_1b_*.py say
-which one fits 8 x 80 GB.
+once per step (grad_sync). dev/fsdp_memory.py estimates the memory of a split (config/paper_1b_8x80gb.py
+is the one for 1b on 8 x 80 GB); dev/collectives.py counts the collectives of a step.
 """
 import math
 import os

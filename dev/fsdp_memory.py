@@ -262,6 +262,8 @@ def main(argv=None):
     p.add_argument("--grad_sync", default="step", choices=["step", "micro"], help="train.py's grad_sync")
     p.add_argument("--recompute", default="off", choices=["off", "block", "selective"],
                    help="train.py's activation_checkpointing")
+    p.add_argument("--reshard_after_forward", default="both", choices=["both", "True", "False"],
+                   help="train.py's setting (default False): which to estimate and measure")
     p.add_argument("--world", type=int, default=8, help="GPUs sharing the FSDP2 shards")
     p.add_argument("--gpu_mem_gb", type=float, default=None, help="GPU memory (GB = 1e9 B): largest batch that fits")
     p.add_argument("--margin", type=float, default=0.1, help="share of --gpu_mem_gb kept free (CUDA context, "
@@ -281,7 +283,8 @@ def main(argv=None):
     print(f"memory ESTIMATE per GPU (dev/fsdp_memory.py), preset {a.preset} ({P / 1e6:.1f}M params), seq {a.seq}, "
           f"micro-batch {a.batch} x grad_accum {a.grad_accum} (grad_sync {a.grad_sync}), activation checkpointing "
           f"{a.recompute}, {a.world} GPU(s), FSDP2 {a.dtype} params / fp32 master + AdamW; GB = 1e9 B")
-    for reshard in (True, False):
+    reshards = [True, False] if a.reshard_after_forward == "both" else [a.reshard_after_forward == "True"]
+    for reshard in reshards:
         t = estimate(cfg, a.seq, a.batch, a.world, reshard, nb, **kw)
         fig["estimate"][f"reshard_{reshard}"] = t
         print(f"  reshard_after_forward={reshard}: {format_terms(t)}")
@@ -308,7 +311,7 @@ def main(argv=None):
             print(f"  the same with compiled blocks: measured {got_c / 1e9:.4f} GB, {got_c / got:.2f}x eager "
                   f"(estimate/measured {est / got_c:.2f}: the estimate is eager's, an upper bound)")
         for compile_blocks in ([False, True] if a.device.startswith("cuda") else [False]):
-            for reshard in (True, False):
+            for reshard in reshards:
                 m = measure_fsdp_step(cfg, a.seq, a.batch, a.device, reshard, compile_blocks,
                                       recompute=a.recompute, grad_accum=a.grad_accum)
                 t = estimate(cfg, a.seq, a.batch, 1, reshard, nb, **kw)["total"]
