@@ -2,7 +2,8 @@
 
     .venv/bin/python data/toy_enfr/prepare.py                    # the toy corpus, once
     OMP_NUM_THREADS=1 .venv/bin/torchrun --standalone --nproc_per_node=2 -m dev.collectives \\
-        --phase=pretrain --model_preset=tiny --seq_len=64 --batch_size=2 --grad_accum=4 --max_iters=4
+        --phase=pretrain --model_preset=tiny --seq_len=64 --batch_size=2 --grad_accum=4 --max_iters=4 \
+        --log_interval=1 --eval_interval=0
 
 Runs train.py's main() once per grad_sync (micro: a reduce-scatter per block every micro-step; step, the
 default: one per optimizer step) with the other arguments as given, each into its own out_dir

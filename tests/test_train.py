@@ -266,11 +266,12 @@ def test_whole_model_compile_is_refused_under_torchrun(monkeypatch):
         train.setup_system(C)
 
 
-def close(a, b, rel):  # two runs' logged losses, record by record, to a relative tolerance
+def close(a, b, rel):  # two runs' logged losses, record by record, to a relative tolerance -> the largest
     assert [r.keys() for r in a] == [r.keys() for r in b]
     for x, y in zip(a, b):
         for k in x:
             assert y[k] == pytest.approx(x[k], rel=rel), (x["step"], k)
+    return max(abs(y[k] - x[k]) / abs(x[k]) for x, y in zip(a, b) for k in x if x[k])
 
 
 def test_two_processes_fsdp2_match_one(sharded):
@@ -303,8 +304,9 @@ def test_sharded_checkpoint_resumes_at_any_world_size(sharded):
         a, b = optimizer_state(d / "out2"), optimizer_state(d / again)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), again
     for n in ("out4", "out1"):
-        close(losses(log(d / "out2full")), losses(log(d / n)), 1e-5)
+        worst = close(losses(log(d / "out2full")), losses(log(d / n)), 1e-5)
         assert [r["step"] for r in log(d / n)] == list(range(7))
+        print(f"saved at 2 processes, resumed at {n[3:]}: largest relative difference to the straight run {worst:.1e}")
 
 
 def optimizer_state(out_dir):
@@ -325,7 +327,8 @@ def test_one_reduce_scatter_per_step_with_the_same_losses(sharded):
     counts = {n: json.load(open(d / n / "collectives.json")) for n in ("micro", "step")}
     assert counts["micro"] == {"all_gather_single": 18, "reduce_scatter_single": 18}
     assert counts["step"] == {"all_gather_single": 9, "reduce_scatter_single": 9}
-    close(losses(log(d / "micro")), losses(log(d / "step")), 1e-6)
+    print(f"grad_sync micro {counts['micro']}, step {counts['step']}; largest relative difference of the logged "
+          f"values {close(losses(log(d / 'micro')), losses(log(d / 'step')), 1e-6):.1e}")
 
 
 def test_activation_checkpointing_under_fsdp2_changes_nothing(sharded):
