@@ -84,6 +84,9 @@ def find(path):
         raise CheckpointError(f"{old}: a single-file checkpoint of an older crosstalk; train.py now writes "
                               f"a directory of shards ({os.path.join(os.path.dirname(old), CKPT)}/). Re-run "
                               f"the phase that wrote it with this version.")
+    if os.path.isdir(os.path.join(path, CKPT + ".old")):
+        raise CheckpointError(f"{path}: its checkpoint is {os.path.join(path, CKPT)}.old: a save was killed between "
+                              f"its two renames. The next train.py start in {path} puts it back (or rename it to ckpt).")
     raise CheckpointError(f"{path}: no checkpoint there (no {os.path.join(path, CKPT, META)}). Run the phase "
                           f"that writes it first, or start with --init_from=scratch.")
 
@@ -130,7 +133,10 @@ class _IndexUnpickler(pickle.Unpickler):
         self.where = f.name
 
     def find_class(self, module, name):
-        obj = super().find_class(module, name) if module.startswith(("torch", "pathlib", "collections")) else None
+        try:
+            obj = super().find_class(module, name) if module.startswith(("torch", "pathlib", "collections")) else None
+        except (ImportError, AttributeError):
+            obj = None
         if (module == "torch.distributed.checkpoint.metadata" and isinstance(obj, type)
                 or (module, name) in (("torch.distributed.checkpoint.filesystem", "_StorageInfo"),
                                       ("torch", "Size"), ("torch.serialization", "_get_layout"),
@@ -288,10 +294,11 @@ def remove_stale_tmp(out_dir):
 
 
 def is_checkpoint(path):
-    """Whether path names a train.py checkpoint: a directory holding meta.json, an out_dir holding ckpt/, or
-    an older crosstalk's ckpt.pt (which find() refuses with what to do)."""
+    """Whether path names a train.py checkpoint: a directory holding meta.json, an out_dir holding ckpt/ (or
+    ckpt.old, a save killed between its renames), or an older crosstalk's ckpt.pt (find() says what to do)."""
     path = str(path)
-    return (any(os.path.isfile(os.path.join(path, *p)) for p in ((META,), (CKPT, META), ("ckpt.pt",)))
+    return (any(os.path.isfile(os.path.join(path, *p)) for p in ((META,), (CKPT, META), (CKPT + ".old", META),
+                                                                  ("ckpt.pt",)))
             or path.endswith(".pt") and os.path.isfile(path))
 
 

@@ -127,6 +127,8 @@ def test_a_kill_between_the_renames_is_undone_at_the_next_start(tmp_path, monkey
         save(tmp_path, step=2, seed=1)
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["ckpt.old", "ckpt.tmp"]
+    with pytest.raises(ckpt.CheckpointError, match="its checkpoint is .*ckpt.old: a save was killed between"):
+        load_model(tmp_path)  # eval_cloze.py and the others say where it is
     assert sorted(ckpt.remove_stale_tmp(str(tmp_path))) == [str(tmp_path / "ckpt.old"), str(tmp_path / "ckpt.tmp")]
     assert "killed mid-save" in capsys.readouterr().out
     assert os.listdir(tmp_path) == ["ckpt"] and ckpt.load_checkpoint(str(tmp_path))[1]["step"] == 1
