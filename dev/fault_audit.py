@@ -2,6 +2,8 @@
 
     .venv/bin/python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 4 --nans 0 --world 2   # 2 processes (torchrun),
+                                                          # all killed at once, each saving its own shard
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after
@@ -48,20 +50,21 @@ runpy.run_path("train.py", run_name="__main__")
 def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
     """Run train.py -> (return code, stderr, seconds until ckpt/ first appeared). kill_after: SIGKILL
     that many seconds after ckpt/ first appears, or (in_save) at the first ckpt.tmp directory after."""
-    head = [sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"]
+    head = ([sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"] if args.world == 1
+            else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.world}", "train.py"])
     cmd = head + RUN + [f"--data_dir={args.data_dir}", f"--out_dir={out_dir}", f"--max_iters={args.steps}",
                         *extra]
     with tempfile.TemporaryFile("w+") as err:  # a pipe could fill while we poll
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+                             env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
         t0, first_ckpt = time.perf_counter(), None
         while p.poll() is None:
             t = time.perf_counter() - t0
             if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt")):
                 first_ckpt = t
             late = kill_after is not None and first_ckpt is not None and t > first_ckpt + kill_after
-            if late and (not in_save or stale(out_dir)):
-                p.send_signal(signal.SIGKILL)
+            if late and (not in_save or stale(out_dir)):  # every process at once (torchrun's ranks too): a crash
+                os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
                 break
             time.sleep(0.001 if late else 0.01)
@@ -105,7 +108,10 @@ def main():
     ap.add_argument("--data_dir", default="data/toy_enfr")
     ap.add_argument("--out_dir", default="out/fault_audit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--world", type=int, default=1, help="processes (torchrun, gloo; kill trials only)")
     args = ap.parse_args()
+    if args.world > 1 and args.nans:
+        sys.exit("dev/fault_audit.py: NaN trials run one process: give --nans 0 with --world > 1")
     if not os.path.isfile(os.path.join(ROOT, args.data_dir, "meta.json")):
         sys.exit(f"dev/fault_audit.py: no corpus in {args.data_dir}: run python data/toy_enfr/prepare.py first")
     rng = random.Random(args.seed)
