@@ -116,7 +116,7 @@ activation_checkpointing = "off"  # off | block: keep each block's input only, r
                              # backward (~1/3 more block compute) | selective: keep matmul and attention
                              # outputs, recompute norms, RoPE, SiLU (no matmul twice; ~half the bytes)
 grad_sync = "step"           # FSDP2, grad_accum > 1: step: one reduce-scatter per block per optimizer step
-                             # (holds unsharded fp32 gradients, 4 bytes a parameter per GPU: 5 GB at 1b,
+                             # (holds unsharded fp32 gradients, 4 bytes a parameter per GPU: 3.9 GB at 1b,
                              # dev/fsdp_memory.py counts them) | micro: one per micro-step (sharded only)
 # -----------------------------------------------------------------------------
 DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
@@ -232,6 +232,10 @@ def load_data(C, S):
 def resume_checkpoint(C, S, D):
     """out_dir/ckpt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
     the same rows per step, and a sampler that draws the same data -> (checkpoint directory, its info)."""
+    if S.master:  # a save killed between its renames left the checkpoint as ckpt.old: put it back first
+        remove_stale_tmp(C.out_dir)
+    if S.distributed:
+        dist.barrier()
     ckpt_path, ckpt = load_checkpoint(C.out_dir)
     if ckpt["phase"] != C.phase:
         raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "

@@ -146,8 +146,9 @@ runpy.run_path("train.py", run_name="__main__")
 
 def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, capsys):
     """Issue 18.3, a real SIGKILL inside the second save: ckpt/ is the first checkpoint, whole (every file
-    checks), and ckpt.tmp/ holds the half-made one; the next start removes it, says so, and the resumed run
-    ends where a straight one does, bit for bit."""
+    checks), and ckpt.tmp/ holds the half-made one; the next start removes it (and puts back ckpt.old, the
+    state a kill between the swap's two renames leaves), says so, and the resumed run ends where a straight
+    one does, bit for bit."""
     tmp, corpus, pre = good
     out = tmp / "killed"
     args = TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=2"]
@@ -157,7 +158,9 @@ def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, c
     assert sorted(os.listdir(out)) == ["ckpt", "ckpt.tmp", "log.jsonl"]
     assert "__0_0.distcp" in os.listdir(out / "ckpt.tmp") and "meta.json" not in os.listdir(out / "ckpt.tmp")
     assert ckpt.load_checkpoint(str(out))[1]["step"] == 1
+    os.rename(out / "ckpt", out / "ckpt.old")  # and as if killed a moment later, between the swap's renames
     train.main(args + ["--init_from=resume"])
     assert "removed" in capsys.readouterr().out and not (out / "ckpt.tmp").exists()
+    assert sorted(os.listdir(out)) == ["ckpt", "log.jsonl"]
     a, b = (load_model(d).state_dict() for d in (out, pre))
     assert all(torch.equal(a[k], v) for k, v in b.items())
