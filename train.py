@@ -49,7 +49,7 @@ from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
 from interleave import DataError, Mixture, Sampler, mixture_meta
-from model import Decoder, ModelConfig, estimate_mfu
+from model import PRESETS, Decoder, ModelConfig, estimate_mfu
 from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, remove_stale_tmp,
                                  save_training_state)
 from training.config import ConfigError, parse
@@ -66,7 +66,7 @@ data_mix = None              # else {corpus_dir: weight}, replacing data_dir: ro
                              # "data/stories_enfr": 20}; val loss per corpus and language
 init_from = ""               # scratch | resume | a ckpt.pt or out_dir | HF folder or id; "": the chain
                              # (pretrain: scratch, interleave: out/pretrain, finetune: out/interleave)
-phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
+phase = "pretrain"           # the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
 eval_interval = 200          # steps between val losses (also at step 0 and at max_iters); 0: at max_iters only
 eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
@@ -89,8 +89,8 @@ min_lr = 0.0                 # at max_iters
 warmup_frac = 0.05           # linear warmup over this share of max_iters
 max_iters = 1000             # optimizer steps of this run (its schedule)
 weight_decay = 0.1           # 2-D weights only
-beta1 = 0.9
-beta2 = 0.98
+beta1 = 0.9                  # AdamW's decay of the mean gradient
+beta2 = 0.98                 # and of the mean squared gradient
 grad_clip = 1.0              # global grad norm; 0 disables
 # system
 device = "auto"              # auto: cuda if available, else cpu
@@ -101,8 +101,17 @@ reshard_after_forward = False  # FSDP2: True frees a block's gathered weights af
                              # memory, one more all-gather per block in backward); False, for presets
                              # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
 # -----------------------------------------------------------------------------
-DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
+DEFAULTS = {k: v for k, v in globals().items() if k.islower() and not k.startswith("_")  # not PRESETS
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
+# what each value may be (training/config.py checks every value, the error names the key and this):
+# an interval (brackets inclusive, inf: no bound), a list of choices, or the types of a None default
+VALID = dict(data_mix=(dict, None), phase=["pretrain", "interleave", "finetune"], log_interval="[0, inf)",
+             eval_interval="[0, inf)", eval_iters="[1, inf)", ckpt_interval="[0, inf)", stop_iter="[0, inf)",
+             seq_len="[1, inf)", batch_size="[1, inf)", grad_accum="[1, inf)", tokens_per_step="[0, inf)",
+             p_fr="[0, 1]", lang_probs=(dict, None), switch=["sentence", "story"], seed="[0, inf)",
+             model_preset=sorted(PRESETS), learning_rate="[0, inf)", min_lr="[0, inf)", warmup_frac="[0, 1]",
+             max_iters="[1, inf)", weight_decay="[0, inf)", beta1="[0, 1)", beta2="[0, 1)", grad_clip="[0, inf)",
+             dtype=["auto", "bfloat16", "float32"], compile=(bool, None), compile_mode=["block", "model"])
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
@@ -119,15 +128,9 @@ EVAL_SEED = 20251201         # val batches are the same in every run and phase
 # ----------------------------------------------------------------------------- set-up
 
 def get_config(argv):
-    """The config as a dict: DEFAULTS <- config files <- overrides, checked; the chain's defaults filled in."""
-    cfg = parse(DEFAULTS, argv)
-    for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
-        if cfg[key] < 0:
-            raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
-    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"]),
-                         ("compile_mode", ["block", "model"])):
-        if cfg[key] not in allowed:
-            raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
+    """The config as a dict: DEFAULTS <- config files <- overrides, each checked against VALID; the chain's
+    defaults filled in. --help prints every key (training/config.py) and exits."""
+    cfg = parse(DEFAULTS, argv, VALID, __file__)
     cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"
     cfg["init_from"] = cfg["init_from"] or (f"out/{PREVIOUS[cfg['phase']]}" if cfg["phase"] in PREVIOUS
                                             else "scratch")
