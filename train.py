@@ -50,11 +50,11 @@ from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 import tokenbin
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import PRESETS, Decoder, ModelConfig, estimate_mfu
-from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, remove_stale_tmp,
-                                 save_training_state)
+from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, parent_of,
+                                 remove_stale_tmp, save_training_state)
 from training.config import ConfigError, parse
 from training.cpu_malloc import keep_freed_memory
-from training.log import RunLog
+from training.log import RunLog, session
 from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
@@ -72,6 +72,9 @@ eval_interval = 200          # steps between val losses (also at step 0 and at m
 eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
 ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
 stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
+wandb_log = False            # also log every record to Weights & Biases (training/track.py; no-op without wandb)
+wandb_project = "crosstalk"  # its project
+wandb_run_name = ""          # its run name; "": out_dir
 # data
 seq_len = 256                # tokens per row (the paper: 2048)
 batch_size = 16              # rows per process per micro-step
@@ -120,7 +123,7 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 # (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
 # checkpoint's, or the resumed run is not the run its saved config describes
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
-                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
+                     "stop_iter", "wandb_log", "wandb_project", "wandb_run_name", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
                      "compile_mode", "reshard_after_forward")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
@@ -286,19 +289,27 @@ def build_optimizer(C, S, model, ckpt):
     return opt
 
 
-def prepare_out_dir(C, S, D, n_params, step):
-    """out_dir made, a killed save's tmp files removed, log.jsonl opened (a resume keeps its records up to
-    the checkpoint), and the run's header line -> RunLog."""
+def prepare_out_dir(C, S, D, n_params, step, stop, parent):
+    """out_dir made, log.jsonl, train.log and config.json opened (a resume keeps log.jsonl's records up
+    to the checkpoint and appends to the others; training/log.py), a killed save's tmp files removed,
+    and the run's header line -> RunLog."""
     if S.master:
         os.makedirs(C.out_dir, exist_ok=True)
-        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
-    log = RunLog(C.out_dir, D.langs, C.max_iters, S.master, step if C.init_from == "resume" else None)
+    resolved = {**vars(C), "device": S.dev, "dtype": str(S.dtype)[6:], "compile": S.use_compile}
+    log = RunLog(C.out_dir, D.langs, C.max_iters, S.master, step if C.init_from == "resume" else None, stop,
+                 record=dict(config=resolved, world_size=S.world, tokens_per_step=S.tokens_per_step,
+                             params=n_params, parent=parent),
+                 track=(C.wandb_project, C.wandb_run_name or C.out_dir) if C.wandb_log else None)
     if S.master:
+        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
         print(f"phase {C.phase} ({D.mode}, lang_probs {D.sampler.lang_probs}), init_from {C.init_from}, "
               f"{n_params / 1e6:.2f}M params | {S.world} x {S.dev} {str(S.dtype)[6:]}, compile "
               f"{C.compile_mode if S.use_compile else 'off'}{', FSDP2' if S.distributed else ''}"
               f" | {S.tokens_per_step:,} tokens/step = {C.batch_size} "
-              f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {C.max_iters}")
+              f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {stop}")
+    if step >= stop:  # a resume of a finished run (or one past its stop_iter)
+        log.say(f"nothing to train: {C.out_dir}/ckpt.pt is at step {step}, and this run stops at step {stop} "
+                f"(max_iters {C.max_iters}, stop_iter {C.stop_iter})")
     return log
 
 
@@ -372,6 +383,7 @@ def stop_on_non_finite(msg, step, log):
 
 # ----------------------------------------------------------------------------- the loop
 
+@session  # training/log.py: the command line recorded, train.log and config.json closed however main ends
 def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
     check_chain(C)
@@ -379,11 +391,12 @@ def main(argv=None):
     D = load_data(C, S)
     model, step, ckpt, (n_params, flops_per_token) = build_model(C, S, D)
     opt = build_optimizer(C, S, model, ckpt)
+    parent = parent_of(C.init_from, ckpt)  # lineage: what this run started from
     del ckpt
-    log = prepare_out_dir(C, S, D, n_params, step)
+    start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
+    log = prepare_out_dir(C, S, D, n_params, step, stop, parent)
     mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=S.world)
                    if S.dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
-    start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
     meter = Meter(step, len(D.langs), S.dev, S.distributed)
     if step == 0 and stop > 0 and C.eval_interval:
         rec = {"step": 0, "tokens": 0, **evaluate(model, C, S, D)}
@@ -420,7 +433,7 @@ def main(argv=None):
         if is_ckpt:
             save_training_state(os.path.join(C.out_dir, "ckpt.pt"), model, opt, S.master, step=step,
                                 config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
-                                sampler=D.sampler.state_dict())
+                                sampler=D.sampler.state_dict(), parent=parent)
         meter.resume()
     if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")

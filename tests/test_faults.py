@@ -7,6 +7,7 @@ message names the file or key, with the last good checkpoint unchanged. The slow
 random moments, NaN injections in a subprocess) are dev/fault_audit.py.
 """
 import errno
+import json
 import os
 import re
 
@@ -113,8 +114,10 @@ def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=4",
                            "--ckpt_interval=1"])
     monkeypatch.undo()
-    assert sorted(os.listdir(out)) == ["ckpt.pt", "log.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt.pt", "config.json", "log.jsonl", "train.log"]
     assert ckpt.load_verified(os.path.join(out, "ckpt.pt"))["step"] == 1
+    with open(os.path.join(out, "config.json")) as f:  # the run says how it ended
+        assert json.load(f)["sessions"][-1]["status"].startswith("CheckpointError: ")
 
 
 def test_kill_mid_save_leftovers_are_removed_and_resume_is_exact(good, capsys):
