@@ -46,6 +46,8 @@ the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scorin
                        "pair_accuracy" (the plain item mean; no interval, its items are correlated)}}}
 accuracy and ci95 are fractions (0.5, not 50); intervals as results/stats.py says (Wilson over items; with
 groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
+`--wandb` also logs the accuracies (cloze/{scoring}/{set}, with ci95_lo and ci95_hi) to wandb, into the
+training run's own wandb run when it was tracked (training/track.py).
 `--report MD label=run ...` (results/report.py): the table of several runs, each against the first as a paired
 difference with its 95% interval under each convention, a verdict table, and figures.
 """
@@ -63,6 +65,7 @@ from tqdm import tqdm
 import tokenbin
 from results import stats
 from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
+from training import track
 from training.cpu_malloc import keep_freed_memory
 
 # ----------------------------------------------------------------------------- model loading
@@ -338,6 +341,9 @@ def run(args):
         write_json(out, {"scoring": scoring, "checkpoint": spec, "corpus": args.corpus, "dtype": dtype,
                          "fp32_head": args.fp32_head, "results": results[scoring]})
         print(f"wrote {out}")
+    if args.wandb:  # into the training run's own wandb run (training/track.py)
+        run_dir = spec if os.path.isdir(spec) else os.path.dirname(spec) if os.path.isfile(spec) else None
+        track.log_eval(run_dir, spec, results, os.path.dirname(os.path.abspath(out)))
 
 
 def main(argv=None):
@@ -363,12 +369,14 @@ def main(argv=None):
     ap.add_argument("--out_dir", default=None, help="folder for cloze_{mean,sum,ending}.json "
                     "(default: beside the checkpoint)")
     ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")
+    ap.add_argument("--wandb", action="store_true", help="also log the accuracies to wandb: to the run's own "
+                    "wandb run when train.py tracked it (its config.json), else to a new one (training/track.py)")
     ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ... "
                     "(results/report.py) and its figures beside it")
     args = ap.parse_args(argv)
     try:
         run(args)
-    except (tokenbin.FormatError, NonFiniteError) as e:     # bad input: one clean line, exit 1, as train.py
+    except (tokenbin.FormatError, NonFiniteError, track.TrackError) as e:  # bad input: one clean line, exit 1, as train.py
         print(f"eval_cloze.py: error: {e}", file=sys.stderr)
         sys.exit(1)
 

@@ -89,12 +89,14 @@ class RunLog:
         if resume_step is not None and os.path.isfile(self.record_path):
             with open(self.record_path) as f:
                 before = json.load(f)
-        if track is not None:
-            self.tracker = Tracker.start(*track, (record or {}).get("config"), out_dir, (before.get("wandb") or {}).get("id"))
-        self.record = {**(record or {}), "wandb": self.tracker.info, "sessions": before.get("sessions", []) + [dict(
+        self.record = {**(record or {}), "wandb": None, "sessions": before.get("sessions", []) + [dict(
             command=shlex.join(RunLog.command), cwd=os.getcwd(), host=socket.gethostname(),
             start=now(), end=None, steps=[self.start, None], status="running")]}
         self.save_record()
+        if track is not None:  # a resume continues the same wandb run
+            self.tracker = Tracker.start(*track, self.record.get("config"), out_dir, (before.get("wandb") or {}).get("id"))
+            self.record["wandb"] = self.tracker.info
+            self.save_record()
 
     def save_record(self):
         tmp = self.record_path + ".tmp"
@@ -144,6 +146,7 @@ class RunLog:
         what = None if error is None else f"{type(error).__name__}: {error}".strip()
         if what:
             self.console.write(what + "\n")
+        self.tracker.finish(exit_code=0 if error is None else 1)  # before the console: wandb wraps it
         sys.stdout, sys.stderr = self.streams
         self.console.close()
         session = self.record["sessions"][-1]
@@ -151,7 +154,6 @@ class RunLog:
             "finished" if error is None and self.last_step == self.max_iters else
             f"stopped at step {self.last_step} of {self.max_iters}" if error is None else what))
         self.save_record()
-        self.tracker.finish(exit_code=0 if error is None else 1)
 
 
 def session(main):

@@ -19,6 +19,10 @@ import os
 from training.config import ConfigError
 
 
+class TrackError(ConfigError):
+    """wandb_log=True, but wandb could not start a run; the message says what to do."""
+
+
 class Tracker:
     """One wandb run, or nothing (run None: every call a no-op)."""
 
@@ -37,9 +41,9 @@ class Tracker:
             run = wandb.init(project=project, name=name or None, config=config, dir=out_dir, id=run_id,
                              resume="allow" if run_id else None)
         except Exception as e:  # no login, no network: say it before training, not after
-            raise ConfigError(f"wandb_log=True: wandb could not start a run ({type(e).__name__}: "
-                              f"{str(e)[:200]}). Log in (wandb login), set WANDB_MODE=offline, or "
-                              f"--wandb_log=False.") from None
+            raise TrackError(f"wandb could not start a run ({type(e).__name__}: "
+                              f"{str(e)[:200]}). Log in (wandb login), set WANDB_MODE=offline, or do "
+                             f"without it (train.py: --wandb_log=False).") from None
         run.define_metric("step")
         run.define_metric("*", step_metric="step")
         return cls(run)
@@ -74,23 +78,23 @@ def is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def log_eval(run_dir, spec, results):
-    """eval_cloze.py --wandb: accuracies {scoring: {set: result}} into the wandb run of the train.py
-    run in run_dir (its config.json), at the run's last step; a model with no tracked run gets a new
-    wandb run in project crosstalk, named after spec."""
+def log_eval(run_dir, name, results, wandb_dir):
+    """eval_cloze.py --wandb: accuracies {scoring: {set: result}} into the wandb run of the train.py run
+    in run_dir (its config.json names it), at the run's last step; a model with no tracked run (an HF
+    model, a run without wandb_log) gets a new wandb run in project crosstalk, named after the model.
+    wandb's files go to wandb_dir. Returns the values logged."""
     record = {}
-    if os.path.isfile(path := os.path.join(run_dir, "config.json")):
+    if run_dir and os.path.isfile(path := os.path.join(run_dir, "config.json")):
         with open(path) as f:
             record = json.load(f)
-    wb = record.get("wandb") or {}
-    sessions = record.get("sessions") or [{}]
+    wb, sessions = record.get("wandb") or {}, record.get("sessions") or [{}]
     step = (sessions[-1].get("steps") or [0, 0])[-1] or 0
     project = wb.get("project") or (record.get("config") or {}).get("wandb_project") or "crosstalk"
-    t = Tracker.start(project, wb.get("name") or f"eval {spec}", None, run_dir, wb.get("id"))
+    t = Tracker.start(project, wb.get("name") or f"eval {name}", None, wandb_dir, wb.get("id"))
     values = {}
     for scoring, sets in results.items():
-        for name, r in sets.items():
-            key = f"cloze/{scoring}/{name}"
+        for set_name, r in sets.items():
+            key = f"cloze/{scoring}/{set_name}"
             values.update({key: r["accuracy"], f"{key}/ci95_lo": r["ci95"][0], f"{key}/ci95_hi": r["ci95"][1]})
     t.log({"step": step, **values})
     t.summary(values)
