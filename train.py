@@ -15,7 +15,8 @@ from the previous one unless init_from says otherwise; the defaults are a tiny m
     .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # -> out/interleave
     .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # -> out/finetune
 
-Config (training/config.py): the plain values below, then config files and --key=value overrides.
+Config (training/config.py): the plain values below, then config files and --key=value overrides, each
+checked against its default's type and its range (VALID); `.venv/bin/python train.py --help` lists them.
 
     .venv/bin/python train.py config/toy_pretrain.py                          # one CPU process, fp32
     .venv/bin/python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt
@@ -32,7 +33,8 @@ RESUME_MAY_CHANGE.
 
 LR per stage: linear warmup over the first warmup_frac of max_iters to learning_rate, then linear
 decay to min_lr at max_iters. No dropout, no other randomness: a batch is a function of (seed, step),
-so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl.
+so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic), and log.jsonl, train.log and
+config.json (training/log.py: every record, the console, the run described); with wandb_log, wandb too.
 """
 import math
 import os

@@ -14,10 +14,10 @@ from training.config import ConfigError, key_comments, parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-REFUSED = [  # (arguments, what the one-line error must say): each was taken before VALID
+REFUSED = [  # (arguments, what the one-line error must say): each but the 3 marked was taken before VALID
     (["--compile=flase"], "compile='flase' is a str, expected bool or None"),  # was a truthy string
     (["--compile=1"], "compile=1 is a int, expected bool or None"),
-    (["--reshard_after_forward=yes"], "reshard_after_forward='yes' is a str, expected bool"),
+    (["--reshard_after_forward=yes"], "reshard_after_forward='yes' is a str, expected bool"),  # refused before
     (["--grad_clip=-1"], "grad_clip=-1.0: must be in [0, inf)"),                # flipped the gradients
     (["--weight_decay=-0.1"], "weight_decay=-0.1: must be in [0, inf)"),
     (["--max_iters=0"], "max_iters=0: must be in [1, inf)"),                    # exited 0, nothing trained
@@ -25,7 +25,7 @@ REFUSED = [  # (arguments, what the one-line error must say): each was taken bef
     (["--lang_probs=en"], "lang_probs='en' is a str, expected dict or None"),   # a traceback in the sampler
     (["--data_mix=data/x"], "data_mix='data/x' is a str, expected dict or None"),
     (["--learning_rate=-3e-4"], "learning_rate=-0.0003: must be in [0, inf)"),
-    (["--learning_rate=inf"], "learning_rate='inf' is a str"),                  # not a literal: a string
+    (["--learning_rate=inf"], "learning_rate='inf' is a str"),  # not a literal: a string (refused before)
     (["--min_lr=-1e-5"], "min_lr=-1e-05: must be in [0, inf)"),
     (["--warmup_frac=1.5"], "warmup_frac=1.5: must be in [0, 1]"),
     (["--p_fr=-0.1"], "p_fr=-0.1: must be in [0, 1]"),
@@ -41,7 +41,7 @@ REFUSED = [  # (arguments, what the one-line error must say): each was taken bef
     (["--ckpt_interval=-1"], "ckpt_interval=-1: must be in [0, inf)"),
     (["--switch=word"], "switch='word': choose one of ['sentence', 'story']"),
     (["--model_preset=huge"], "model_preset='huge': choose one of"),           # a traceback at build time
-    (["--max_iters=True"], "max_iters=True is a bool, expected int"),
+    (["--max_iters=True"], "max_iters=True is a bool, expected int"),  # refused before
 ]
 
 
