@@ -106,7 +106,7 @@ reshard_after_forward = False  # FSDP2: True frees a block's gathered weights af
                              # memory, one more all-gather per block in backward); False, for presets
                              # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
 # -----------------------------------------------------------------------------
-DEFAULTS = {k: v for k, v in globals().items() if k.islower() and not k.startswith("_")  # not PRESETS
+DEFAULTS = {k: v for k, v in globals().items() if k.islower() and not k.startswith("_")  # (PRESETS is no key)
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
 # what each value may be (training/config.py checks every value, the error names the key and this):
 # an interval (brackets inclusive, inf: no bound), a list of choices, or the types of a None default
@@ -125,8 +125,8 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 # (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
 # checkpoint's, or the resumed run is not the run its saved config describes
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
-                     "stop_iter", "wandb_log", "wandb_project", "wandb_run_name", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
-                     "compile_mode", "reshard_after_forward")
+                     "stop_iter", "wandb_log", "wandb_project", "wandb_run_name", "batch_size", "grad_accum",
+                     "tokens_per_step", "device", "compile", "compile_mode", "reshard_after_forward")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
 
