@@ -131,8 +131,8 @@ def test_positional_pairing_disagreement_is_named(tmp_path, capsys):
 
 
 def official_scores(lex_rows, syn_rows, score):
-    """The official aggregation (zerospeech-benchmarks tasks/lm/lexical.py, syntactic.py and
-    submissions/sLM21.py), written out by hand from per-file scores: lexical joins a word and its non-word
+    """The official aggregation (zerospeech-benchmarks: its lexical and syntactic tasks and its sLM21
+    submission scores), written out by hand from per-file scores: lexical joins a word and its non-word
     on (voice, id); syntactic joins the k-th correct row with the k-th incorrect row; a voice scores 1 /
     0.5 / 0, a pair is the mean over its voices (by id; by the correct row's type, subtype, id), a set
     the mean over pairs; in-vocab the pair-count-weighted mean of the frequency bands but 'oov'."""
