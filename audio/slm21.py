@@ -15,10 +15,10 @@ official scorer would fail on it:
     {root}/syntactic/{split}/gold.csv            filename, type, subtype, id, voice, transcription, correct
 correct is 1 for the word (the grammatical sentence) and 0 for its non-word (ungrammatical) partner;
 frequency is the word's count in LibriSpeech (a whole number; the non-words' is not read); length its
-length in phones (the official scorer's by-length table; crosstalk does not use it). A pair is the two files that share
-the pair's key and voice: id for lexical, (type, subtype, id) for syntactic; each pair is read by
-several voices. Every key and voice must have exactly one correct and one incorrect file: anything else
-is an error naming the gold file and the key (no pair is dropped).
+length in phones (the official scorer's by-length table; crosstalk does not use it). A pair is the two
+files that share the pair's key and voice: id for lexical, (type, subtype, id) for syntactic; each pair
+is read by several voices. Every key and voice must have exactly one correct and one incorrect file:
+anything else is an error naming the gold file and the key (no pair is dropped).
 
 Each (pair, voice) becomes one minimal-pair bench item {"name", "prompt": null, "good", "bad", "group"}
 with group = the pair's key. The scores follow the official aggregation: a voice scores 1 when good >
@@ -26,9 +26,9 @@ bad, 0.5 on a tie, 0 otherwise; a pair's score is the mean over its voices; a se
 over pairs. tokenize_audio.py writes the groups to bench/{name}.groups.npy and eval_cloze.py reports that
 mean over groups (and the plain item accuracy beside it). The official scorer reports sWUGGY twice,
 "all" and "in-vocab" (the pairs whose word has frequency >= 1: its frequency bands but 'oov' = [0, 1),
-weighted by their pair counts, i.e. the mean over those pairs; NaN there if a band is empty), so sWUGGY is two sets: swuggy_en (all) and swuggyiv_en
-(in-vocab), the same items twice (scored once: eval_cloze.py runs identical sequences once). The
-paper's columns: sWUGGY EN = swuggy_en, sBLiMP EN = sblimp_en.
+weighted by their pair counts, i.e. the mean over those pairs; NaN there if a band is empty), so sWUGGY
+is two sets: swuggy_en (all) and swuggyiv_en (in-vocab), the same items twice (scored once: eval_cloze.py
+runs identical sequences once). The paper's columns: sWUGGY EN = swuggy_en, sBLiMP EN = sblimp_en.
 Pairing: crosstalk pairs by key and voice. The official lexical scorer does too; its syntactic scorer
 pairs the k-th correct row of gold.csv with its k-th incorrect row. Where those differ on a gold file
 this prints a warning naming the rows: the official sBLiMP number on that file is not crosstalk's.
@@ -42,7 +42,8 @@ import os
 import sys
 
 TASKS = {  # sLM21 folder -> (bench set name, gold columns that name a pair, columns the official scorer reads)
-    "lexical": ("swuggy_en", ("id",), ("id", "filename", "voice", "frequency", "word", "phones", "length", "correct")),
+    "lexical": ("swuggy_en", ("id",),
+                ("id", "filename", "voice", "frequency", "word", "phones", "length", "correct")),
     "syntactic": ("sblimp_en", ("type", "subtype", "id"),
                   ("filename", "type", "subtype", "id", "voice", "transcription", "correct")),
 }
@@ -118,10 +119,10 @@ def read_pairs(root, task, split):
         raise SystemExit(f"audio/slm21.py: {gold}: no pairs")
     if not lexical and (off := positional_mismatches(rows_by["1"], rows_by["0"])):
         shown = "; ".join(f"line {g[0]} ({g[1]} {g[2]}) with line {b[0]} ({b[1]} {b[2]})" for g, b in off[:3])
-        print(f"audio/slm21.py: warning: {gold}: the official syntactic scorer pairs the k-th correct row with the "
-              f"k-th incorrect row; {len(off)} of {len(pairs)} of those are not one pair here: {shown}"
-              f"{f' and {len(off) - 3} more' if len(off) > 3 else ''}. crosstalk pairs by (type, subtype, id) and voice, so the "
-              f"official {TASKS[task][0]} number on this file is not crosstalk's", file=sys.stderr)
+        print(f"audio/slm21.py: warning: {gold}: the official syntactic scorer pairs the k-th correct row with "
+              f"the k-th incorrect row; {len(off)} of {len(pairs)} of those are not one pair here: {shown}"
+              f"{f' and {len(off) - 3} more' if len(off) > 3 else ''}. crosstalk pairs by (type, subtype, id) "
+              f"and voice, so the official {TASKS[task][0]} number on this file is not crosstalk's", file=sys.stderr)
     in_vocab = {g for g, (n, _) in freq.items() if n >= 1} if lexical else None
     return pairs, in_vocab
 
