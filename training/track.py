@@ -11,7 +11,8 @@ norm, tokens/s, MFU, val losses per language and corpus), against the record's "
 a resumed run that logs a step again is drawn as it is, not dropped as out of order); the resolved
 config; the closing summary. The wandb run id is kept in out_dir/config.json (training/log.py), so a
 resume continues the same wandb run and eval_cloze.py --wandb adds cloze/{scoring}/{set} (accuracy,
-and its 95% interval as .../ci95_lo, .../ci95_hi) to it.
+and its 95% interval as .../ci95_lo, .../ci95_hi) to it; a set that lost items to clips tokenization
+skipped goes under cloze_incomplete/ with its n and n_total, never as the set's score.
 """
 import json
 import os
@@ -94,7 +95,11 @@ def log_eval(run_dir, name, results, wandb_dir):
     values = {}
     for scoring, sets in results.items():
         for set_name, r in sets.items():
-            key = f"cloze/{scoring}/{set_name}"
+            if r.get("complete", True):
+                key = f"cloze/{scoring}/{set_name}"
+            else:  # a set that lost items to skipped clips is not the set's score: apart, with n of N
+                key = f"cloze_incomplete/{scoring}/{set_name}"
+                values.update({f"{key}/n": r["n"], f"{key}/n_total": r["n_total"]})
             values.update({key: r["accuracy"], f"{key}/ci95_lo": r["ci95"][0], f"{key}/ci95_hi": r["ci95"][1]})
     t.log({"step": step, **values})
     t.summary(values)

@@ -147,3 +147,16 @@ def test_a_wandb_that_cannot_start_is_one_clear_error(small_toy_corpus, tmp_path
     with pytest.raises(track.TrackError, match=r"wandb could not start a run \(UsageError: api_key not configured"):
         train.main(TINY + [f"--data_dir={small_toy_corpus}", f"--out_dir={tmp_path / 'run'}", "--max_iters=1",
                            "--wandb_log=True"])
+
+
+def test_an_incomplete_set_is_logged_apart_with_n_of_n(offline, tmp_path):
+    """A set that lost items to skipped clips is not the set's score: never under cloze/."""
+    results = {"mean": {"ssc_en": {"accuracy": 0.75, "ci95": [0.6, 0.85], "n": 40},
+                        "swuggy_en": {"accuracy": 0.6, "ci95": [0.45, 0.73], "n": 36, "n_total": 40,
+                                      "complete": False}}}
+    track.log_eval(None, "hf-model", results, str(tmp_path))
+    (run,) = glob.glob(os.path.join(tmp_path, "wandb", "offline-run-*"))
+    _, _, _, summary = logged(run)
+    assert summary["cloze/mean/ssc_en"] == 0.75 and "cloze/mean/swuggy_en" not in summary
+    assert (summary["cloze_incomplete/mean/swuggy_en"], summary["cloze_incomplete/mean/swuggy_en/n"],
+            summary["cloze_incomplete/mean/swuggy_en/n_total"]) == (0.6, 36, 40)
