@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import CheckpointPolicy, checkpoint, create_selective_checkpoint_contexts
 
-from training.checkpoint import is_checkpoint, load_checkpoint, load_weights
+from training.checkpoint import is_checkpoint, is_run_dir, load_checkpoint, load_weights
 
 
 @dataclass
@@ -403,8 +403,9 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
         model.to_empty(device=map_location)._tie_and_rope()  # to_empty unties the head
         load_weights(d, model)
         return model
-    if os.path.isdir(spec) and not os.path.isfile(os.path.join(spec, "config.json")):
-        raise FileNotFoundError(f"{spec}: holds neither ckpt/ (train.py) nor config.json (HF model)")
+    if os.path.isdir(spec) and (is_run_dir(spec) or not os.path.isfile(os.path.join(spec, "config.json"))):
+        raise FileNotFoundError(f"{spec}: holds neither ckpt/ (train.py) nor an HF model's config.json"
+                                + (" (a train.py run that saved no checkpoint)" if is_run_dir(spec) else ""))
     return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)
 
 

@@ -22,7 +22,7 @@ def resave(argv, to):
     C = types.SimpleNamespace(**train.get_config(argv))
     S = train.setup_system(C)
     D = train.load_data(C, S)
-    model, step, path, _ = train.build_model(C, S, D)
+    model, step, (path, _), _ = train.build_model(C, S, D)
     opt = train.build_optimizer(C, S, model, path)
     if S.master:
         os.makedirs(to, exist_ok=True)

@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -41,7 +42,7 @@ BAD_CONFIGS = [  # (arguments, what the message must say)
     (["--phase=pre"], "phase='pre': choose one of"),
     (["--dtype=fp16"], "dtype='fp16': choose one of"),
     (["--compile_mode=graph"], "compile_mode='graph': choose one of"),
-    (["--eval_interval=-5"], "eval_interval=-5: must be >= 0"),
+    (["--eval_interval=-5"], "eval_interval=-5: must be in [0, inf)"),
     (["--seq_len"], "--seq_len: needs a value"),
     (["no_such_config.py"], "no_such_config.py: no such config file"),
 ]
@@ -49,7 +50,7 @@ BAD_CONFIGS = [  # (arguments, what the message must say)
 
 @pytest.mark.parametrize("argv,message", BAD_CONFIGS, ids=[" ".join(a) for a, _ in BAD_CONFIGS])
 def test_bad_config_is_a_clear_error(argv, message):
-    with pytest.raises(train.ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(train.ConfigError, match=re.escape(message)):
         train.get_config(argv)
 
 
@@ -125,8 +126,10 @@ def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=4",
                            "--ckpt_interval=1"])
     monkeypatch.undo()
-    assert sorted(os.listdir(out)) == ["ckpt", "log.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt", "config.json", "log.jsonl", "train.log"]
     assert ckpt.load_checkpoint(out)[1]["step"] == 1
+    with open(os.path.join(out, "config.json")) as f:  # the run says how it ended
+        assert json.load(f)["sessions"][-1]["status"].startswith("CheckpointError: ")
 
 
 # train.py as `python train.py` runs it, SIGKILLed inside its second save: the shards written, meta.json not yet
@@ -155,12 +158,12 @@ def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, c
     p = subprocess.run([sys.executable, "-c", KILL_IN_SAVE] + args + ["--ckpt_interval=1"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
-    assert sorted(os.listdir(out)) == ["ckpt", "ckpt.tmp", "log.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt", "ckpt.tmp", "config.json", "log.jsonl", "train.log"]
     assert "__0_0.distcp" in os.listdir(out / "ckpt.tmp") and "meta.json" not in os.listdir(out / "ckpt.tmp")
     assert ckpt.load_checkpoint(str(out))[1]["step"] == 1
     os.rename(out / "ckpt", out / "ckpt.old")  # and as if killed a moment later, between the swap's renames
     train.main(args + ["--init_from=resume"])
     assert "removed" in capsys.readouterr().out and not (out / "ckpt.tmp").exists()
-    assert sorted(os.listdir(out)) == ["ckpt", "log.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt", "config.json", "log.jsonl", "train.log"]
     a, b = (load_model(d).state_dict() for d in (out, pre))
     assert all(torch.equal(a[k], v) for k, v in b.items())

@@ -18,8 +18,14 @@ Atomic: written to out_dir/ckpt.tmp, then ckpt -> ckpt.old, ckpt.tmp -> ckpt, ck
 any moment leaves the previous checkpoint whole: the next start removes ckpt.tmp and, if the kill fell
 between the two renames, puts ckpt.old back (remove_stale_tmp). One filesystem that every rank sees.
 
-    .venv/bin/python -m training.checkpoint out/pretrain        # verify a checkpoint, print its step and phase
-Also here: what a train.py init_from names (init_kind), decided by what is on disk.
+    .venv/bin/python -m training.checkpoint out/pretrain      # verify a checkpoint: step, phase, files
+    .venv/bin/python -m training.checkpoint out/toy/finetune  # also the run's config and its lineage
+
+A checkpoint's fingerprint is meta.json's checksum (so of every file's sha256 and every value). Each
+checkpoint keeps its run's "parent": the checkpoint it started from (path, step, phase, fingerprint),
+or scratch / the HF model; the lineage follows the parents while they exist and says whether each is
+still the checkpoint that was used. Also here: what a train.py init_from names (init_kind), decided by
+what is on disk.
 """
 import dataclasses
 import hashlib
@@ -59,6 +65,14 @@ def sha256_file(path):
 def _checksum(info):  # of meta.json's values, so a changed step or config is caught like a changed tensor
     return hashlib.sha256(json.dumps({k: v for k, v in info.items() if k != "checksum"}, sort_keys=True)
                           .encode()).hexdigest()
+
+
+def fingerprint(path):
+    """A checkpoint's (an out_dir's or its ckpt/'s) fingerprint: its meta.json checksum, over every file's
+    sha256 and every value; cheap, no tensor read (the shard files of equal tensors differ: torch.save
+    writes a fresh id in each)."""
+    with open(os.path.join(find(path), META)) as f:
+        return json.load(f).get("checksum")
 
 
 def _distributed():
@@ -302,14 +316,26 @@ def is_checkpoint(path):
             or path.endswith(".pt") and os.path.isfile(path))
 
 
+def is_run_dir(folder):
+    """A train.py out_dir: its config.json is the run's record (training/log.py), not an HF config."""
+    try:
+        with open(os.path.join(folder, "config.json")) as f:
+            return "sessions" in json.load(f)
+    except (OSError, ValueError):
+        return False
+
+
 def init_kind(init_from):
     """scratch | resume | checkpoint | hf, decided by what is on disk: a train.py checkpoint (is_checkpoint),
-    a folder holding config.json an HF model, a missing path an HF Hub id if it reads like one (org/name),
-    else an error."""
+    a folder holding config.json an HF model (unless it is a train.py run's record: a run that saved no
+    checkpoint), a missing path an HF Hub id if it reads like one (org/name), else an error."""
     if init_from in ("scratch", "resume"):
         return init_from
     if is_checkpoint(init_from):
         return "checkpoint"
+    if is_run_dir(init_from):
+        raise CheckpointError(f"init_from={init_from}: a train.py out_dir with no ckpt/: its run saved no "
+                              f"checkpoint (see {os.path.join(init_from, 'train.log')}). Run it to its end first.")
     if os.path.isfile(os.path.join(init_from, "config.json")):
         return "hf"
     what = ("a folder with neither ckpt/ (a train.py out_dir) nor config.json (an HF model)"
@@ -320,13 +346,71 @@ def init_kind(init_from):
     return "hf"
 
 
+def parent_of(init_from, ckpt_path, info):
+    """What a run starts from, kept in its checkpoints and config.json: a checkpoint's path, step, phase
+    and fingerprint; on resume, the parent of the run it continues; else scratch or the HF model."""
+    if init_from == "resume":
+        return info.get("parent")
+    if info is not None:
+        return {"init_from": os.path.abspath(ckpt_path), "step": info["step"], "phase": info["phase"],
+                "fingerprint": info.get("checksum")}
+    return {"init_from": os.path.abspath(init_from) if os.path.isdir(init_from) else init_from}
+
+
+def lineage(info):
+    """Lines from a checkpoint's parent back to scratch or an HF model, while the parents exist on disk;
+    each says whether the checkpoint there now is still the one that was used (the same fingerprint)."""
+    lines, parent, seen = [], info.get("parent", "unrecorded"), set()
+    while parent is not None:
+        if parent == "unrecorded":
+            return lines + ["<- (not recorded: written before train.py kept its parent)"]
+        src, short = parent["init_from"], (parent.get("fingerprint") or "-")[:12]
+        if "step" not in parent:
+            return lines + [f"<- {src}"]  # scratch, an HF model folder or Hub id
+        line = f"<- {src}: {parent['phase']}, step {parent['step']}, fingerprint {short}"
+        if src in seen or not is_checkpoint(src):
+            return lines + [line + (" (a cycle)" if src in seen else " (no longer on disk)")]
+        seen.add(src)
+        try:
+            _, p = load_checkpoint(src)
+        except CheckpointError as e:
+            return lines + [line + f" (unreadable now: {str(e)[:120]})"]
+        now = p.get("checksum")
+        lines.append(line + (" (on disk: the same)" if now == parent.get("fingerprint") else
+                             f" (on disk now: another checkpoint, step {p.get('step')}, fingerprint {(now or '-')[:12]})"))
+        parent = p.get("parent", "unrecorded")
+    return lines
+
+
+def describe(run):
+    """`python -m training.checkpoint RUN`: the checkpoint verified (its files and tensors), the run's config
+    (config.json where there is one, else the checkpoint's) and its lineage, as lines."""
+    path, c = load_checkpoint(run)
+    names = index(path)
+    lines = [f"{path}: ok, step {c.get('step')}, phase {c.get('phase')}, fingerprint {(c.get('checksum') or '-')[:12]}, "
+             f"written by {c['config'].get('world_size', 1)} process(es): "
+             f"{sum(f['bytes'] for f in c['files'].values()) / 2**20:,.1f} MiB in {len(c['files'])} files, "
+             f"{sum(k.startswith('model.') for k in names)} weights, "
+             f"{sum(k.startswith('optimizer.') for k in names)} optimizer tensors"]
+    run_dir = os.path.dirname(path)
+    record_path = os.path.join(run_dir, "config.json")
+    if is_run_dir(run_dir):
+        with open(record_path) as f:
+            record = json.load(f)
+        config, s = record["config"], record["sessions"]
+        lines.append(f"config ({record_path}; {len(s)} session(s), the last {s[-1]['status']}, "
+                     f"steps {s[-1]['steps'][0]} -> {s[-1]['steps'][1]}, {s[-1]['start']} .. {s[-1]['end']}):")
+    else:
+        config = c.get("config") or {}
+        lines.append(f"config (the checkpoint's; no {record_path}):")
+    lines += [f"  {k} = {v!r}" for k, v in config.items()]
+    return lines + ["lineage:", f"  {path}: {c.get('phase')}, step {c.get('step')}"] + [f"  {x}" for x in lineage(c)]
+
+
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: .venv/bin/python -m training.checkpoint RUN   (an out_dir or its ckpt/)")
     try:
-        d, c = load_checkpoint(sys.argv[1])
+        print("\n".join(describe(sys.argv[1])))
     except CheckpointError as e:
         sys.exit(f"training/checkpoint.py: error: {e}")
-    names = index(d)
-    print(f"{d}: ok, step {c['step']}, phase {c['phase']}, written by {c['config'].get('world_size', 1)} "
-          f"process(es): {sum(f['bytes'] for f in c['files'].values()) / 2**20:,.1f} MiB in {len(c['files'])} files, "
-          f"{sum(k.startswith('model.') for k in names)} weights, {sum(k.startswith('optimizer.') for k in names)} "
-          f"optimizer tensors")
