@@ -270,6 +270,8 @@ def main(argv=None):
                    "NCCL, fragmentation)")
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"], help="compute dtype")
     p.add_argument("--measure", action="store_true", help="also measure (see above)")
+    p.add_argument("--saved_batch", type=int, default=None, help="with --measure: rows for the kept-bytes count "
+                   "(default --batch; it holds every tensor of the forward while it counts)")
     p.add_argument("--measure_compiled", action="store_true", help="with --measure: also the saved bytes with "
                    "compiled blocks (inductor: minutes on CPU)")
     p.add_argument("--device", default="cpu")
@@ -299,13 +301,14 @@ def main(argv=None):
                   f"({estimate(cfg, a.seq, b, a.world, reshard, nb, **kw)['total'] / GB:.1f} GB)")
     if a.measure:
         dtype = getattr(torch, a.dtype)
-        got, est = measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device, recompute=a.recompute)
-        fig["saved_activations"] = {"measured": got, "estimated": est, "ratio": est / got}
-        print(f"  activations kept for backward (eager, {a.device}, {a.dtype}, recompute {a.recompute}): measured "
+        sb = a.saved_batch or a.batch
+        got, est = measured_vs_estimate(a.preset, a.seq, sb, dtype, a.vocab, device=a.device, recompute=a.recompute)
+        fig["saved_activations"] = {"batch": sb, "measured": got, "estimated": est, "ratio": est / got}
+        print(f"  activations kept for backward ({sb} rows, eager, {a.device}, {a.dtype}, recompute {a.recompute}): measured "
               f"{got / 1e9:.4f} GB (saved tensors and checkpoints' inputs), estimated {est / 1e9:.4f} GB, "
               f"estimate/measured {est / got:.3f}")
         if a.measure_compiled:
-            got_c, _ = measured_vs_estimate(a.preset, a.seq, a.batch, dtype, a.vocab, device=a.device,
+            got_c, _ = measured_vs_estimate(a.preset, a.seq, sb, dtype, a.vocab, device=a.device,
                                             compile_blocks=True, recompute=a.recompute)
             fig["saved_activations"]["measured_compiled_blocks"] = got_c
             print(f"  the same with compiled blocks: measured {got_c / 1e9:.4f} GB, {got_c / got:.2f}x eager "

@@ -137,7 +137,7 @@ cp "$TMP_RUN/train_fsdp/log.jsonl" "$OUT/train_fsdp.log.jsonl" 2>/dev/null && co
 rm -rf "$TMP_RUN/train_fsdp/ckpt"  # the checkpoint (GBs); the log.jsonl was copied
 # shellcheck disable=SC2086
 step memory_1b "$T_MEM" $PY -m dev.fsdp_memory --preset "$P1B" --seq "$SEQ" --batch "$BATCH_1B" --grad_accum 2 \
-    --recompute selective --reshard_after_forward False --world 1 --gpu_mem_gb 80 --measure --device "$DEV" \
+    --recompute selective --reshard_after_forward False --world 1 --gpu_mem_gb 80 --measure --saved_batch 1 --device "$DEV" \
     --json "$WORK/memory_1b.json"
 step model_360m "$T_MODEL" $PY -m dev.bench model --preset "$P360" --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" \
     --device "$DEV" --dtype "$DT" --compile $COMPILE_360M $HF_COMPILE --json "$WORK/model_360m.json"
