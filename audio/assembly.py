@@ -1,55 +1,82 @@
 """
 Merging: encoded clips -> the sentences and stories of each split, by the Rules in tokenize_audio.py's
-docstring (paired: a story with a hole or a missing translation is dropped from both languages;
-unpaired: a document is split at a hole), and the cloze items of each bench set.
+docstring (paired: a story with a hole or a missing translation in any of the corpus's languages is
+dropped from all of them; unpaired: a document is split at a hole), and the cloze items of each bench set.
 """
 import glob
 import os
 
 import numpy as np
 
-from audio.manifests import LANGS, SPLITS
+from audio.manifests import SPLITS, order_langs
 
 
-def assemble_split(clips, split, done, seconds):
-    """One split, by the Rules in the module docstring.
+def assemble_split(clips, split, done, seconds, langs=("en", "fr")):
+    """One split of a paired corpus in languages langs, by the Rules in the module docstring.
     -> ({lang: [codes per sentence]}, story starts, audio seconds, [(clip, reason, detail)], n dropped)"""
     ok = lambda i: not isinstance(done[i], tuple)  # noqa: E731  (a tuple is (reason, detail))
     stories = {}  # story id -> {lang: {sentence index: clip index}}; dicts keep first-appearance order
     for i, c in enumerate(clips):
         if c["split"] == split:
-            stories.setdefault(c["story"], {lang: {} for lang in LANGS})[c["lang"]][c["sentence"]] = i
-    sentences, starts, secs, skips, dropped = {lang: [] for lang in LANGS}, [], 0.0, [], 0
+            stories.setdefault(c["story"], {lang: {} for lang in langs})[c["lang"]][c["sentence"]] = i
+    sentences, starts, secs, skips, dropped = {lang: [] for lang in langs}, [], 0.0, [], 0
     for by_lang in stories.values():
-        have = {lang: sorted(by_lang[lang]) for lang in LANGS}  # sentence indices in the manifest
-        hole = {(lang, s) for lang in LANGS for s, i in by_lang[lang].items() if not ok(i)}
-        whole = list(range(len(have[LANGS[0]])))  # 0, 1, ..., n-1: an index missing in both is a hole too
-        if not hole and all(have[lang] == whole for lang in LANGS):
-            starts.append(len(sentences[LANGS[0]]))
-            for lang in LANGS:
+        have = {lang: sorted(by_lang[lang]) for lang in langs}  # sentence indices in the manifest
+        hole = {(lang, s) for lang in langs for s, i in by_lang[lang].items() if not ok(i)}
+        whole = list(range(len(have[langs[0]])))  # 0, 1, ..., n-1: an index missing in all is a hole too
+        if not hole and all(have[lang] == whole for lang in langs):
+            starts.append(len(sentences[langs[0]]))
+            for lang in langs:
                 sentences[lang] += [done[by_lang[lang][s]] for s in have[lang]]
                 secs += sum(seconds[by_lang[lang][s]] for s in have[lang])
             continue
         dropped += 1
-        every = range(max(max(have[lang], default=-1) for lang in LANGS) + 1)
+        every = range(max(max(have[lang], default=-1) for lang in langs) + 1)
         why = "; ".join(f"{lang} sentence {s}: " + (done[by_lang[lang][s]][0] if s in by_lang[lang]
                                                     else "no clip in the manifest")
-                        for lang in LANGS for s in every if s not in have[lang] or (lang, s) in hole)
+                        for lang in langs for s in every if s not in have[lang] or (lang, s) in hole)
         skips += [(i, *done[i]) if not ok(i) else (i, "story_dropped", f"story not aligned: {why}")
-                  for lang in LANGS for i in by_lang[lang].values()]
+                  for lang in langs for i in by_lang[lang].values()]
     return sentences, starts, secs, skips, dropped
 
 
-def assemble_paired(clips, split, done, seconds):
+def assemble_paired(clips, split, done, seconds, langs):
     """-> (skips, None or ((sentences, story starts), counts)) of one split of a paired corpus."""
-    sentences, starts, secs, skips, dropped = assemble_split(clips, split, done, seconds)
+    sentences, starts, secs, skips, dropped = assemble_split(clips, split, done, seconds, langs)
     if not starts:
         if dropped:
             print(f"tokenize_audio.py: warning: all {dropped} {split} stories dropped, no {split} split")
         return skips, None
     counts = dict(stories=len(starts), stories_dropped=dropped, hours=round(secs / 3600, 4),
-                  sentences=len(sentences[LANGS[0]]), tokens={lang: sum(map(len, sentences[lang])) for lang in LANGS})
+                  sentences=len(sentences[langs[0]]), tokens={lang: sum(map(len, sentences[lang])) for lang in langs})
     return skips, ((sentences, starts), counts)
+
+
+def assemble_splits(clips, done, seconds, paired):
+    """Every split -> ({split: (sentences, starts)}, {split: counts}, skips, the corpus's languages).
+    Paired: the languages of all the clips, each story kept when every one has it whole. Unpaired: the
+    languages some split holds, and a split lacking one of them is not written (its clips listed)."""
+    langs = order_langs({c["lang"] for c in clips})
+    splits, counts, skips = {}, {}, []
+    for split in SPLITS:
+        split_skips, written = (assemble_paired(clips, split, done, seconds, langs) if paired
+                                else assemble_unpaired(clips, split, done, seconds))
+        skips += split_skips
+        if written:
+            splits[split], counts[split] = written
+    if paired:
+        return splits, counts, skips, langs
+    langs = order_langs({lang for sentences, _ in splits.values() for lang in sentences}) or langs
+    for split in list(splits):
+        lacking = [lang for lang in langs if lang not in splits[split][0]]
+        if lacking:
+            del splits[split], counts[split]
+            kept = {i for i, c in enumerate(clips) if c["split"] == split} - {k[0] for k in skips}
+            skips += [(i, "split_incomplete", f"no {'/'.join(lacking)} segment of {split} was written: "
+                                              f"a split of an unpaired corpus needs every language "
+                                              f"of the corpus ({langs})") for i in sorted(kept)]
+            print(f"tokenize_audio.py: warning: {split} has no {'/'.join(lacking)} segments, no {split} split")
+    return splits, counts, skips, langs
 
 
 def assemble_unpaired(clips, split, done, seconds):
@@ -84,24 +111,24 @@ def assemble_unpaired(clips, split, done, seconds):
     return skips, ((sentences, starts), counts)
 
 
-def order_langs(langs):
-    """Corpus language order (a token's language id is its index): en, fr, then others alphabetically."""
-    return [lang for lang in LANGS if lang in langs] + sorted(set(langs) - set(LANGS))
-
-
 def assemble_benches(items, index, done):
-    """-> {name: [(prompt, good, bad) codes]}, skipped.jsonl records for items with a skipped clip,
-    {name: group ids (one per written item, numbered by first appearance) or None}."""
+    """index: clip source -> its key in done. -> {name: [(prompt, good, bad) codes]}, skipped.jsonl
+    records for items with a skipped clip or with good and bad the same units (it would score 0.5
+    whatever the model), {name: group ids (one per written item, numbered by first appearance) or None}."""
     sets, skipped, keys = {}, [], {}
     for item in items:
         parts = [item["prompt"], [item["good"]], [item["bad"]]]
         bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
-        if bad:
-            skipped.append(dict(kind="bench", line=item["line"], name=item["name"], reason="clip_skipped",
-                                detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad)))
-            continue
         cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
-        sets.setdefault(item["name"], []).append(tuple(cat(part) for part in parts))
+        codes = None if bad else tuple(cat(part) for part in parts)
+        if bad or np.array_equal(codes[1], codes[2]):
+            skipped.append(dict(kind="bench", line=item["line"], name=item["name"],
+                                reason="clip_skipped" if bad else "same_endings",
+                                detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad) if bad else
+                                f"good {item['good']} and bad {item['bad']} are the same units: the "
+                                f"item cannot tell a model's preference"))
+            continue
+        sets.setdefault(item["name"], []).append(codes)
         keys.setdefault(item["name"], []).append((item.get("group"), item["line"]))
     groups = {}
     for name, ks in keys.items():
