@@ -78,7 +78,6 @@ rest. Every expected failure is one line `tokenize_audio.py: error: ...` (a trac
 """
 import argparse
 import datetime
-import json
 import os
 import sys
 import time
@@ -93,11 +92,12 @@ from tqdm import tqdm
 
 import tokenbin
 from audio import hf_datasets
-from audio.assembly import assemble_benches, assemble_splits, remove_stale
+from audio.assembly import (add_bench_sets, assemble_benches, assemble_splits, bench_counts, check_tokenizer,
+                            remove_stale, skip_records, write_skipped)
 from audio.decode import load_unit
 from audio.kaldi import read_kaldi_dir
 from audio.lhotse_cuts import read_cuts
-from audio.manifests import SPLITS, clips_from_records, read_bench_manifest, read_manifest
+from audio.manifests import SPLITS, clips_from_records, read_bench_manifest, read_manifest, split_specs
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
 from audio.shards import check_fingerprint, content_key, file_stamp, read_shards, write_shard
 
@@ -273,19 +273,6 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None, done=Non
 
 # ----------------------------------------------------------------------------- inputs
 
-def split_specs(values, flag):
-    """--cuts / --kaldi_dir values: SPLIT=PATH, or a bare PATH for train -> [(split, path)]."""
-    out = []
-    for v in values:
-        split, eq, path = v.partition("=")
-        if not eq:
-            split, path = "train", v
-        if split not in SPLITS:
-            raise SystemExit(f"tokenize_audio.py: {flag} {v}: write SPLIT=PATH with SPLIT one of {SPLITS}")
-        out.append((split, path))
-    return out
-
-
 def read_inputs(args):
     """-> (clips, bench items, {dataset source: cell}, a description of the sources for meta.json)."""
     cells, sources = {}, []
@@ -338,24 +325,8 @@ def work_list(clips, items, cells):
     index = {p: key_of(p, None, None) for it in items for p in it["prompt"] + [it["good"], it["bad"]]}
     return list(work.values()), clip_keys, index
 
+
 # ----------------------------------------------------------------------------- merge
-
-def skip_records(clips, skips):
-    keys = ("line", "audio", "split", "story", "sentence", "lang")
-    return [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
-                 **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
-            for i, r, d in sorted(skips)]
-
-
-def bench_counts(names, sets, skipped):
-    return ({name: len(sets.get(name, [])) for name in names},
-            {name: sum(r["name"] == name for r in skipped) for name in names})
-
-
-def write_skipped(out_dir, records):
-    with open(os.path.join(out_dir, "skipped.jsonl"), "w") as f:
-        f.writelines(json.dumps(rec) + "\n" for rec in records)
-
 
 def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source):
     """Rank 0: encoded clips -> the corpus format in manifest order, skipped.jsonl, meta.json."""
@@ -364,12 +335,13 @@ def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source
                                                    paired=not args.unpaired)
     bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done)
     lines = skip_records(clips, skips)
+    reasons = {r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})}
     if (clips and not splits) or not (splits or bench_sets):
         write_skipped(args.out_dir, lines + bench_skipped)
-        reasons = {r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})}
-        raise SystemExit(f"nothing written: {'no split from the ' + str(len(clips)) + ' clips' if clips else 'no bench set'}"
-                         f" (skips: {reasons or len(bench_skipped)}); {os.path.join(args.out_dir, 'skipped.jsonl')} "
-                         f"says why for each, the corpus files are as they were")
+        what = f"no split from the {len(clips)} clips (skips {reasons})" if clips else \
+            f"no bench set ({len(bench_skipped)} of {len(items)} items skipped)"
+        raise SystemExit(f"nothing written: {what}; {os.path.join(args.out_dir, 'skipped.jsonl')} says why for "
+                         f"each, the corpus files are as they were")
     meta = dict(vocab_size=VOCAB_SIZE, languages=langs or ["en", "fr"], paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
@@ -383,7 +355,7 @@ def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source
     names = sorted({it["name"] for it in items})
     written, skipped = bench_counts(names, bench_sets, bench_skipped)
     counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),
-                  skip_reasons={r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})},
+                  skip_reasons=reasons,
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={n: k for n, k in written.items() if k}, bench_skipped=skipped)
     tokenbin.write_meta(args.out_dir, dict(
@@ -392,42 +364,6 @@ def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source
         source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_seconds "
                f"{args.min_seconds}, min_peak {args.min_peak}"))
     return counts
-
-
-def add_benches(args, items, index, done, tokenizer, source):
-    """--add_bench: write this run's bench sets into the corpus at out_dir (replacing sets of the same
-    name), keep its splits and other sets; their clips must come from the corpus's own tokenizer."""
-    meta = tokenbin.read_meta(args.out_dir)
-    for k in ("weights_sha256", "dtype"):
-        if (meta.get("tokenizer") or {}).get(k) != tokenizer[k]:
-            raise SystemExit(f"{args.out_dir} was tokenized with {k} {(meta.get('tokenizer') or {}).get(k)}, this "
-                             f"run with {tokenizer[k]}: its bench sets must come from the corpus's own Mimi "
-                             f"(pass the same --mimi_weights and --dtype)")
-    sets, bench_skipped, groups = assemble_benches(items, index, done)
-    names = sorted({it["name"] for it in items})
-    if not sets:
-        raise SystemExit(f"nothing written: all {len(items)} bench items skipped ({bench_skipped[0]['detail']} ...)")
-    counts, sources = meta.setdefault("counts", {}), meta.setdefault("bench_sources", {})
-    written, skipped = bench_counts(names, sets, bench_skipped)
-    for name in names:
-        old = counts.setdefault("bench", {}).pop(name, None)
-        for ext in (".bin", ".items.npy", ".groups.npy"):
-            if os.path.exists(f := os.path.join(args.out_dir, "bench", f"{name}{ext}")):
-                os.remove(f)
-        if name in sets:
-            tokenbin.write_bench(args.out_dir, name, sets[name], VOCAB_SIZE, groups=groups[name])
-            counts["bench"][name] = written[name]
-        print(f"tokenize_audio.py: bench/{name}: {'replaced' if old is not None else 'added'}, {written[name]} "
-              f"items written + {skipped[name]} skipped" + ("" if name in sets else f" (warning: no bench/{name} now)"))
-        counts.setdefault("bench_skipped", {})[name], sources[name] = skipped[name], f"{source} (--add_bench)"
-    path = os.path.join(args.out_dir, "skipped.jsonl")
-    old_lines = [json.loads(line) for line in open(path)] if os.path.isfile(path) else []
-    write_skipped(args.out_dir, [r for r in old_lines if not (r.get("kind") == "bench" and r.get("name") in names)]
-                  + bench_skipped)
-    counts["bench_items_skipped"] = sum(counts["bench_skipped"].values())
-    counts["bench_items_total"] = sum(counts["bench"].values()) + counts["bench_items_skipped"]
-    tokenbin.write_meta(args.out_dir, meta)
-    return dict(counts, run_items=len(items), run_skipped=len(bench_skipped))
 
 
 def main(argv=None):
@@ -442,6 +378,8 @@ def main(argv=None):
     work, clip_keys, index = work_list(clips, items, cells)
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)
+    if args.add_bench:  # before encoding anything: the corpus exists and was made by these weights
+        check_tokenizer(args.out_dir, weights_sha, args.dtype)
     shard_dir = os.path.join(args.out_dir, "shards")
     os.makedirs(shard_dir, exist_ok=True)
     check_fingerprint(shard_dir, dict(weights_sha256=weights_sha, dtype=args.dtype, max_seconds=args.max_seconds,
@@ -452,7 +390,7 @@ def main(argv=None):
     n_encoded = encode_all(args, work, shard_dir, weights, rank, world, cells, done=had)
     if world > 1:
         torch.distributed.barrier()
-    counts = None
+    counts = reused = None
     if rank == 0:
         done, seconds = read_shards(shard_dir, keys={w[0] for w in work})
         missing = [w[1] for w in work if w[0] not in done]
@@ -466,7 +404,7 @@ def main(argv=None):
         again = (f"rank 0 encoded {n_encoded} clips this run, reused {reused} encoded earlier (a clip is known by its "
                  f"path, times, size and mtime; delete {shard_dir} to encode all again)")
         if args.add_bench:
-            counts = c = add_benches(args, items, index, done, tok, source)
+            counts = c = add_bench_sets(args.out_dir, items, index, done, source)
             print(f"tokenize_audio.py: bench items {c['run_items'] - c['run_skipped']} written + {c['run_skipped']} "
                   f"skipped = {c['run_items']} into {args.out_dir}; {again}")
         else:
@@ -479,7 +417,7 @@ def main(argv=None):
     if world > 1:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
-    return dict(n_encoded=n_encoded, n_reused=reused if rank == 0 else None, counts=counts)
+    return dict(n_encoded=n_encoded, n_reused=reused, counts=counts)
 
 
 def cli(argv=None):

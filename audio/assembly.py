@@ -1,14 +1,18 @@
 """
 Merging: encoded clips -> the sentences and stories of each split, by the Rules in tokenize_audio.py's
 docstring (paired: a story with a hole or a missing translation in any of the corpus's languages is
-dropped from all of them; unpaired: a document is split at a hole), and the cloze items of each bench set.
+dropped from all of them; unpaired: a document is split at a hole), and the cloze items of each bench set;
+skipped.jsonl's records; tokenize_audio.py --add_bench's update of an existing corpus (add_bench_sets).
 """
 import glob
+import json
 import os
 
 import numpy as np
 
+import tokenbin
 from audio.manifests import SPLITS, order_langs
+from audio.mimi import VOCAB_SIZE
 
 
 def assemble_split(clips, split, done, seconds, langs=("en", "fr")):
@@ -163,3 +167,64 @@ def remove_stale(out_dir, keep):
         print(f"tokenize_audio.py: removed {len(stale)} files of an earlier run that this run does not "
               f"write: {', '.join(os.path.relpath(f, out_dir) for f in stale)}")
     return stale
+
+
+def skip_records(clips, skips):
+    """skipped.jsonl's records of the clips skipped: [(clip index, reason, detail)] -> dicts."""
+    keys = ("line", "audio", "split", "story", "sentence", "lang")
+    return [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
+                 **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
+            for i, r, d in sorted(skips)]
+
+
+def bench_counts(names, sets, skipped):
+    """-> ({set: items written}, {set: items skipped}) over the set names of a run."""
+    return ({name: len(sets.get(name, [])) for name in names},
+            {name: sum(r["name"] == name for r in skipped) for name in names})
+
+
+def write_skipped(out_dir, records):
+    with open(os.path.join(out_dir, "skipped.jsonl"), "w") as f:
+        f.writelines(json.dumps(rec) + "\n" for rec in records)
+
+
+def check_tokenizer(out_dir, weights_sha256, dtype):
+    """--add_bench: out_dir holds a corpus made by the same Mimi weights and dtype (checked before any
+    clip is encoded): a bench set in another tokenizer's units would be scored as garbage."""
+    tok = tokenbin.read_meta(out_dir).get("tokenizer") or {}
+    for k, v in (("weights_sha256", weights_sha256), ("dtype", dtype)):
+        if tok.get(k) != v:
+            raise SystemExit(f"{out_dir} was tokenized with {k} {tok.get(k)}, this run with {v}: its bench "
+                             f"sets must come from the corpus's own Mimi (pass the same --mimi_weights and --dtype)")
+
+
+def add_bench_sets(out_dir, items, index, done, source):
+    """tokenize_audio.py --add_bench: write this run's bench sets into the corpus at out_dir (replacing
+    sets of the same name), keep its splits and other sets (check_tokenizer has checked it). Updates
+    meta.json's counts and bench_sources, and skipped.jsonl's bench records."""
+    meta = tokenbin.read_meta(out_dir)
+    sets, bench_skipped, groups = assemble_benches(items, index, done)
+    names = sorted({it["name"] for it in items})
+    if not sets:
+        raise SystemExit(f"nothing written: all {len(items)} bench items skipped ({bench_skipped[0]['detail']} ...)")
+    counts, sources = meta.setdefault("counts", {}), meta.setdefault("bench_sources", {})
+    written, skipped = bench_counts(names, sets, bench_skipped)
+    for name in names:
+        old = counts.setdefault("bench", {}).pop(name, None)
+        for ext in (".bin", ".items.npy", ".groups.npy"):
+            if os.path.exists(f := os.path.join(out_dir, "bench", f"{name}{ext}")):
+                os.remove(f)
+        if name in sets:
+            tokenbin.write_bench(out_dir, name, sets[name], VOCAB_SIZE, groups=groups[name])
+            counts["bench"][name] = written[name]
+        print(f"tokenize_audio.py: bench/{name}: {'replaced' if old is not None else 'added'}, {written[name]} "
+              f"items written + {skipped[name]} skipped" + ("" if name in sets else f" (warning: no bench/{name} now)"))
+        counts.setdefault("bench_skipped", {})[name], sources[name] = skipped[name], f"{source} (--add_bench)"
+    path = os.path.join(out_dir, "skipped.jsonl")
+    old_lines = [json.loads(line) for line in open(path)] if os.path.isfile(path) else []
+    write_skipped(out_dir, [r for r in old_lines if not (r.get("kind") == "bench" and r.get("name") in names)]
+                  + bench_skipped)
+    counts["bench_items_skipped"] = sum(counts["bench_skipped"].values())
+    counts["bench_items_total"] = sum(counts["bench"].values()) + counts["bench_items_skipped"]
+    tokenbin.write_meta(out_dir, meta)
+    return dict(counts, run_items=len(items), run_skipped=len(bench_skipped))

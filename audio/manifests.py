@@ -149,6 +149,19 @@ def clips_from_records(recs, what):
     return clips
 
 
+def split_specs(values, flag):
+    """--cuts / --kaldi_dir values: SPLIT=PATH, or a bare PATH for train -> [(split, path)]."""
+    out = []
+    for v in values:
+        split, eq, path = v.partition("=")
+        if not eq:
+            split, path = "train", v
+        if split not in SPLITS:
+            raise SystemExit(f"tokenize_audio.py: {flag} {v}: write SPLIT=PATH with SPLIT one of {SPLITS}")
+        out.append((split, path))
+    return out
+
+
 def read_manifest(path):
     """-> list of clip dicts (manifest order) with 'path' resolved, 'line' kept for reports, and
     'start'/'end' (seconds, or None for a whole file)."""

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 import tokenbin
 import tokenize_audio as ta
 from audio.demo import write_demo
@@ -53,6 +55,10 @@ def test_bench_sets_added_and_replaced_without_encoding(tmp_path, mimi_path):
     assert all((t1[r[2]:r[3]] == t0[q[4]:q[5]]).all() for r, q in zip(i1, i0))  # the good is the old bad
     meta = tokenbin.read_meta(tmp_path / "c")
     assert meta["counts"]["bench"]["new_fr"] == 2 and meta["counts"]["bench_items_total"] == 18
+    # units of another tokenizer setting are refused before anything is encoded
+    with pytest.raises(SystemExit, match="tokenized with dtype float32, this run with bfloat16"):
+        ta.main(["--add_bench", "--bench_manifest", str(d / "more.jsonl"), "--out_dir", str(tmp_path / "c"),
+                 "--dtype", "bfloat16", *common])
 
 
 def test_eight_sets_from_hugging_face_in_one_run(tmp_path, mimi_path):

@@ -3,12 +3,11 @@ one cut per recording; plain, one cut per segment) and a Kaldi data dir written 
 equivalent JSONL manifest gives, byte for byte, with written + skipped = total; what the readers refuse.
 Run: .venv/bin/python -m pytest -q tests/audio/test_lhotse_cuts.py"""
 import json
-import os
 
 import pytest
 
 import tokenize_audio as ta
-from audio.demo import RATE, signal, write_wav
+from audio.demo import signal, write_wav
 from audio.lhotse_cuts import read_cuts
 from tests.test_tokenize_audio import corpus_files
 
