@@ -43,9 +43,14 @@ the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scorin
     {"scoring", "checkpoint", "corpus", "dtype", "fp32_head",
      "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
                        "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
-                       "pair_accuracy" (the plain item mean; no interval, its items are correlated)}}}
+                       "pair_accuracy" (the plain item mean; no interval, its items are correlated);
+                       for a set with bench/{set}.total.npy: "n_total", "n_groups_total", "complete"}}}
 accuracy and ci95 are fractions (0.5, not 50); intervals as results/stats.py says (Wilson over items; with
-groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
+groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups). A set that lost
+items to clips tokenization skipped ("complete": false) is printed and reported as n of N, never as a
+bare number: it is not the set's score (the corpus's skipped.jsonl lists the clips).
+`--wandb` also logs the accuracies (cloze/{scoring}/{set}, with ci95_lo and ci95_hi) to wandb, into the
+training run's own wandb run when it was tracked (training/track.py).
 `--report MD label=run ...` (results/report.py): the table of several runs, each against the first as a paired
 difference with its 95% interval under each convention, a verdict table, and figures.
 """
@@ -63,6 +68,7 @@ from tqdm import tqdm
 import tokenbin
 from results import stats
 from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
+from training import track
 from training.cpu_malloc import keep_freed_memory
 
 # ----------------------------------------------------------------------------- model loading
@@ -256,7 +262,10 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         spans[name] = (len(seqs), len(items))
         digest = hashlib.sha1(np.ascontiguousarray(items).tobytes())
         digest.update(np.asarray(tokens).tobytes())          # so --report pairs only identical item lists
-        extra[name] = (tokenbin.load_bench_groups(corpus_dir, name, len(items)), digest.hexdigest())
+        groups = tokenbin.load_bench_groups(corpus_dir, name, len(items))
+        total = tokenbin.load_bench_total(corpus_dir, name, len(items),
+                                          0 if groups is None else len(np.unique(groups)))
+        extra[name] = (groups, total, digest.hexdigest())
         seqs += s
         plens += p
     lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, f"{len(names)} sets",
@@ -267,8 +276,9 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         results[scoring] = {}
         for name, (start, n) in spans.items():
             s = scores[start:start + 2 * n]
-            groups, sha = extra[name]
-            results[scoring][name] = {**stats.summarize(outcomes(s[0::2], s[1::2]), groups), "bench_sha1": sha}
+            groups, total, sha = extra[name]
+            results[scoring][name] = {**stats.summarize(outcomes(s[0::2], s[1::2]), groups, total),
+                                      "bench_sha1": sha}
     return results
 
 
@@ -284,19 +294,26 @@ def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_
 
 def format_table(results, scoring):
     """The paper's grid (rows sSC, sTC; columns EN, FR, EN>FR, FR>EN; accuracy %), then n per row,
-    then any other set on its own line."""
+    then any other set on its own line; an incomplete set (stats.incomplete) is marked ! with n of N."""
     grid = {f"{t}_{d}" for t, _ in TASKS for d, _ in DIRECTIONS}
     lines = [f"scoring: {scoring} ({SCORING_HELP[scoring]})",
              f"{'':6}" + "".join(f"{lab:>9}" for _, lab in DIRECTIONS) + "   n"]
+    lost = {name: why for name, r in results.items() if (why := stats.incomplete(r))}
     for t, tlab in TASKS:
         row = [results.get(f"{t}_{d}") for d, _ in DIRECTIONS]
         if not any(row):
             continue
-        cells = "".join(f"{100 * r['accuracy']:9.2f}" if r else f"{'-':>9}" for r in row)
+        cells = "".join(f"{'-':>9}" if not r else f"{100 * r['accuracy']:8.2f}!" if f"{t}_{d}" in lost
+                        else f"{100 * r['accuracy']:9.2f}" for r, (d, _) in zip(row, DIRECTIONS))
         ns = sorted({r["n"] for r in row if r})
         lines.append(f"{tlab:6}{cells}   {'/'.join(map(str, ns))}")
     for name in sorted(set(results) - grid):
-        lines.append(f"{name}: {100 * results[name]['accuracy']:.2f} (n={results[name]['n']})")
+        lines.append(f"{name}: {100 * results[name]['accuracy']:.2f} (n={results[name]['n']})"
+                     + (f" INCOMPLETE: {lost[name]}" if name in lost else ""))
+    lines += [f"! {name} INCOMPLETE: {why}" for name, why in sorted(lost.items()) if name in grid]
+    if lost:
+        lines.append("incomplete sets lost items to clips tokenization skipped (the corpus's skipped.jsonl "
+                     "lists them): their scores are not the sets' scores")
     return "\n".join(lines)
 
 
@@ -338,6 +355,9 @@ def run(args):
         write_json(out, {"scoring": scoring, "checkpoint": spec, "corpus": args.corpus, "dtype": dtype,
                          "fp32_head": args.fp32_head, "results": results[scoring]})
         print(f"wrote {out}")
+    if args.wandb:  # into the training run's own wandb run (training/track.py)
+        run_dir = spec if os.path.isdir(spec) else os.path.dirname(spec) if os.path.isfile(spec) else None
+        track.log_eval(run_dir, spec, results, os.path.dirname(os.path.abspath(out)))
 
 
 def main(argv=None):
@@ -363,12 +383,14 @@ def main(argv=None):
     ap.add_argument("--out_dir", default=None, help="folder for cloze_{mean,sum,ending}.json "
                     "(default: beside the checkpoint)")
     ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")
+    ap.add_argument("--wandb", action="store_true", help="also log the accuracies to wandb: to the run's own "
+                    "wandb run when train.py tracked it (its config.json), else to a new one (training/track.py)")
     ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ... "
                     "(results/report.py) and its figures beside it")
     args = ap.parse_args(argv)
     try:
         run(args)
-    except (tokenbin.FormatError, NonFiniteError) as e:     # bad input: one clean line, exit 1, as train.py
+    except (tokenbin.FormatError, NonFiniteError, track.TrackError) as e:  # bad input: one clean line, exit 1, as train.py
         print(f"eval_cloze.py: error: {e}", file=sys.stderr)
         sys.exit(1)
 

@@ -55,9 +55,10 @@ A clip is skipped when unreadable, not a regular file, empty, truncated (decodes
 header says), too short (< --min_seconds), out of range (a peak beyond twice full scale), silent
 (peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
 ends before it starts, a dataset row when its audio is None: audio/decode.py says exactly when; a
-bench item is skipped when one of its clips is, or when its good and bad are the same units. The
-summary prints written + skipped = total. A run that writes no split from the clips it was given,
-or nothing at all, fails (skipped.jsonl says why).
+bench item is skipped when one of its clips is, or when its good and bad are the same audio
+(bench/{name}.total.npy keeps what the set listed: eval_cloze.py scores it as n of N). The summary
+prints written + skipped = total. A run that writes no split from the clips it was given, or nothing
+at all, fails (skipped.jsonl says why).
 
 Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
 segment's codes equal those of the same samples saved as their own file).
@@ -92,14 +93,14 @@ from tqdm import tqdm
 
 import tokenbin
 from audio import hf_datasets
-from audio.assembly import (add_bench_sets, assemble_benches, assemble_splits, bench_counts, check_tokenizer,
-                            remove_stale, skip_records, write_skipped)
+from audio.assembly import (add_bench_sets, assemble_benches, assemble_splits, bench_counts, bench_totals,
+                            check_tokenizer, remove_stale, skip_records, write_skipped)
 from audio.decode import load_unit
 from audio.kaldi import read_kaldi_dir
 from audio.lhotse_cuts import read_cuts
 from audio.manifests import SPLITS, clips_from_records, read_bench_manifest, read_manifest, split_specs
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
-from audio.shards import check_fingerprint, content_key, file_stamp, read_shards, write_shard
+from audio.shards import audio_digest, check_fingerprint, content_key, file_stamp, read_shards, write_shard
 
 ROUTES = ("manifest", "cuts", "kaldi_dir", "hf_dataset")  # where clips come from: one of them, or none
 
@@ -133,7 +134,8 @@ def get_args(argv=None):
     p.add_argument("--batch_size", type=int, default=0, help="max clips per batch (0: 64 on GPU, 1 on "
                    "CPU, where batching is slower than one by one: python -m dev.bench tokenize)")
     p.add_argument("--max_seconds", type=float, default=60.0, help="longer clips are skipped")
-    p.add_argument("--min_seconds", type=float, default=0.2, help="shorter clips are skipped (2.5 Mimi frames)")
+    p.add_argument("--min_seconds", type=float, default=0.1, help="shorter clips are skipped (1.25 Mimi "
+                   "frames: a 10 ms blip is no sentence, a short spoken word is one)")
     p.add_argument("--min_peak", type=float, default=1e-3, help="quieter clips are 'silent' (-60 dBFS)")
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
@@ -256,7 +258,7 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None, done=Non
                                args.max_seconds)
         for batch in batches:
             codes = encode_batch(mimi, [ok[i] for i in batch], device, args.dtype)
-            encoded += [(work[i][0], c, len(ok[i]) / sr) for i, c in zip(batch, codes)]
+            encoded += [(work[i][0], c, len(ok[i]) / sr, audio_digest(ok[i])) for i, c in zip(batch, codes)]
             n_enc, audio_s = n_enc + len(batch), audio_s + sum(len(ok[i]) for i in batch) / sr
             if sum(e[2] for e in encoded) >= args.shard_seconds:
                 write_shard(shard_dir, encoded, skipped)
@@ -328,12 +330,12 @@ def work_list(clips, items, cells):
 
 # ----------------------------------------------------------------------------- merge
 
-def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source):
+def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenizer, source):
     """Rank 0: encoded clips -> the corpus format in manifest order, skipped.jsonl, meta.json."""
     splits, counts, skips, langs = assemble_splits(clips, [done[k] for k in clip_keys],
                                                    {i: seconds.get(k) for i, k in enumerate(clip_keys)},
                                                    paired=not args.unpaired)
-    bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done)
+    bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done, digests)
     lines = skip_records(clips, skips)
     reasons = {r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})}
     if (clips and not splits) or not (splits or bench_sets):
@@ -345,12 +347,13 @@ def merge(args, clips, items, clip_keys, index, done, seconds, tokenizer, source
     meta = dict(vocab_size=VOCAB_SIZE, languages=langs or ["en", "fr"], paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
-             for ext in (".bin", ".items.npy") + ((".groups.npy",) if bench_groups[name] else ())]
+             for ext in (".bin", ".items.npy", ".total.npy") + ((".groups.npy",) if bench_groups[name] else ())]
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
         tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
+    totals = bench_totals(items)
     for name, its in bench_sets.items():
-        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name])
+        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name], total=totals[name])
     write_skipped(args.out_dir, lines + bench_skipped)
     names = sorted({it["name"] for it in items})
     written, skipped = bench_counts(names, bench_sets, bench_skipped)
@@ -392,7 +395,7 @@ def main(argv=None):
         torch.distributed.barrier()
     counts = reused = None
     if rank == 0:
-        done, seconds = read_shards(shard_dir, keys={w[0] for w in work})
+        done, seconds, digests = read_shards(shard_dir, keys={w[0] for w in work})
         missing = [w[1] for w in work if w[0] not in done]
         if missing:
             raise SystemExit(f"{len(missing)} clips have no shard entry (first: {missing[0]}); a rank failed? "
@@ -404,11 +407,11 @@ def main(argv=None):
         again = (f"rank 0 encoded {n_encoded} clips this run, reused {reused} encoded earlier (a clip is known by its "
                  f"path, times, size and mtime; delete {shard_dir} to encode all again)")
         if args.add_bench:
-            counts = c = add_bench_sets(args.out_dir, items, index, done, source)
+            counts = c = add_bench_sets(args.out_dir, items, index, done, digests, source)
             print(f"tokenize_audio.py: bench items {c['run_items'] - c['run_skipped']} written + {c['run_skipped']} "
                   f"skipped = {c['run_items']} into {args.out_dir}; {again}")
         else:
-            counts = c = merge(args, clips, items, clip_keys, index, done, seconds, tok, source)
+            counts = c = merge(args, clips, items, clip_keys, index, done, seconds, digests, tok, source)
             hours = sum(c[s]["hours"] for s in SPLITS if s in c)
             print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
                   f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "

@@ -1,8 +1,9 @@
 """
 Merging: encoded clips -> the sentences and stories of each split, by the Rules in tokenize_audio.py's
 docstring (paired: a story with a hole or a missing translation in any of the corpus's languages is
-dropped from all of them; unpaired: a document is split at a hole), and the cloze items of each bench set;
-skipped.jsonl's records; tokenize_audio.py --add_bench's update of an existing corpus (add_bench_sets).
+dropped from all of them; unpaired: a document is split at a hole), and the cloze items of each bench set
+with its total; skipped.jsonl's records; tokenize_audio.py --add_bench's update of an existing corpus
+(add_bench_sets).
 """
 import glob
 import json
@@ -115,23 +116,27 @@ def assemble_unpaired(clips, split, done, seconds):
     return skips, ((sentences, starts), counts)
 
 
-def assemble_benches(items, index, done):
+def assemble_benches(items, index, done, digests=None):
     """index: clip source -> its key in done. -> {name: [(prompt, good, bad) codes]}, skipped.jsonl
-    records for items with a skipped clip or with good and bad the same units (it would score 0.5
-    whatever the model), {name: group ids (one per written item, numbered by first appearance) or None}."""
+    records for items with a skipped clip or whose good and bad are the same audio (digests: key ->
+    audio_digest; such an item would score 0.5 whatever the model; two different clips that happen to
+    give the same units are kept: a tie, scored 0.5 as sLM21 scores it), {name: group ids (one per
+    written item, numbered by first appearance) or None}."""
     sets, skipped, keys = {}, [], {}
+    digests = digests or {}
     for item in items:
         parts = [item["prompt"], [item["good"]], [item["bad"]]]
         bad = [(p, done[index[p]]) for part in parts for p in part if isinstance(done[index[p]], tuple)]
-        cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
-        codes = None if bad else tuple(cat(part) for part in parts)
-        if bad or np.array_equal(codes[1], codes[2]):
+        same = not bad and digests.get(index[item["good"]], 0) == digests.get(index[item["bad"]], 1)
+        if bad or same:
             skipped.append(dict(kind="bench", line=item["line"], name=item["name"],
-                                reason="clip_skipped" if bad else "same_endings",
+                                reason="clip_skipped" if bad else "same_audio",
                                 detail="; ".join(f"{p}: {r} ({d})" for p, (r, d) in bad) if bad else
-                                f"good {item['good']} and bad {item['bad']} are the same units: the "
+                                f"good {item['good']} and bad {item['bad']} decode to the same samples: the "
                                 f"item cannot tell a model's preference"))
             continue
+        cat = lambda part: np.concatenate([done[index[p]] for p in part] or [np.zeros(0, np.uint16)])  # noqa
+        codes = tuple(cat(part) for part in parts)
         sets.setdefault(item["name"], []).append(codes)
         keys.setdefault(item["name"], []).append((item.get("group"), item["line"]))
     groups = {}
@@ -149,6 +154,15 @@ def assemble_benches(items, index, done):
     return sets, skipped, groups
 
 
+def bench_totals(items):
+    """{name: (items, groups)} of each set as the bench manifest lists it, skipped items included (groups
+    0 when the set has none): bench/{name}.total.npy, so a set that lost items says so."""
+    listed = {}
+    for item in items:
+        listed.setdefault(item["name"], []).append(item.get("group"))
+    return {name: (len(gs), len({g for g in gs if g is not None})) for name, gs in listed.items()}
+
+
 def remove_stale(out_dir, keep):
     """Delete the corpus files of earlier runs that this run does not write (a split or bench set
     no longer in the manifest), so that out_dir holds exactly what meta.json lists: readers find a
@@ -157,7 +171,7 @@ def remove_stale(out_dir, keep):
     of the corpus format are touched, nothing else a user keeps in out_dir."""
     patterns = [f"{split}{tail}" for split in SPLITS for tail in ("_*.bin", "_*.idx.npy", ".stories.npy",
                                                                    "_*.stories.npy")]
-    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy")]
+    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy", ".total.npy")]
     keep = {os.path.abspath(f) for f in keep}
     stale = sorted({f for pat in patterns for f in glob.glob(os.path.join(out_dir, pat))
                     if os.path.abspath(f) not in keep})
@@ -198,24 +212,25 @@ def check_tokenizer(out_dir, weights_sha256, dtype):
                              f"sets must come from the corpus's own Mimi (pass the same --mimi_weights and --dtype)")
 
 
-def add_bench_sets(out_dir, items, index, done, source):
+def add_bench_sets(out_dir, items, index, done, digests, source):
     """tokenize_audio.py --add_bench: write this run's bench sets into the corpus at out_dir (replacing
     sets of the same name), keep its splits and other sets (check_tokenizer has checked it). Updates
     meta.json's counts and bench_sources, and skipped.jsonl's bench records."""
     meta = tokenbin.read_meta(out_dir)
-    sets, bench_skipped, groups = assemble_benches(items, index, done)
+    sets, bench_skipped, groups = assemble_benches(items, index, done, digests)
     names = sorted({it["name"] for it in items})
     if not sets:
         raise SystemExit(f"nothing written: all {len(items)} bench items skipped ({bench_skipped[0]['detail']} ...)")
     counts, sources = meta.setdefault("counts", {}), meta.setdefault("bench_sources", {})
     written, skipped = bench_counts(names, sets, bench_skipped)
+    totals = bench_totals(items)
     for name in names:
         old = counts.setdefault("bench", {}).pop(name, None)
-        for ext in (".bin", ".items.npy", ".groups.npy"):
+        for ext in (".bin", ".items.npy", ".groups.npy", ".total.npy"):
             if os.path.exists(f := os.path.join(out_dir, "bench", f"{name}{ext}")):
                 os.remove(f)
         if name in sets:
-            tokenbin.write_bench(out_dir, name, sets[name], VOCAB_SIZE, groups=groups[name])
+            tokenbin.write_bench(out_dir, name, sets[name], VOCAB_SIZE, groups=groups[name], total=totals[name])
             counts["bench"][name] = written[name]
         print(f"tokenize_audio.py: bench/{name}: {'replaced' if old is not None else 'added'}, {written[name]} "
               f"items written + {skipped[name]} skipped" + ("" if name in sets else f" (warning: no bench/{name} now)"))

@@ -118,7 +118,7 @@ def decode(path, sample_rate, max_seconds=None):
 
 def check_clip(x, sample_rate, min_seconds, min_peak):
     """None if the decoded clip x is one to encode, else (reason, detail): too_short, out_of_range, silent."""
-    if len(x) < min_seconds * sample_rate or not x.size:
+    if len(x) < round(min_seconds * sample_rate) or not x.size:  # round: 0.2 * 24000 is 4800.000000000001
         return "too_short", f"{len(x) / sample_rate:.3f} s < --min_seconds {min_seconds}"
     peak = float(np.abs(x).max())
     if not peak <= MAX_PEAK:  # NaN and inf too

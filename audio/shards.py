@@ -45,38 +45,45 @@ def content_key(source, start, end, stamp=None):
 
 
 def read_shards(shard_dir, keys=None, index_only=False):
-    """-> {key: codes uint16 array | (reason, detail)}, and audio seconds per encoded clip; keys: keep
-    only these (shards also hold clips of earlier manifests and earlier versions of changed files).
+    """-> {key: codes uint16 array | (reason, detail)}, and per encoded clip its audio seconds and the
+    digest of its decoded samples (two clips with one digest are the same audio); keys: keep only these
+    (shards also hold clips of earlier manifests and earlier versions of changed files).
     index_only: -> just the set of keys some shard holds (reads only the small key arrays)."""
-    done, seconds = {}, {}
+    done, seconds, digests = {}, {}, {}
     for f in sorted(glob.glob(os.path.join(shard_dir, "shard_*.npz"))):
         try:  # a zero-byte or half-written shard (a full disk, a copy cut short) must name itself
             with np.load(f, allow_pickle=False) as z:
                 if index_only:
                     done.update(dict.fromkeys(z["keys"].tolist() + z["skip_keys"].tolist()))
                     continue
-                ks, off, codes, secs = z["keys"].tolist(), z["offsets"], z["codes"], z["seconds"]
+                ks, off, codes, secs, dig = z["keys"].tolist(), z["offsets"], z["codes"], z["seconds"], z["digests"]
                 for k, key in enumerate(ks):
                     if keys is None or key in keys:
-                        done[key], seconds[key] = codes[off[k]:off[k + 1]], float(secs[k])
+                        done[key], seconds[key], digests[key] = codes[off[k]:off[k + 1]], float(secs[k]), str(dig[k])
                 for key, reason, detail in zip(z["skip_keys"].tolist(), z["skip_reason"], z["skip_detail"]):
                     if keys is None or key in keys:
                         done[key] = (str(reason), str(detail))
         except Exception as e:
             raise SystemExit(f"{f}: unreadable shard ({type(e).__name__}: {e}). Delete it and re-run the "
                              f"same command: its clips are encoded again.") from None
-    return set(done) if index_only else (done, seconds)
+    return set(done) if index_only else (done, seconds, digests)
+
+
+def audio_digest(x):
+    """What identifies a clip's audio: sha1 of its decoded 24 kHz float32 samples (16 hex digits)."""
+    return hashlib.sha1(np.ascontiguousarray(x, np.float32).tobytes()).hexdigest()[:16]
 
 
 def write_shard(shard_dir, encoded, skipped):
-    """encoded: [(key, codes, seconds)], skipped: [(key, reason, detail)]; atomic, named by the
-    smallest key in it."""
+    """encoded: [(key, codes, seconds, audio digest)], skipped: [(key, reason, detail)]; atomic, named
+    by the smallest key in it."""
     first = min([e[0] for e in encoded] + [s[0] for s in skipped])
     path = os.path.join(shard_dir, f"shard_{first}.npz")
     arrays = dict(keys=np.array([e[0] for e in encoded], dtype=str).reshape(-1),
                   offsets=np.concatenate([[0], np.cumsum([len(e[1]) for e in encoded])]).astype(np.int64),
                   codes=np.concatenate([e[1] for e in encoded] or [np.zeros(0, np.uint16)]),
                   seconds=np.array([e[2] for e in encoded], np.float64),
+                  digests=np.array([e[3] for e in encoded], dtype=str).reshape(-1),
                   skip_keys=np.array([s[0] for s in skipped], dtype=str).reshape(-1),
                   skip_reason=np.array([s[1] for s in skipped], dtype=str).reshape(-1),
                   skip_detail=np.array([s[2] for s in skipped], dtype=str).reshape(-1))

@@ -49,7 +49,9 @@ def test_bench_sets_added_and_replaced_without_encoding(tmp_path, mimi_path):
     after = corpus_files(tmp_path / "c")
     changed = {f for f in set(a) | set(after) if a.get(f) != after.get(f)}
     # (the items' ranges change only where a good and its bad differ in length)
-    assert changed - {"bench/ssc_en.items.npy"} == {"meta.json", "bench/ssc_en.bin", "bench/new_fr.bin", "bench/new_fr.items.npy"}
+    assert changed - {"bench/ssc_en.items.npy"} == {"meta.json", "bench/ssc_en.bin", "bench/new_fr.bin",
+                                                     "bench/new_fr.items.npy", "bench/new_fr.total.npy"}
+    assert tokenbin.load_bench_total(tmp_path / "c", "new_fr", 2) == (2, 0)  # complete: its 2 of 2 items
     t0, i0 = tokenbin.load_bench(tmp_path / "full", "ssc_en")
     t1, i1 = tokenbin.load_bench(tmp_path / "c", "ssc_en")
     assert all((t1[r[2]:r[3]] == t0[q[4]:q[5]]).all() for r, q in zip(i1, i0))  # the good is the old bad
@@ -97,7 +99,7 @@ def test_eight_sets_from_hugging_face_in_one_run(tmp_path, mimi_path):
     assert (c["bench_items_total"], c["bench_items_skipped"], c["bench"]) == (18, 2, ref["bench"])
     skipped = {(r.get("story"), r.get("name"), r["reason"]) for r in map(json.loads, open(tmp_path / "hf" / "skipped.jsonl"))}
     assert skipped == {("X", None, "no_audio"), ("X", None, "story_dropped"), (None, "odd", "clip_skipped"),
-                       (None, "odd", "same_endings")}
+                       (None, "odd", "same_audio")}
 
 
 def test_a_prompt_as_several_audio_columns(tmp_path):
