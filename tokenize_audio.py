@@ -150,6 +150,10 @@ def get_args(argv=None):
     if not (given or args.bench_manifest or args.hf_bench):
         p.error("nothing to tokenize: give clips (--manifest, --cuts, --kaldi_dir or --hf_dataset) and/or bench "
                 "items (--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. audio/slm21.py's)")
+    if args.split and not args.hf_dataset:  # else silently ignored: --cuts val.jsonl.gz --split val would be train
+        p.error("--split is for --hf_dataset; --cuts and --kaldi_dir take SPLIT=PATH (e.g. val=cuts_dev.jsonl.gz)")
+    if args.lang and not (args.hf_dataset or args.cuts or args.kaldi_dir):
+        p.error("--lang is for --hf_dataset, --cuts and --kaldi_dir; a manifest gives each clip's lang")
     if not 0 <= args.min_seconds < args.max_seconds or args.min_peak < 0:
         p.error(f"need 0 <= --min_seconds < --max_seconds and --min_peak >= 0, got {args.min_seconds}, "
                 f"{args.max_seconds}, {args.min_peak}")

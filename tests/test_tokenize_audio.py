@@ -523,6 +523,11 @@ def test_expected_failures_are_one_line(mimi_path, tmp_path, capsys):
     if not torch.cuda.is_available():
         cases.append((["--manifest", str(tmp_path / "ok.jsonl"), "--device", "cuda", *out], "CUDA is not available"))
     capsys.readouterr()
+    for argv, message in [(["--cuts", "val.jsonl.gz", "--split", "val", *out], "--split is for --hf_dataset"),
+                          (["--manifest", "m.jsonl", "--lang", "de", *out], "--lang is for --hf_dataset")]:
+        with pytest.raises(SystemExit) as e:  # flags another route would take, not silently ignored
+            ta.cli(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err
     for argv, message in cases:
         with pytest.raises(SystemExit) as e:
             ta.cli(argv)
