@@ -148,3 +148,22 @@ def test_a_supervision_in_two_windows_is_one_sentence(tmp_path):
     (tmp_path / "cuts.jsonl").write_text("\n".join([cut_line(), cut_line(id="c2", start=0.3)]) + "\n")
     with pytest.raises(SystemExit, match="cuts.jsonl:2: supervision 's0' appears again with other times"):
         read_cuts(str(tmp_path / "cuts.jsonl"), "val")
+
+
+@pytest.mark.parametrize("how", ["trim_overlapping", "windows"])
+def test_lhotse_cut_layouts_whose_times_do_not_round_trip(tmp_path, how):
+    """lhotse's own trim_to_supervisions() (overlapping neighbours kept, its default) and
+    cut_into_windows() list a supervision in several cuts, at offsets whose sum is not the first float
+    (0.37 -> 0.3700000000000001): still one sentence per supervision, in order."""
+    lhotse = pytest.importorskip("lhotse")
+    write_wav(tmp_path / "r.wav", signal(0, 20.0, 16000), 16000)
+    rec = lhotse.Recording.from_file(str(tmp_path / "r.wav"), recording_id="r")
+    segs = [(0.37, 2.71), (2.93, 3.17), (5.83, 4.41), (10.1, 3.3), (13.3, 2.9)]  # the first two overlap
+    sups = [lhotse.SupervisionSegment(id=f"r-{k}", recording_id="r", start=s, duration=d, channel=0, language="en")
+            for k, (s, d) in enumerate(segs)]
+    cs = lhotse.CutSet.from_manifests(recordings=lhotse.RecordingSet.from_recordings([rec]),
+                                      supervisions=lhotse.SupervisionSet.from_segments(sups))
+    cs = cs.trim_to_supervisions() if how == "trim_overlapping" else cs.cut_into_windows(duration=2.3)
+    cs.to_file(str(tmp_path / "cuts.jsonl"))
+    recs = read_cuts(str(tmp_path / "cuts.jsonl"), "train")
+    assert [(round(r["start"], 6), round(r["end"], 6)) for r in recs] == [(s, round(s + d, 6)) for s, d in segs]
