@@ -59,7 +59,7 @@ contiguous block of the work list (rank_block: the segments of one long file sta
 out_dir/shards/shard_*.npz (audio/shards.py: atomic, keyed by clip index); rank 0 merges them
 (audio/assembly.py) in manifest order, so the corpus is byte-identical for any
 number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
-re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
+re-merges); one run at a time holds out_dir (out_dir/.lock, training/lock.py), a second is refused. Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
 holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
 write are removed (and named).
 """
@@ -85,6 +85,7 @@ from audio.decode import load_unit
 from audio.manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
 from audio.shards import check_fingerprint, read_shards, write_shard
+from training.lock import LockError, OutDirLock
 
 
 def get_args(argv=None):
@@ -279,7 +280,8 @@ def merge(args, clips, items, paths, shard_dir, tokenizer, source):
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={name: len(its) for name, its in sorted(bench_sets.items())})
     tokenbin.write_meta(args.out_dir, dict(
-        meta, tokenizer=tokenizer, counts=counts,
+        meta, tokenizer=tokenizer, counts=counts, units=dict(tokenizer=tokenizer["name"],
+                                                             sha256=tokenizer["weights_sha256"], vocab_size=VOCAB_SIZE),
         source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
     return counts
 
@@ -292,6 +294,13 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
+    # one run at a time in out_dir (training/lock.py): a second one would write the same shards
+    with OutDirLock(args.out_dir, "tokenize_audio.py", rank == 0, torch.distributed.barrier if world > 1 else None):
+        return tokenize(args, rank, world)
+
+
+def tokenize(args, rank, world):
+    """Read the sources, encode this rank's share into shards, and (rank 0) merge them into the corpus."""
     cells = {}  # dataset sources: key -> (AudioRows, row, column)
     if args.hf_dataset:
         clips, rows, source = hf_datasets.read_clips(args)
@@ -343,4 +352,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except LockError as e:  # another run holds out_dir: one line
+        raise SystemExit(f"tokenize_audio.py: error: {e}") from None

@@ -15,6 +15,30 @@ def fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+class LogError(ValueError):
+    """log.jsonl holds a line that is not a record; names the line."""
+
+
+def kept_records(path, resume_step):
+    """The lines of log.jsonl up to resume_step (a resumed run writes the later ones again); a line cut off
+    by a killed write (no closing brace and newline) is dropped, any other line that is not a record is a
+    LogError naming it."""
+    kept = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            if not line.endswith("}\n"):
+                continue
+            try:
+                step = json.loads(line)["step"]
+                keep = step <= resume_step
+            except (ValueError, KeyError, TypeError):
+                raise LogError(f"{path} line {i} is not a log record ({line[:60].strip()!r}): remove or fix "
+                               f"that line (or move log.jsonl away), then resume") from None
+            if keep:
+                kept.append(line)
+    return kept
+
+
 class RunLog:
     """out_dir/log.jsonl and the console, on the master process only (every other rank writes nothing).
     resume_step: keep the records up to the checkpoint's step and drop the later ones (a resumed run
@@ -24,9 +48,9 @@ class RunLog:
         self.path, self.langs, self.max_iters, self.master = os.path.join(out_dir, "log.jsonl"), langs, max_iters, master
         if not master:
             return
-        old = open(self.path).readlines() if resume_step is not None and os.path.isfile(self.path) else []
+        old = kept_records(self.path, resume_step) if resume_step is not None and os.path.isfile(self.path) else []
         with open(self.path, "w") as f:
-            f.writelines(line for line in old if line.endswith("}\n") and json.loads(line)["step"] <= resume_step)
+            f.writelines(old)
 
     def write(self, rec):
         """Append one record to log.jsonl and print its line."""
