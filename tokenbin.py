@@ -409,8 +409,8 @@ def unit_identity(meta):
 def units_mismatch(a, b):
     """Two unit identities (unit_identity) -> None if they can be the same units, else what differs, e.g.
     "tokenizer 'mimi' vs 'toy_enfr pseudo-units'". A field unknown on either side is not compared."""
-    diff = [f"{k} {a[k]!r} vs {b[k]!r}" for k in ("tokenizer", "sha256", "vocab_size")
-            if a.get(k) is not None and b.get(k) is not None and a[k] != b[k]]
+    diff = ["sha256 differs" if k == "sha256" else f"{k} {a[k]!r} vs {b[k]!r}" for k in ("tokenizer", "sha256", "vocab_size")
+            if a.get(k) is not None and b.get(k) is not None and a[k] != b[k]]  # describe_units shows the hashes
     return "; ".join(diff) or None
 
 
