@@ -70,7 +70,7 @@ import tokenbin
 from results import stats
 from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
 from training.checkpoint import CheckpointError
-from training.corpus import CorpusError, check_units, own_corpus, trained_on
+from training.corpus import CorpusError, model_corpus
 from training.cpu_malloc import keep_freed_memory
 
 
@@ -102,16 +102,11 @@ def load_for_corpus(spec, meta, device="cpu"):
 
 
 def open_corpus(spec, corpus, device):
-    """The corpus to score spec on (--corpus, else the model's own: training/corpus.py), checked to hold
-    the model's units, and the device checked -> (corpus_dir, meta)."""
+    """The corpus to score spec on (--corpus, else the model's own), checked to hold the model's units
+    (training/corpus.py), and the device checked -> (corpus_dir, meta)."""
     if torch.device(device).type == "cuda" and not torch.cuda.is_available():
         raise EvalError(f"--device {device}: this machine has no CUDA device; use --device cpu")
-    units, dirs = trained_on(spec)
-    corpus = corpus or own_corpus(spec)
-    meta = tokenbin.read_meta(corpus)
-    check_units(spec, units, corpus, meta, fix=f"Score it on a corpus of its units{' (its own: ' + dirs[0] + ')' if dirs else ''}, "
-                                               f"or leave --corpus out to use its own.")
-    return corpus, meta
+    return model_corpus(spec, corpus)
 
 
 def corpus_record(corpus, meta):

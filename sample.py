@@ -50,7 +50,7 @@ import torch
 import tokenbin
 from model import load_model
 from training.checkpoint import CheckpointError
-from training.corpus import CorpusError, check_units, trained_on
+from training.corpus import CorpusError, model_corpus, trained_on
 from training.hf_weights import HFError
 
 
@@ -245,7 +245,7 @@ def check_args(a):
 def load(run, corpus):
     """A model, checked to hold the units of the corpus its prompts come from (if one is given)."""
     if corpus:
-        check_units(run, trained_on(run)[0], corpus, tokenbin.read_meta(corpus))
+        model_corpus(run, corpus)
     return load_model(run).eval()
 
 

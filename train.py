@@ -56,7 +56,7 @@ from model import PRESETS, Decoder, ModelConfig, estimate_mfu
 from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, remove_stale_tmp,
                                  save_training_state)
 from training.config import ConfigError, parse
-from training.corpus import CorpusError, check_unchanged, check_units, checkpoint_corpus, records, trained_on
+from training.corpus import CorpusError, check_checkpoint, check_unchanged, check_units, records, trained_on
 from training.cpu_malloc import keep_freed_memory
 from training.hf_weights import HFError
 from training.lock import LockError, OutDirLock
@@ -218,26 +218,11 @@ def load_data(C, S):
                                  langs=sampler.langs, corpus=corpus)
 
 
-def check_same_units(C, D, ckpt_path, ckpt):
-    """Token ids mean the same only under the same tokenizer: the checkpoint's corpus and this one must
-    share vocabulary, languages and units (tokenbin.unit_identity), else a clear error naming both."""
-    for key in ("vocab_size", "languages"):
-        if ckpt["meta"].get(key) != D.meta.get(key):
-            raise CheckpointError(
-                f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but "
-                f"{C.data_dir}/meta.json has {key}={D.meta.get(key)!r}: corpus/vocabulary mismatch. "
-                f"Train on a corpus made with the same tokenizer, or start from scratch.")
-    units, dirs = checkpoint_corpus(ckpt)
-    check_units(ckpt_path, units, "this data_mix" if C.data_mix else C.data_dir, D.meta,
-                fix=f"Give a data_dir of the same units (its own: {', '.join(dirs) or 'not recorded'}), or start "
-                    f"from scratch.")
-
-
 def resume_checkpoint(C, S, D):
     """out_dir/ckpt.pt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
     the same rows per step, and a sampler that draws the same data -> (path, checkpoint)."""
     ckpt_path, ckpt = load_checkpoint(C.out_dir)
-    check_same_units(C, D, ckpt_path, ckpt)
+    check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt["phase"] != C.phase:
         raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                               f"{C.phase}: resume continues the same phase. To start {C.phase} from "
@@ -270,7 +255,7 @@ def build_model(C, S, D):
         step = ckpt["step"]
     elif init_kind(C.init_from) == "checkpoint":
         ckpt_path, ckpt = load_checkpoint(C.init_from)
-        check_same_units(C, D, ckpt_path, ckpt)
+        check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt is not None:
         model = Decoder(ModelConfig(**ckpt["model_config"]))
         model.load_state_dict(ckpt["model"])

@@ -6,9 +6,11 @@ A train.py checkpoint stores "corpus": one record per corpus it trains on (data_
 data_mix in order), {"dir": absolute path, "units": tokenbin.unit_identity, "files": tokenbin.fingerprint}.
 An export_hf.py folder keeps "unit_identity" and "corpus_dir" in its speech_vocab.json. The checks:
     check_units      init_from, resume, eval_cloze.py, align_probe.py, sample.py: the corpus holds the
-                     model's units (the same tokenizer; tokenbin.units_mismatch)
+                     model's units (the same tokenizer; tokenbin.units_mismatch); check_checkpoint for
+                     train.py adds its vocabulary and languages
     check_unchanged  a resume: every file of the corpus is the one the run trained on (names the file)
     own_corpus       eval_cloze.py / align_probe.py without --corpus: the model's own corpus
+    model_corpus     the corpus given, or the model's own, checked (eval_cloze.py, align_probe.py, sample.py)
 A checkpoint written before "corpus" existed is read by its "meta" (its units, as tokenbin reads an old
 meta.json) and its config's data_dir; its files were never recorded, so a resume from it is not checked
 (and says so).
@@ -68,6 +70,20 @@ def check_units(model, units, corpus_dir, meta, fix=""):
                           f"other sounds. {fix or 'Use a corpus made with the same tokenizer.'}")
 
 
+def check_checkpoint(ckpt_path, ckpt, where, meta):
+    """train.py's init_from / resume: token ids mean the same only under the same tokenizer, so the
+    checkpoint's corpus and this one (where: its data_dir; meta) share vocabulary, languages and units."""
+    for key in ("vocab_size", "languages"):
+        if ckpt["meta"].get(key) != meta.get(key):
+            raise CheckpointError(
+                f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but {where}/meta.json "
+                f"has {key}={meta.get(key)!r}: corpus/vocabulary mismatch. Train on a corpus made with the same "
+                f"tokenizer, or start from scratch.")
+    units, dirs = checkpoint_corpus(ckpt)
+    check_units(ckpt_path, units, where, meta, fix=f"Give a data_dir of the same units (its own: "
+                                                   f"{', '.join(dirs) or 'not recorded'}), or start from scratch.")
+
+
 def own_corpus(spec):
     """The corpus eval_cloze.py / align_probe.py use when none is named: the model's own -> its dir."""
     _, dirs = trained_on(spec)
@@ -81,6 +97,17 @@ def own_corpus(spec):
         raise CorpusError(f"{spec} was trained on {dirs[0]}, which holds no corpus now (moved, or another "
                           f"working directory?): give --corpus DIR")
     return dirs[0]
+
+
+def model_corpus(spec, corpus=None):
+    """The corpus a model is scored or prompted on: `corpus`, else its own (own_corpus), checked to hold
+    the model's units -> (corpus_dir, meta)."""
+    units, dirs = trained_on(spec)
+    corpus = corpus or own_corpus(spec)
+    meta = tokenbin.read_meta(corpus)
+    check_units(spec, units, corpus, meta, fix=f"Use a corpus of its units{' (its own: ' + dirs[0] + ')' if dirs else ''}"
+                                               f", or leave --corpus out to use its own.")
+    return corpus, meta
 
 
 def check_unchanged(ckpt_path, saved, now):
