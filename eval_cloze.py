@@ -49,9 +49,12 @@ results on another corpus directory is never replaced: the run stops before scor
     {"scoring", "checkpoint", "corpus", "corpus_dir" (absolute), "units", "dtype", "fp32_head",
      "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
                        "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
-                       "pair_accuracy" (the plain item mean; no interval, its items are correlated)}}}
+                       "pair_accuracy" (the plain item mean; no interval, its items are correlated);
+                       for a set with bench/{set}.total.npy: "n_total", "n_groups_total", "complete"}}}
 accuracy and ci95 are fractions (0.5, not 50); intervals as results/stats.py says (Wilson over items; with
-groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups).
+groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups). A set that lost
+items to clips tokenization skipped ("complete": false) is printed and reported as n of N, never as a
+bare number: it is not the set's score (the corpus's skipped.jsonl lists the clips).
 `--report MD label=run ...` (results/report.py): the table of several runs, each against the first as a paired
 difference with its 95% interval under each convention, a verdict table, and figures.
 """
@@ -299,7 +302,10 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         spans[name] = (len(seqs), len(items))
         digest = hashlib.sha1(np.ascontiguousarray(items).tobytes())
         digest.update(np.asarray(tokens).tobytes())          # so --report pairs only identical item lists
-        extra[name] = (tokenbin.load_bench_groups(corpus_dir, name, len(items)), digest.hexdigest())
+        groups = tokenbin.load_bench_groups(corpus_dir, name, len(items))
+        total = tokenbin.load_bench_total(corpus_dir, name, len(items),
+                                          0 if groups is None else len(np.unique(groups)))
+        extra[name] = (groups, total, digest.hexdigest())
         seqs += s
         plens += p
     context = model.cfg.max_seq_len  # RoPE positions: a longer sequence has none
@@ -316,8 +322,9 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         results[scoring] = {}
         for name, (start, n) in spans.items():
             s = scores[start:start + 2 * n]
-            groups, sha = extra[name]
-            results[scoring][name] = {**stats.summarize(outcomes(s[0::2], s[1::2]), groups), "bench_sha1": sha}
+            groups, total, sha = extra[name]
+            results[scoring][name] = {**stats.summarize(outcomes(s[0::2], s[1::2]), groups, total),
+                                      "bench_sha1": sha}
     return results
 
 
@@ -333,19 +340,26 @@ def evaluate(model, corpus_dir, sets=None, scoring="mean", batch_size=64, batch_
 
 def format_table(results, scoring):
     """The paper's grid (rows sSC, sTC; columns EN, FR, EN>FR, FR>EN; accuracy %), then n per row,
-    then any other set on its own line."""
+    then any other set on its own line; an incomplete set (stats.incomplete) is marked ! with n of N."""
     grid = {f"{t}_{d}" for t, _ in TASKS for d, _ in DIRECTIONS}
     lines = [f"scoring: {scoring} ({SCORING_HELP[scoring]})",
              f"{'':6}" + "".join(f"{lab:>9}" for _, lab in DIRECTIONS) + "   n"]
+    lost = {name: why for name, r in results.items() if (why := stats.incomplete(r))}
     for t, tlab in TASKS:
         row = [results.get(f"{t}_{d}") for d, _ in DIRECTIONS]
         if not any(row):
             continue
-        cells = "".join(f"{100 * r['accuracy']:9.2f}" if r else f"{'-':>9}" for r in row)
+        cells = "".join(f"{'-':>9}" if not r else f"{100 * r['accuracy']:8.2f}!" if f"{t}_{d}" in lost
+                        else f"{100 * r['accuracy']:9.2f}" for r, (d, _) in zip(row, DIRECTIONS))
         ns = sorted({r["n"] for r in row if r})
         lines.append(f"{tlab:6}{cells}   {'/'.join(map(str, ns))}")
     for name in sorted(set(results) - grid):
-        lines.append(f"{name}: {100 * results[name]['accuracy']:.2f} (n={results[name]['n']})")
+        lines.append(f"{name}: {100 * results[name]['accuracy']:.2f} (n={results[name]['n']})"
+                     + (f" INCOMPLETE: {lost[name]}" if name in lost else ""))
+    lines += [f"! {name} INCOMPLETE: {why}" for name, why in sorted(lost.items()) if name in grid]
+    if lost:
+        lines.append("incomplete sets lost items to clips tokenization skipped (the corpus's skipped.jsonl "
+                     "lists them): their scores are not the sets' scores")
     return "\n".join(lines)
 
 

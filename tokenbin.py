@@ -16,6 +16,11 @@ A corpus directory data/<corpus>/ holds, per split (train, val) and language (en
     bench/{name}.groups.npy optional, int64 (n_items,): a group id per item (sLM21 sets: the items of
                             one word or one sentence pair across voices); a set's score is then the
                             mean over groups of the within-group accuracy, as sLM21 aggregates
+    bench/{name}.total.npy  optional, int64 (2,): [items, groups] of the source the set was made from
+                            (groups 0 for a set without groups). A set holding fewer (an item whose
+                            clip tokenization skipped is left out; skipped.jsonl says which) is
+                            incomplete: eval_cloze.py scores it as n of N, never as the set's score.
+                            No file: the writer made no claim (the toy corpus's sets)
 
 Paired corpora (meta.json "paired": true, or no "paired" key: every corpus written before unpaired
 ones existed): sentence k of `en` and sentence k of `fr` are translations of each other, so both
@@ -286,10 +291,11 @@ def load_split(corpus_dir, split, vocab_size=None):
 
 # ----------------------------------------------------------------------------- cloze benches
 
-def write_bench(corpus_dir, name, items, vocab_size, groups=None):
+def write_bench(corpus_dir, name, items, vocab_size, groups=None, total=None):
     """items: list of (prompt, good, bad) 1-D int arrays (prompt may be empty: minimal pairs).
     Writes bench/{name}.bin with the three parts of each item back to back, and the item ranges;
-    groups (n_items,) ints, optional: bench/{name}.groups.npy (see the module docstring)."""
+    groups (n_items,) ints, optional: bench/{name}.groups.npy; total (items, groups) of the set's
+    source, optional: bench/{name}.total.npy (see the module docstring)."""
     bench_dir = os.path.join(corpus_dir, "bench")
     os.makedirs(bench_dir, exist_ok=True)
     parts, ranges, pos = [], [], 0
@@ -305,12 +311,18 @@ def write_bench(corpus_dir, name, items, vocab_size, groups=None):
     write_bin(os.path.join(bench_dir, f"{name}.bin"), flat, vocab_size)
     _save_npy(os.path.join(bench_dir, f"{name}.items.npy"), np.array(ranges, dtype=np.int64).reshape(-1, 6))
     groups_path = os.path.join(bench_dir, f"{name}.groups.npy")
-    if groups is not None:
-        if len(groups) != len(items):
-            raise ValueError(f"{groups_path}: {len(groups)} group ids for {len(items)} items")
-        _save_npy(groups_path, groups)
-    elif os.path.exists(groups_path):  # a stale sidecar from an earlier write would regroup these items
-        os.remove(groups_path)
+    if groups is not None and len(groups) != len(items):
+        raise ValueError(f"{groups_path}: {len(groups)} group ids for {len(items)} items")
+    total_path = os.path.join(bench_dir, f"{name}.total.npy")
+    if total is not None and (len(total) != 2 or total[0] < len(items)
+                              or total[1] < (len(set(groups)) if groups is not None else 0)):
+        raise ValueError(f"{total_path}: a total of {list(total)} [items, groups] is less than the set holds")
+    # a stale sidecar from an earlier write would regroup these items, or misstate their total
+    for path, array in ((groups_path, groups), (total_path, total)):
+        if array is not None:
+            _save_npy(path, array)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def load_bench(corpus_dir, name, vocab_size=None):
@@ -346,6 +358,19 @@ def load_bench_groups(corpus_dir, name, n_items):
         raise FormatError(f"{path}: {len(groups)} group ids for {n_items} items in bench/{name}. "
                           f"Re-create the bench set.")
     return groups
+
+
+def load_bench_total(corpus_dir, name, n_items, n_groups=0):
+    """bench/{name}.total.npy as (items, groups) ints, or None when the set has no total file. The set
+    holds n_items items in n_groups groups (0: no groups); a total below them is corrupt."""
+    path = os.path.join(corpus_dir, "bench", f"{name}.total.npy")
+    if not os.path.exists(path):
+        return None
+    total = _load_index(path)
+    if len(total) != 2 or total[0] < n_items or total[1] < n_groups:
+        raise FormatError(f"{path}: total {total.tolist()} [items, groups] for a set of {n_items} items in "
+                          f"{n_groups} groups (bench/{name}): the total cannot be smaller. Re-create the bench set.")
+    return int(total[0]), int(total[1])
 
 
 def list_benches(corpus_dir):
@@ -454,4 +479,9 @@ if __name__ == "__main__":
         print(f"  {split} ({'paired' if s.paired else 'unpaired'}): {sizes}")
     for name in list_benches(corpus):
         _, items = load_bench(corpus, name, meta["vocab_size"])
-        print(f"  bench/{name}: {len(items)} items")
+        groups = load_bench_groups(corpus, name, len(items))
+        n_groups = 0 if groups is None else len(set(groups.tolist()))
+        total = load_bench_total(corpus, name, len(items), n_groups)
+        of = f" of {total[0]}" + (f", {n_groups} of {total[1]} groups" if total[1] else "") \
+            if total and total != (len(items), n_groups) else ""
+        print(f"  bench/{name}: {len(items)} items{of}")

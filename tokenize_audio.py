@@ -46,7 +46,8 @@ index the manifest lacks, or a skipped segment): the speech is continuous on eit
 A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
 (peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
 ends before it starts: audio/decode.py says exactly when; a bench item is skipped when one of its
-clips is. The summary prints written + skipped = total.
+clips is (bench/{name}.total.npy keeps what the set listed: eval_cloze.py scores it as n of N). The
+summary prints written + skipped = total.
 
 Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
 segment's codes equal those of the same samples saved as their own file).
@@ -80,7 +81,8 @@ from tqdm import tqdm
 
 import tokenbin
 from audio import hf_datasets
-from audio.assembly import assemble_benches, assemble_paired, assemble_unpaired, order_langs, remove_stale
+from audio.assembly import (assemble_benches, assemble_paired, assemble_unpaired, bench_totals, order_langs,
+                            remove_stale)
 from audio.decode import load_unit
 from audio.manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
@@ -263,7 +265,7 @@ def merge(args, clips, items, paths, shard_dir, tokenizer, source):
     meta = dict(vocab_size=VOCAB_SIZE, languages=langs, paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
-             for ext in (".bin", ".items.npy") + ((".groups.npy",) if bench_groups[name] else ())]
+             for ext in (".bin", ".items.npy", ".total.npy") + ((".groups.npy",) if bench_groups[name] else ())]
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
         tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
@@ -271,8 +273,9 @@ def merge(args, clips, items, paths, shard_dir, tokenizer, source):
     lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
                   **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
              for i, r, d in sorted(skips)]
+    totals = bench_totals(items)
     for name, its in bench_sets.items():
-        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name])
+        tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name], total=totals[name])
     with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
         f.writelines(json.dumps(rec) + "\n" for rec in lines + bench_skipped)
     counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),

@@ -1,7 +1,7 @@
 """
 Merging: encoded clips -> the sentences and stories of each split, by the Rules in tokenize_audio.py's
 docstring (paired: a story with a hole or a missing translation is dropped from both languages;
-unpaired: a document is split at a hole), and the cloze items of each bench set.
+unpaired: a document is split at a hole), and the cloze items of each bench set with its total.
 """
 import glob
 import os
@@ -118,6 +118,15 @@ def assemble_benches(items, index, done):
     return sets, skipped, groups
 
 
+def bench_totals(items):
+    """{name: (items, groups)} of each set as the bench manifest lists it, skipped items included (groups
+    0 when the set has none): bench/{name}.total.npy, so a set that lost items says so."""
+    listed = {}
+    for item in items:
+        listed.setdefault(item["name"], []).append(item.get("group"))
+    return {name: (len(gs), len({g for g in gs if g is not None})) for name, gs in listed.items()}
+
+
 def remove_stale(out_dir, keep):
     """Delete the corpus files of earlier runs that this run does not write (a split or bench set
     no longer in the manifest), so that out_dir holds exactly what meta.json lists: readers find a
@@ -126,7 +135,7 @@ def remove_stale(out_dir, keep):
     of the corpus format are touched, nothing else a user keeps in out_dir."""
     patterns = [f"{split}{tail}" for split in SPLITS for tail in ("_*.bin", "_*.idx.npy", ".stories.npy",
                                                                    "_*.stories.npy")]
-    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy")]
+    patterns += [os.path.join("bench", f"*{ext}") for ext in (".bin", ".items.npy", ".groups.npy", ".total.npy")]
     keep = {os.path.abspath(f) for f in keep}
     stale = sorted({f for pat in patterns for f in glob.glob(os.path.join(out_dir, pat))
                     if os.path.abspath(f) not in keep})

@@ -12,7 +12,8 @@ SCORING_HELP = {
     "ending": "mean log-lik of the ending tokens given the prompt; ties 0.5",
 }
 TASKS = (("ssc", "sSC"), ("stc", "sTC"))                                    # table rows
-PAIR_TASKS = {"swuggy": "sWUGGY", "sblimp": "sBLiMP", "lex": "toy-lex", "syn": "toy-syn"}  # minimal pairs
+PAIR_TASKS = {"swuggy": "sWUGGY", "swuggyiv": "sWUGGY in-vocab", "sblimp": "sBLiMP",  # minimal pairs
+              "lex": "toy-lex", "syn": "toy-syn"}
 DIRECTIONS = (("en", "EN"), ("fr", "FR"), ("en-fr", "EN>FR"), ("fr-en", "FR>EN"))  # table columns
 # the paper's column order, used by the reports
 PAPER_COLUMNS = ("ssc_en", "ssc_fr", "stc_en", "stc_fr", "ssc_en-fr", "ssc_fr-en", "stc_en-fr", "stc_fr-en")

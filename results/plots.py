@@ -5,9 +5,10 @@ results/plots.py: the figures a reader of the results wants.
         --out out/toy/curves.png          # training curves, one panel per run, from each log.jsonl
 
 report_figure (written by `eval_cloze.py --report`): top, accuracy per set per model with its 95%
-interval; bottom, the probe by layer per model: raw cosine (matched solid, mismatched dashed), the
-mean-centred gap (matched - mismatched after removing each language's mean vector), and retrieval@1
-(mean of both directions) against chance.
+interval (a set that lost items to skipped clips is marked "incomplete" under its label); bottom, the
+probe by layer per model: raw cosine (matched solid, mismatched dashed), the mean-centred gap (matched -
+mismatched after removing each language's mean vector), and retrieval@1 (mean of both directions)
+against chance.
 training_curves: per run, train loss per language (log steps) and val loss per language (every eval)
 over training tokens, from train.py's log.jsonl (keys tokens, loss_<lang>, val_loss_<lang>): each whole
 run on a log axis, and below it the run's last half zoomed to where the curves differ (y_window).
@@ -23,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
+from results import stats  # noqa: E402
 from results.names import PAPER_COLUMNS, set_label  # noqa: E402
 
 
@@ -43,7 +45,10 @@ def report_figure(loaded, scoring, path):
               [max(0, 100 * (res[c].get("ci95", [1, 0])[1] - res[c]["accuracy"])) for c in cols if c in res]]
         ax.bar(xs, acc, width * 0.9, yerr=ci, capsize=2, color=f"C{i}", label=label, error_kw={"lw": 0.8})
     ax.axhline(50, color="grey", lw=0.7, ls=":")
-    ax.set_xticks(range(len(cols)), [set_label(c) for c in cols], fontsize=8)
+    lost = {c for _, r in loaded for c, x in r["cloze"].get(scoring, {"results": {}})["results"].items()
+            if stats.incomplete(x)}                     # n of N in the report; here a mark under the label
+    ax.set_xticks(range(len(cols)), [set_label(c) + ("\n(incomplete)" if c in lost else "") for c in cols],
+                  fontsize=8)
     ax.set_ylabel(f"accuracy % ({scoring}), 95% interval")
     ends = [100 * e for _, r in loaded if r["cloze"].get(scoring)
             for x in r["cloze"][scoring]["results"].values() for e in x.get("ci95", [x["accuracy"]] * 2)]

@@ -9,7 +9,8 @@ align.json (or one JSON file). The markdown has:
   1. accuracy % per set under --scoring (the paper's table), and the probe's means over layers:
      raw cosine of matched EN-FR pairs and its gap over mismatched pairs (the paper's measure), the
      mean-centred gap, the same over the same-position control, and retrieval@1 (chance 1/n);
-     then each accuracy's 95% interval;
+     then each accuracy's 95% interval; a set that lost items to skipped clips shows its n of N
+     (groups, else items) beside the accuracy and is listed below the table: it is not the set's score;
   2. each later run minus the baseline per set under --scoring, in points, with the 95% paired
      bootstrap interval (results/stats.py: the same resampled items for both runs, 10,000 resamples, seed 0);
      `*` marks an interval that excludes 0; then the probe's centred gap and retrieval@1 the same way,
@@ -46,6 +47,16 @@ def load_run(path):
         raise SystemExit(f"eval_cloze.py: no cloze_*.json or align.json in {path}; "
                          f"run eval_cloze.py / align_probe.py on it first")
     return run
+
+
+def cell(result):
+    """A set's accuracy %, and for an incomplete set its n of N (groups, else items) beside it."""
+    acc = f"{100 * result['accuracy']:.2f}"
+    if not stats.incomplete(result):
+        return acc
+    if "n_groups" in result:
+        return f"{acc} ({result['n_groups']} of {result['n_groups_total']} groups)"
+    return f"{acc} ({result['n']} of {result['n_total']} items)"
 
 
 def fmt_diff(d, ci, scale=100, digits=1):
@@ -90,7 +101,7 @@ def report(runs, scoring="mean"):
            "| model | " + " | ".join([set_label(c) for c in cols] + probe) + " |", "|---" * (len(cols) + 6) + "|"]
     for label, r in loaded:
         res = r["cloze"].get(scoring, {"results": {}})["results"]
-        cells = [f"{100 * res[c]['accuracy']:.2f}" if c in res else "-" for c in cols]
+        cells = [cell(res[c]) if c in res else "-" for c in cols]
         a = r["align"] or {}
         cells += [f"{a[k]:.3f}" if k in a else "-" for k in ("mean_matched", "mean_gap", "mean_centered_gap",
                                                              "mean_centered_same_position_gap")]
@@ -107,6 +118,12 @@ def report(runs, scoring="mean"):
     if grouped:
         out += ["", f"{', '.join(grouped)}: mean over groups of the within-group accuracy (sLM21); "
                     f"plain pair accuracy in the JSON (pair_accuracy)"]
+    lost = sorted({(set_label(s), why) for _, r in loaded for c in r["cloze"].values()
+                   for s, x in c["results"].items() if (why := stats.incomplete(x))})
+    if lost:
+        out += ["", "Incomplete sets, scored as n of N: items were lost to clips tokenization skipped (the "
+                    "corpus's skipped.jsonl lists them), so these are not the sets' scores: "
+                + "; ".join(f"{label} {why}" for label, why in lost)]
     base_label, base = loaded[0]
     if len(loaded) > 1:
         # each (run, convention, set) compared once: a paired bootstrap is 10,000 resamples

@@ -60,20 +60,38 @@ def bootstrap_ci(values, n_boot=N_BOOT, seed=0):
     return [float(lo), float(hi)]
 
 
-def summarize(outcomes, groups=None):
+def summarize(outcomes, groups=None, total=None):
     """A set's JSON result from its per-item outcomes: accuracy (grouped when groups are given), n,
     ci95 and how it was made, per_item; with groups also n_groups, groups, pair_accuracy (the plain
-    item mean, no interval: the items of one group are correlated, only the group interval holds)."""
+    item mean, no interval: the items of one group are correlated, only the group interval holds).
+    total, optional: (items, groups) of the set's source (bench/{name}.total.npy); adds n_total,
+    n_groups_total (grouped sets) and complete (false: items were lost, see incomplete())."""
     outcomes = np.asarray(outcomes, dtype=np.float64)
     plain = {"accuracy": float(outcomes.mean()), "n": int(len(outcomes)),
              "ci95": wilson(float(outcomes.sum()), len(outcomes)), "ci95_method": "wilson"}
     if groups is None:
-        return {**plain, "per_item": outcomes.tolist()}
-    g = units(outcomes, groups)
-    return {"accuracy": float(g.mean()), "n": plain["n"], "ci95": bootstrap_ci(g),
-            "ci95_method": f"bootstrap over groups ({N_BOOT}, seed 0)", "n_groups": int(len(g)),
-            "pair_accuracy": plain["accuracy"],
-            "per_item": outcomes.tolist(), "groups": np.asarray(groups).astype(int).tolist()}
+        out = {**plain, "per_item": outcomes.tolist()}
+    else:
+        g = units(outcomes, groups)
+        out = {"accuracy": float(g.mean()), "n": plain["n"], "ci95": bootstrap_ci(g),
+               "ci95_method": f"bootstrap over groups ({N_BOOT}, seed 0)", "n_groups": int(len(g)),
+               "pair_accuracy": plain["accuracy"],
+               "per_item": outcomes.tolist(), "groups": np.asarray(groups).astype(int).tolist()}
+    if total is not None:
+        out["n_total"] = int(total[0])
+        if groups is not None:
+            out["n_groups_total"] = int(total[1])
+        out["complete"] = out["n"] == out["n_total"] and out.get("n_groups") == out.get("n_groups_total")
+    return out
+
+
+def incomplete(result):
+    """'9 of 10 groups, 36 of 40 items' for a set result that lost items (to clips tokenization
+    skipped), '36 of 40 items' without groups; None when complete or when no total was recorded."""
+    if result.get("complete", True):
+        return None
+    items = f"{result['n']} of {result['n_total']} items"
+    return f"{result['n_groups']} of {result['n_groups_total']} groups, {items}" if "n_groups" in result else items
 
 
 def paired_diff(base, other):

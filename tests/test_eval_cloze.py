@@ -291,3 +291,19 @@ def test_compile_does_not_recompile_per_length(model):
 def test_set_labels_are_the_papers_columns():
     assert [set_label(s) for s in ("ssc_en-fr", "stc_fr", "sblimp_en", "swuggy_en", "lex_fr", "odd")] \
         == ["sSC EN>FR", "sTC FR", "sBLiMP EN", "sWUGGY EN", "toy-lex FR", "odd"]
+
+
+def test_incomplete_set_is_marked_in_the_grid(model, corpus, tmp_path):
+    """A set whose bench/{set}.total.npy lists more items than it holds (clips tokenization skipped):
+    the table marks it and says n of N; the same set with a matching total is printed as before."""
+    import shutil
+    d = str(tmp_path / "corpus")
+    shutil.copytree(corpus[0], d)
+    before = eval_cloze.format_table(eval_cloze.evaluate(model, d), "mean")
+    np.save(os.path.join(d, "bench", "ssc_en.total.npy"), np.array([13, 0]))     # complete: no mark
+    assert eval_cloze.format_table(eval_cloze.evaluate(model, d), "mean") == before
+    np.save(os.path.join(d, "bench", "ssc_en.total.npy"), np.array([15, 0]))
+    res = eval_cloze.evaluate(model, d)
+    table = eval_cloze.format_table(res, "mean")
+    assert f"{100 * res['ssc_en']['accuracy']:8.2f}!" in table and "! ssc_en INCOMPLETE: 13 of 15 items" in table
+    assert "skipped.jsonl" in table and not res["ssc_en"]["complete"]

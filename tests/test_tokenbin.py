@@ -242,3 +242,16 @@ def test_toy_units_follow_its_unit_settings_not_its_sizes(tmp_path):
         units[name] = tb.unit_identity(tb.read_meta(str(tmp_path / name)))
     assert units["a"]["tokenizer"] == "toy_enfr pseudo-units" and units["a"]["recorded"]
     assert units["a"] == units["b"] and tb.units_mismatch(units["a"], units["c"]).startswith("sha256")
+
+
+def test_bench_total_round_trip_checks_and_stale_sidecar(tmp_path):
+    d = str(tmp_path)
+    items = [(np.array([], dtype=np.int64), np.array([1]), np.array([2]))] * 3
+    tb.write_bench(d, "swuggy_en", items, 2048, groups=[0, 0, 1], total=(5, 3))  # 2 items, 1 group lost
+    assert tb.load_bench_total(d, "swuggy_en", 3, 2) == (5, 3)
+    with pytest.raises(tb.FormatError, match=r"total \[5, 3\] .* a set of 6 items .*cannot be smaller"):
+        tb.load_bench_total(d, "swuggy_en", 6, 2)
+    with pytest.raises(ValueError, match="less than the set holds"):      # the writer refuses it too
+        tb.write_bench(d, "swuggy_en", items, 2048, groups=[0, 1, 2], total=(3, 2))
+    tb.write_bench(d, "swuggy_en", items, 2048)  # rewritten without a total: the old one goes
+    assert tb.load_bench_total(d, "swuggy_en", 3) is None

@@ -146,8 +146,10 @@ def test_bench_sets(one_rank, data, mimi_path):
     np.testing.assert_array_equal(tokens[g0:g1], train.sentence("fr", 0))
     np.testing.assert_array_equal(tokens[b0:b1], train.sentence("fr", 1))
     assert items[1, 0] == items[0, 5]  # items back to back
+    assert tokenbin.load_bench_total(out, "ssc_en-fr", 2) == (2, 0)
     tokens, items = tokenbin.load_bench(out, "swuggy")
     assert items.shape == (1, 6) and items[0, 0] == items[0, 1]  # no prompt: empty range
+    assert tokenbin.load_bench_total(out, "swuggy", 1) == (2, 0)  # one of its 2 items lost a clip
     val = tokenbin.load_split(out, "val")
     np.testing.assert_array_equal(tokens[items[0, 2]:items[0, 3]], val.sentence("en", 1))
 

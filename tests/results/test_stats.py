@@ -66,3 +66,16 @@ def test_cli_prints_paired_difference_and_agreement(tmp_path, capsys):
     stats.main([str(tmp_path / "a.json"), str(tmp_path / "b.json")])
     row = capsys.readouterr().out.splitlines()[-1].split()
     assert row[:4] == ["ssc_en", "62.50", "87.50", "+25.00"] and row[-1] == "75.0%"
+
+
+def test_a_set_that_lost_items_says_n_of_n():
+    groups = [0, 0, 1]
+    full = stats.summarize([1, 0, 1], groups, total=(3, 2))
+    assert full["complete"] and stats.incomplete(full) is None
+    assert stats.incomplete(stats.summarize([1, 0, 1], groups)) is None   # no total recorded: no claim
+    lost = stats.summarize([1, 0, 1], groups, total=(5, 3))
+    assert (lost["n_total"], lost["n_groups_total"], lost["complete"]) == (5, 3, False)
+    assert stats.incomplete(lost) == "2 of 3 groups, 3 of 5 items"
+    assert stats.incomplete(stats.summarize([1, 0], total=(4, 0))) == "2 of 4 items"
+    # items lost but every group kept (a pair lost one of its voices): still not the set's score
+    assert stats.incomplete(stats.summarize([1, 0, 1], groups, total=(4, 2))) == "2 of 2 groups, 3 of 4 items"
