@@ -3,7 +3,7 @@ and a sweep of bad inputs through the real command lines.
 
     .venv/bin/python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
-    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep        # the bad inputs (dev/fault_sweep.py), ~4 min
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep        # the bad inputs (dev/fault_sweep.py), 4-8 min
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after

@@ -1,6 +1,6 @@
 """dev/fault_sweep.py: bad inputs through the real command lines; every one must end in one clear line.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep               # all of it, ~4 min on 2 cores
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep               # all of it, 4-8 min on 2 cores
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep --only sample  # the cases whose name holds "sample"
     .venv/bin/python -m pytest -q tests/test_faults.py                          # the same cases, in-process
 
