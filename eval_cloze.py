@@ -55,6 +55,8 @@ accuracy and ci95 are fractions (0.5, not 50); intervals as results/stats.py say
 groups, sLM21's mean over groups of the within-group accuracy, bootstrap over groups). A set that lost
 items to clips tokenization skipped ("complete": false) is printed and reported as n of N, never as a
 bare number: it is not the set's score (the corpus's skipped.jsonl lists the clips).
+`--wandb` also logs the accuracies (cloze/{scoring}/{set}, with ci95_lo and ci95_hi) to wandb, into the
+training run's own wandb run when it was tracked (training/track.py).
 `--report MD label=run ...` (results/report.py): the table of several runs, each against the first as a paired
 difference with its 95% interval under each convention, a verdict table, and figures.
 """
@@ -72,6 +74,7 @@ from tqdm import tqdm
 import tokenbin
 from results import stats
 from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
+from training import track
 from training.checkpoint import CheckpointError
 from training.corpus import CorpusError, model_corpus
 from training.cpu_malloc import keep_freed_memory
@@ -404,6 +407,9 @@ def run(args):
         write_json(out, {"scoring": scoring, "checkpoint": spec, **corpus_record(corpus, meta), "dtype": dtype,
                          "fp32_head": args.fp32_head, "results": results[scoring]})
         print(f"wrote {out}")
+    if args.wandb:  # into the training run's own wandb run (training/track.py)
+        run_dir = spec if os.path.isdir(spec) else os.path.dirname(spec) if os.path.isfile(spec) else None
+        track.log_eval(run_dir, spec, results, os.path.dirname(os.path.abspath(out)))
 
 
 def main(argv=None):
@@ -430,12 +436,14 @@ def main(argv=None):
     ap.add_argument("--out_dir", default=None, help="folder for cloze_{mean,sum,ending}.json "
                     "(default: beside the checkpoint)")
     ap.add_argument("--out", default=None, help="write only --scoring's JSON, to this path")
+    ap.add_argument("--wandb", action="store_true", help="also log the accuracies to wandb: to the run's own "
+                    "wandb run when train.py tracked it (its config.json), else to a new one (training/track.py)")
     ap.add_argument("--report", default=None, metavar="MD", help="write a results table of label=run ... "
                     "(results/report.py) and its figures beside it")
     args = ap.parse_args(argv)
     try:
         run(args)
-    except EXPECTED_ERRORS as e:     # bad input: one clean line, exit 1, as train.py
+    except EXPECTED_ERRORS + (track.TrackError,) as e:  # bad input: one clean line, exit 1, as train.py
         print(f"eval_cloze.py: error: {e}", file=sys.stderr)
         sys.exit(1)
 

@@ -8,7 +8,9 @@ export_hf.py: a train.py checkpoint -> a Hugging Face model folder that transfor
 The folder:
     config.json        Qwen2ForCausalLM (the model has q/k/v bias) or LlamaForCausalLM (no bias, llama3 RoPE
                        scaling kept), written by transformers' own config class when it is importable (what
-                       save_pretrained writes), else the same keys by hand
+                       save_pretrained writes), else the same keys by hand; bos and eos: the story boundary
+    generation_config.json  eos_token_id (and pad) = the story boundary token: generate() stops where a
+                       story ends, before an id Mimi cannot decode
     model.safetensors  fp32, transformers' key names: our fused qkv split into q_proj/k_proj/v_proj; the
                        embedding (and an untied lm_head) cut to the real vocabulary (our padding rows are never
                        used); a tied head is not stored (transformers ties it from tie_word_embeddings)
@@ -21,6 +23,7 @@ replaces all of it. The files are written beside it and swapped in whole, so no 
 
 Use it:
     AutoModelForCausalLM.from_pretrained(FOLDER)       # logits over units + boundary, as ours (tested 1e-4)
+    model.generate(ids, max_new_tokens=N)              # stops at the story boundary (tested)
     model.load_model(FOLDER) / eval_cloze.py FOLDER [--corpus DIR] / align_probe.py FOLDER [--corpus DIR]
                                                        # the same numbers as on the checkpoint (tested)
 --push REPO_ID uploads the folder with huggingface_hub (needs a token: `huggingface-cli login`).
@@ -37,7 +40,7 @@ from model import HF_NAMES, load_model
 from training.checkpoint import CheckpointError
 from training.corpus import trained_on
 
-FILES = ("config.json", "model.safetensors", "speech_vocab.json", "README.md")  # what an export holds
+FILES = ("config.json", "generation_config.json", "model.safetensors", "speech_vocab.json", "README.md")  # an export
 
 
 class ExportError(ValueError):
@@ -53,7 +56,7 @@ def hf_config(cfg, boundary):
     common = dict(vocab_size=cfg.vocab_size, hidden_size=cfg.d_model, intermediate_size=cfg.d_ff,
                   num_hidden_layers=cfg.n_layer, num_attention_heads=cfg.n_head, num_key_value_heads=cfg.n_kv_head,
                   rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings,
-                  max_position_embeddings=cfg.max_seq_len, bos_token_id=boundary, eos_token_id=None,
+                  max_position_embeddings=cfg.max_seq_len, bos_token_id=boundary, eos_token_id=boundary,
                   pad_token_id=None, dtype="float32")
     try:
         import transformers as T
@@ -69,6 +72,17 @@ def hf_config(cfg, boundary):
     else:
         c = T.LlamaConfig(rope_parameters=rope, architectures=["LlamaForCausalLM"], **common)
     return json.loads(c.to_json_string())  # use_diff=True, as save_pretrained writes it
+
+
+def generation_config(boundary):
+    """generation_config.json: generate() stops at the story boundary token (a continuation ends with its
+    story; Mimi has no unit for the id), which also pads a batch. As GenerationConfig writes it."""
+    ids = dict(bos_token_id=boundary, eos_token_id=boundary, pad_token_id=boundary)
+    try:
+        import transformers as T
+    except ImportError:
+        return ids
+    return json.loads(T.GenerationConfig(**ids).to_json_string())  # as save_pretrained writes it
 
 
 def hf_state_dict(model):
@@ -132,6 +146,8 @@ RoPE theta {cfg.rope_theta}{' with llama3 scaling' if cfg.rope_scaling else ''},
 ```python
 from transformers import AutoModelForCausalLM
 model = AutoModelForCausalLM.from_pretrained("THIS_FOLDER")   # logits (B, T, {vocab['vocab_size']})
+ids = torch.tensor([[{vocab['story_boundary']}, *prompt_units]])           # a story starts with the boundary
+model.generate(ids, max_new_tokens=250, do_sample=True)     # stops at the boundary: the story's end
 ```
 or crosstalk's `model.load_model("THIS_FOLDER")`, `eval_cloze.py`, `align_probe.py`, `sample.py`.
 """
@@ -175,8 +191,9 @@ def export(run, folder, replace=False):
     tmp, old = f"{folder}.tmp{os.getpid()}", f"{folder}.old{os.getpid()}"
     try:
         os.makedirs(tmp)
-        with open(os.path.join(tmp, "config.json"), "w") as f:
-            f.write(json.dumps(cfg_dict, indent=2, sort_keys=True) + "\n")
+        for name, d in (("config.json", cfg_dict), ("generation_config.json", generation_config(units))):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(json.dumps(d, indent=2, sort_keys=True) + "\n")
         save_file(hf_state_dict(model), os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
         with open(os.path.join(tmp, "speech_vocab.json"), "w") as f:
             json.dump(vocab, f, indent=2, ensure_ascii=False)

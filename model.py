@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.checkpoint import CheckpointError, load_verified
+from training.checkpoint import CheckpointError, is_run_dir, load_verified
 
 
 @dataclass
@@ -359,8 +359,9 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
         except RuntimeError as e:
             raise CheckpointError(f"{spec}: weights do not match its model_config ({e})") from e
         return model._tie_and_rope().to(map_location)
-    if os.path.isdir(spec) and not os.path.isfile(os.path.join(spec, "config.json")):
-        raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor config.json (HF model)")
+    if os.path.isdir(spec) and (is_run_dir(spec) or not os.path.isfile(os.path.join(spec, "config.json"))):
+        raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor an HF model's config.json"
+                                + (" (a train.py run that saved no checkpoint)" if is_run_dir(spec) else ""))
     return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)
 
 

@@ -15,7 +15,8 @@ from the previous one unless init_from says otherwise; the defaults are a tiny m
     .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase interleave   # -> out/interleave
     .venv/bin/torchrun --standalone --nproc_per_node=1 train.py --phase finetune     # -> out/finetune
 
-Config (training/config.py): the plain values below, then config files and --key=value overrides.
+Config (training/config.py): the plain values below, then config files and --key=value overrides, each
+checked against its default's type and its range (VALID); `.venv/bin/python train.py --help` lists them.
 
     .venv/bin/python train.py config/toy_pretrain.py                          # one CPU process, fp32
     .venv/bin/python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt
@@ -32,9 +33,10 @@ RESUME_MAY_CHANGE.
 
 LR per stage: linear warmup over the first warmup_frac of max_iters to learning_rate, then linear
 decay to min_lr at max_iters. No dropout, no other randomness: a batch is a function of (seed, step),
-so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic) and out_dir/log.jsonl, holding
-out_dir/.lock meanwhile (training/lock.py: a second run there is refused). A checkpoint records its
-corpus's units and file hashes (training/corpus.py): a start from a model of other units (another
+so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic), and log.jsonl, train.log and
+config.json (training/log.py: every record, the console, the run described); with wandb_log, wandb too.
+It holds out_dir/.lock meanwhile (training/lock.py: a second run there is refused). A checkpoint records
+its corpus's units and file hashes (training/corpus.py): a start from a model of other units (another
 tokenizer) and a resume on a corpus changed since are refused, naming what differs.
 """
 import math
@@ -53,14 +55,14 @@ from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 import tokenbin
 from interleave import DataError, Mixture, Sampler, mixture_meta
 from model import PRESETS, Decoder, ModelConfig, estimate_mfu
-from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, remove_stale_tmp,
-                                 save_training_state)
+from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, parent_of,
+                                 remove_stale_tmp, save_training_state)
 from training.config import ConfigError, parse
 from training.corpus import CorpusError, check_checkpoint, check_unchanged, check_units, records, trained_on
 from training.cpu_malloc import keep_freed_memory
 from training.hf_weights import HFError
 from training.lock import LockError, OutDirLock
-from training.log import LogError, RunLog
+from training.log import LogError, RunLog, session
 from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
@@ -72,12 +74,15 @@ data_mix = None              # else {corpus_dir: weight}, replacing data_dir: ro
                              # "data/stories_enfr": 20}; val loss per corpus and language
 init_from = ""               # scratch | resume | a ckpt.pt or out_dir | HF folder or id; "": the chain
                              # (pretrain: scratch, interleave: out/pretrain, finetune: out/interleave)
-phase = "pretrain"           # pretrain | interleave | finetune: the data mode (PHASES below)
+phase = "pretrain"           # the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
 eval_interval = 200          # steps between val losses (also at step 0 and at max_iters); 0: at max_iters only
 eval_iters = 20              # val rows per language = eval_iters x rows per step (batch x accum x procs)
 ckpt_interval = 0            # steps between checkpoints; 0: at every eval (and always at the end)
 stop_iter = 0                # > 0: checkpoint and exit after this step, schedule unchanged (job chunks)
+wandb_log = False            # also log every record to Weights & Biases (training/track.py; no-op without wandb)
+wandb_project = "crosstalk"  # its project
+wandb_run_name = ""          # its run name; "": out_dir
 # data
 seq_len = 256                # tokens per row (the paper: 2048)
 batch_size = 16              # rows per process per micro-step
@@ -95,8 +100,8 @@ min_lr = 0.0                 # at max_iters
 warmup_frac = 0.05           # linear warmup over this share of max_iters
 max_iters = 1000             # optimizer steps of this run (its schedule)
 weight_decay = 0.1           # 2-D weights only
-beta1 = 0.9
-beta2 = 0.98
+beta1 = 0.9                  # AdamW's decay of the mean gradient
+beta2 = 0.98                 # and of the mean squared gradient
 grad_clip = 1.0              # global grad norm; 0 disables
 # system
 device = "auto"              # auto: cuda if available, else cpu
@@ -107,8 +112,17 @@ reshard_after_forward = False  # FSDP2: True frees a block's gathered weights af
                              # memory, one more all-gather per block in backward); False, for presets
                              # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
 # -----------------------------------------------------------------------------
-DEFAULTS = {k: v for k, v in globals().items() if not k.startswith("_")
+DEFAULTS = {k: v for k, v in globals().items() if k.islower() and not k.startswith("_")  # (PRESETS is no key)
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
+# what each value may be (training/config.py checks every value, the error names the key and this):
+# an interval (brackets inclusive, inf: no bound), a list of choices, or the types of a None default
+VALID = dict(data_mix=(dict, None), phase=["pretrain", "interleave", "finetune"], log_interval="[0, inf)",
+             eval_interval="[0, inf)", eval_iters="[1, inf)", ckpt_interval="[0, inf)", stop_iter="[0, inf)",
+             seq_len="[1, inf)", batch_size="[1, inf)", grad_accum="[1, inf)", tokens_per_step="[0, inf)",
+             p_fr="[0, 1]", lang_probs=(dict, None), switch=["sentence", "story"], seed="[0, inf)",
+             model_preset=sorted(PRESETS), learning_rate="[0, inf)", min_lr="[0, inf)", warmup_frac="[0, 1]",
+             max_iters="[1, inf)", weight_decay="[0, inf)", beta1="[0, 1)", beta2="[0, 1)", grad_clip="[0, inf)",
+             dtype=["auto", "bfloat16", "float32"], compile=(bool, None), compile_mode=["block", "model"])
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
@@ -117,23 +131,17 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 # (batch_size x grad_accum x processes rows per step) and the system; every other key must be the
 # checkpoint's, or the resumed run is not the run its saved config describes
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
-                     "stop_iter", "batch_size", "grad_accum", "tokens_per_step", "device", "compile",
-                     "compile_mode", "reshard_after_forward")
+                     "stop_iter", "wandb_log", "wandb_project", "wandb_run_name", "batch_size", "grad_accum",
+                     "tokens_per_step", "device", "compile", "compile_mode", "reshard_after_forward")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
 
 # ----------------------------------------------------------------------------- set-up
 
 def get_config(argv):
-    """The config as a dict: DEFAULTS <- config files <- overrides, checked; the chain's defaults filled in."""
-    cfg = parse(DEFAULTS, argv)
-    for key in ("log_interval", "eval_interval", "ckpt_interval", "stop_iter", "eval_iters", "max_iters"):
-        if cfg[key] < 0:
-            raise ConfigError(f"{key}={cfg[key]}: must be >= 0")
-    for key, allowed in (("phase", list(PHASES)), ("dtype", ["auto", "bfloat16", "float32"]),
-                         ("compile_mode", ["block", "model"]), ("model_preset", list(PRESETS))):
-        if cfg[key] not in allowed:
-            raise ConfigError(f"{key}={cfg[key]!r}: choose one of {allowed}")
+    """The config as a dict: DEFAULTS <- config files <- overrides, each checked against VALID; the chain's
+    defaults filled in. --help prints every key (training/config.py) and exits."""
+    cfg = parse(DEFAULTS, argv, VALID, __file__)
     cfg["out_dir"] = cfg["out_dir"] or f"out/{cfg['phase']}"
     cfg["init_from"] = cfg["init_from"] or (f"out/{PREVIOUS[cfg['phase']]}" if cfg["phase"] in PREVIOUS
                                             else "scratch")
@@ -189,9 +197,6 @@ def load_data(C, S):
     """The corpus (or mixture), this phase's training sampler and the fixed val rows -> a namespace D."""
     if not (C.data_mix is None or isinstance(C.data_mix, dict) and C.data_mix):
         raise ConfigError(f"data_mix={C.data_mix!r}: give None or {{corpus_dir: weight, ...}}")
-    if not (C.lang_probs is None or isinstance(C.lang_probs, dict)):
-        raise ConfigError(f"lang_probs={C.lang_probs!r}: give None or {{lang: probability, ...}}, e.g. "
-                          f"--lang_probs=\"{{'en': 0.5, 'fr': 0.5}}\"")
     mix = C.data_mix or {C.data_dir: 1.0}  # {corpus_dir: weight}
     names, meta = mixture_meta(mix) if C.data_mix else ({C.data_dir: None}, tokenbin.read_meta(C.data_dir))
     splits = {d: [tokenbin.load_split(d, split) for split in ("train", "val")] for d in mix}
@@ -294,19 +299,27 @@ def build_optimizer(C, S, model, ckpt):
     return opt
 
 
-def prepare_out_dir(C, S, D, n_params, step):
-    """out_dir made, a killed save's tmp files removed, log.jsonl opened (a resume keeps its records up to
-    the checkpoint), and the run's header line -> RunLog."""
+def prepare_out_dir(C, S, D, n_params, step, stop, parent):
+    """out_dir made, log.jsonl, train.log and config.json opened (a resume keeps log.jsonl's records up
+    to the checkpoint and appends to the others; training/log.py), a killed save's tmp files removed,
+    and the run's header line -> RunLog."""
     if S.master:
         os.makedirs(C.out_dir, exist_ok=True)
-        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
-    log = RunLog(C.out_dir, D.langs, C.max_iters, S.master, step if C.init_from == "resume" else None)
+    resolved = {**vars(C), "device": S.dev, "dtype": str(S.dtype)[6:], "compile": S.use_compile}
+    log = RunLog(C.out_dir, D.langs, C.max_iters, S.master, step if C.init_from == "resume" else None, stop,
+                 record=dict(config=resolved, world_size=S.world, tokens_per_step=S.tokens_per_step,
+                             params=n_params, parent=parent),
+                 track=(C.wandb_project, C.wandb_run_name or C.out_dir) if C.wandb_log else None)
     if S.master:
+        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
         print(f"phase {C.phase} ({D.mode}, lang_probs {D.sampler.lang_probs}), init_from {C.init_from}, "
               f"{n_params / 1e6:.2f}M params | {S.world} x {S.dev} {str(S.dtype)[6:]}, compile "
               f"{C.compile_mode if S.use_compile else 'off'}{', FSDP2' if S.distributed else ''}"
               f" | {S.tokens_per_step:,} tokens/step = {C.batch_size} "
-              f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {C.max_iters}")
+              f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {stop}")
+    if step >= stop:  # a resume of a finished run (or one past its stop_iter)
+        log.say(f"nothing to train: {C.out_dir}/ckpt.pt is at step {step}, and this run stops at step {stop} "
+                f"(max_iters {C.max_iters}, stop_iter {C.stop_iter})")
     return log
 
 
@@ -380,6 +393,7 @@ def stop_on_non_finite(msg, step, log):
 
 # ----------------------------------------------------------------------------- the loop
 
+@session  # training/log.py: the command line recorded, train.log and config.json closed however main ends
 def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
     check_chain(C)
@@ -394,11 +408,12 @@ def run(C, S):
     D = load_data(C, S)
     model, step, ckpt, (n_params, flops_per_token) = build_model(C, S, D)
     opt = build_optimizer(C, S, model, ckpt)
+    parent = parent_of(C.init_from, ckpt)  # lineage: what this run started from
     del ckpt
-    log = prepare_out_dir(C, S, D, n_params, step)
+    start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
+    log = prepare_out_dir(C, S, D, n_params, step, stop, parent)
     mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=S.world)
                    if S.dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
-    start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
     meter = Meter(step, len(D.langs), S.dev, S.distributed)
     if step == 0 and stop > 0 and C.eval_interval:
         rec = {"step": 0, "tokens": 0, **evaluate(model, C, S, D)}
@@ -435,7 +450,7 @@ def run(C, S):
         if is_ckpt:
             save_training_state(os.path.join(C.out_dir, "ckpt.pt"), model, opt, S.master, step=step,
                                 config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
-                                sampler=D.sampler.state_dict(), corpus=D.corpus)
+                                sampler=D.sampler.state_dict(), parent=parent, corpus=D.corpus)
         meter.resume()
     if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")

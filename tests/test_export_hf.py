@@ -56,7 +56,8 @@ def exported(request, corpus, tmp_path_factory):
 
 def test_transformers_logits_match(exported):
     style, ours, _, folder = exported
-    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "model.safetensors", "speech_vocab.json"]
+    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "generation_config.json", "model.safetensors",
+                                          "speech_vocab.json"]
     hf = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     assert type(hf).__name__ == ("Qwen2ForCausalLM" if style == "qwen2" else "LlamaForCausalLM")
     idx = torch.randint(0, 2049, (2, 100), generator=torch.Generator().manual_seed(0))  # 100 > 64: llama3 active
@@ -104,6 +105,52 @@ def test_config_by_hand_equals_transformers(exported, monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)  # import fails: the by-hand path
     by_hand = export_hf.hf_config(ours.cfg, boundary=2048)
     assert by_hand == {k: v for k, v in written.items() if k != "transformers_version"}
+
+
+CHAIN = {**{x: x + 1 for x in range(3, 10)}, 10: 64, 64: 3}  # 3 -> 4 ... -> 10 -> boundary -> 3 again
+
+
+def chain_checkpoint(path):
+    """A toy model (64 units + the boundary 64) whose greedy continuation is known: attention and MLP
+    outputs are zero, so a position's logits depend on its token x only, and the head row of CHAIN[x] is
+    x's embedding direction: the next token is CHAIN[x]. From [64, 3] it says 4 ... 10, then the boundary,
+    then (a model that runs past its story's end) 3 again."""
+    torch.manual_seed(0)
+    model = Decoder(ModelConfig(**{**STYLES["llama"], "vocab_size": 65}))
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.o.weight.zero_()
+            block.mlp.down.weight.zero_()
+        model.lm_head.weight.zero_()
+        e = model.tok_emb.weight
+        for x, nxt in CHAIN.items():
+            model.lm_head.weight[nxt] = 10 * e[x] / e[x].norm()
+    os.makedirs(path)
+    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 1,
+                "config": {}, "phase": "finetune", "meta": {"vocab_size": 64, "languages": ["en", "fr"]},
+                "sampler": {}}, os.path.join(path, "ckpt.pt"))
+    return model.eval()
+
+
+def test_generate_stops_at_the_story_boundary(tmp_path, monkeypatch):
+    """The export's eos is the boundary token: transformers' generate() ends the continuation there
+    (it ran on to max_new_tokens, past an id Mimi cannot decode)."""
+    ours = chain_checkpoint(str(tmp_path / "run"))
+    export_hf.main([str(tmp_path / "run"), str(tmp_path / "hf")])
+    hf = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32).eval()
+    prompt = torch.tensor([[64, 3]])
+    story = [64, 3, 4, 5, 6, 7, 8, 9, 10, 64]
+    with torch.no_grad():  # our own generate, which knows no eos, shows the chain runs past the boundary
+        assert ours.generate(prompt, 12, temperature=0)[0].tolist() == story + [3, 4, 5, 6]
+        assert hf.generate(prompt, max_new_tokens=20, do_sample=False)[0].tolist() == story
+        # a batch: the row that ends first is padded with the boundary until the other ends
+        two = hf.generate(torch.tensor([[64, 3], [64, 7]]), max_new_tokens=20, do_sample=False)
+    assert two.tolist() == [story, [64, 7, 8, 9, 10, 64] + [64] * 4]
+    with open(tmp_path / "hf" / "generation_config.json") as f:
+        written = json.load(f)
+    assert (written["eos_token_id"], written["bos_token_id"], written["pad_token_id"]) == (64, 64, 64)
+    monkeypatch.setitem(sys.modules, "transformers", None)  # by hand: the same keys
+    assert export_hf.generation_config(64) == {k: v for k, v in written.items() if k != "transformers_version"}
 
 
 def test_push_calls_upload_folder(exported, monkeypatch):

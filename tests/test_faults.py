@@ -14,6 +14,7 @@ in a subprocess) are dev/fault_audit.py.
 import errno
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -64,7 +65,8 @@ def test_export_replace_leaves_no_stale_shard(sweep_dir):
     assert run_here(["export_hf.py", f"{sweep_dir}/run", folder], sweep_dir)[0] == 1  # refused, untouched
     assert "model.safetensors.index.json" in os.listdir(folder)
     assert run_here(["export_hf.py", f"{sweep_dir}/run", folder, "--replace"], sweep_dir)[0] == 0
-    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "model.safetensors", "speech_vocab.json"]
+    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "generation_config.json", "model.safetensors",
+                                         "speech_vocab.json"]
     AutoModelForCausalLM.from_pretrained(folder)  # loads: nothing of the old model is left to confuse it
     assert run_here(["export_hf.py", f"{sweep_dir}/run", folder], sweep_dir)[0] == 0  # an earlier export: ok
 
@@ -85,7 +87,7 @@ BAD_CONFIGS = [  # (arguments, what the message must say)
     (["--phase=pre"], "phase='pre': choose one of"),
     (["--dtype=fp16"], "dtype='fp16': choose one of"),
     (["--compile_mode=graph"], "compile_mode='graph': choose one of"),
-    (["--eval_interval=-5"], "eval_interval=-5: must be >= 0"),
+    (["--eval_interval=-5"], "eval_interval=-5: must be in [0, inf)"),
     (["--seq_len"], "--seq_len: needs a value"),
     (["no_such_config.py"], "no_such_config.py: no such config file"),
 ]
@@ -93,7 +95,7 @@ BAD_CONFIGS = [  # (arguments, what the message must say)
 
 @pytest.mark.parametrize("argv,message", BAD_CONFIGS, ids=[" ".join(a) for a, _ in BAD_CONFIGS])
 def test_bad_config_is_a_clear_error(argv, message):
-    with pytest.raises(train.ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(train.ConfigError, match=re.escape(message)):
         train.get_config(argv)
 
 
@@ -163,8 +165,10 @@ def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=4",
                            "--ckpt_interval=1"])
     monkeypatch.undo()
-    assert sorted(os.listdir(out)) == ["ckpt.pt", "log.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt.pt", "config.json", "log.jsonl", "train.log"]
     assert ckpt.load_verified(os.path.join(out, "ckpt.pt"))["step"] == 1
+    with open(os.path.join(out, "config.json")) as f:  # the run says how it ended
+        assert json.load(f)["sessions"][-1]["status"].startswith("CheckpointError: ")
 
 
 def test_kill_mid_save_leftovers_are_removed_and_resume_is_exact(good, capsys):
@@ -242,7 +246,7 @@ def test_out_dir_lock(good, tmp_path, capsys):
         json.dump(dict(pid=999999, host="elsewhere", script="train.py", since="yesterday"), f)
     train.main(args)
     assert "took over the lock of a run that ended without releasing it (train.py, pid 999999" in capsys.readouterr().out
-    assert sorted(os.listdir(out)) == ["ckpt.pt", "log.jsonl"]
+    assert ".lock" not in os.listdir(out) and "ckpt.pt" in os.listdir(out)
 
 
 def test_newcomer_scores_their_own_corpus_by_default(tmp_path, small_toy_corpus, capsys):

@@ -386,7 +386,7 @@ def test_zero_intervals_mean_only_at_the_end(runs):
     recs = [r for r in log(out) if "summary" not in r]
     assert [r["step"] for r in recs] == [4] and "val_loss_en" in recs[0] and "loss" in recs[0]
     assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 4
-    with pytest.raises(train.ConfigError, match="eval_interval=-1: must be >= 0"):
+    with pytest.raises(train.ConfigError, match=r"eval_interval=-1: must be in \[0, inf\)"):
         train.get_config(["--eval_interval=-1"])
 
 

@@ -7,10 +7,15 @@ phase, meta, sampler, and corpus: training/corpus.py) plus "checksums": {path: s
 flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tensor, never a quietly
 different model. sha256 runs at about 1-2 GB/s: seconds for a 1b checkpoint with its optimizer state.
 
-    .venv/bin/python -m training.checkpoint out/pretrain/ckpt.pt        # verify a checkpoint, print its step and phase
-Also here: what a train.py init_from names (init_kind), decided by what is on disk, the training
-state saved and restored (save_training_state, load_optimizer_state), and a checkpoint's plain values
-read without its tensors (read_metadata).
+    .venv/bin/python -m training.checkpoint out/pretrain/ckpt.pt    # verify a checkpoint, print its step and phase
+    .venv/bin/python -m training.checkpoint out/toy/finetune       # also the run's config and its lineage
+
+A checkpoint's fingerprint is the sha256 of its checksums (so of every tensor and value in it). Each
+checkpoint keeps its run's "parent": the checkpoint it started from (path, step, phase, fingerprint),
+or scratch / the HF model; the lineage follows the parents while they exist and says whether each is
+still the checkpoint that was used. Also here: what a train.py init_from names (init_kind), decided by
+what is on disk, the training state saved and restored (save_training_state, load_optimizer_state),
+and a checkpoint's plain values read without its tensors (read_metadata).
 """
 import dataclasses
 import hashlib
@@ -83,10 +88,21 @@ def load_verified(path):
     return ckpt
 
 
+def fingerprint(path):
+    """The sha256 of a checkpoint's stored checksums, so of every tensor and value in it (None for one
+    written before checksums). Cheap: mmap reads the small checksums, not the tensors."""
+    stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("checksums")
+    return None if stored is None else hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
+
+
+def ckpt_file(path):
+    """A ckpt.pt, or the out_dir holding it -> the file's path."""
+    return os.path.join(path, "ckpt.pt") if os.path.isdir(path) else path
+
+
 def load_checkpoint(path):
     """torch.load a train.py checkpoint with a clear error for a missing, truncated or foreign file."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "ckpt.pt")
+    path = ckpt_file(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first, or "
                               f"start with --init_from=scratch.")
@@ -109,14 +125,27 @@ def read_metadata(path):
     return {k: v for k, v in _load(path, mmap=True).items() if k not in ("model", "optimizer", "checksums")}
 
 
+def is_run_dir(folder):
+    """A train.py out_dir: its config.json is the run's record (training/log.py), not an HF config."""
+    try:
+        with open(os.path.join(folder, "config.json")) as f:
+            return "sessions" in json.load(f)
+    except (OSError, ValueError):
+        return False
+
+
 def init_kind(init_from):
     """scratch | resume | checkpoint | hf, decided by what is on disk: a file or a folder holding ckpt.pt
-    is a train.py checkpoint, a folder holding config.json an HF model, a missing path an HF Hub id if
-    it reads like one (org/name), else an error."""
+    is a train.py checkpoint, a folder holding config.json an HF model (unless it is a train.py run's
+    record: a run that saved no checkpoint), a missing path an HF Hub id if it reads like one
+    (org/name), else an error."""
     if init_from in ("scratch", "resume"):
         return init_from
     if os.path.isfile(init_from) or os.path.isfile(os.path.join(init_from, "ckpt.pt")):
         return "checkpoint"
+    if is_run_dir(init_from):
+        raise CheckpointError(f"init_from={init_from}: a train.py out_dir with no ckpt.pt: its run saved no "
+                              f"checkpoint (see {os.path.join(init_from, 'train.log')}). Run it to its end first.")
     if os.path.isfile(os.path.join(init_from, "config.json")):
         return "hf"
     what = ("a folder with neither ckpt.pt (a train.py out_dir) nor config.json (an HF model)"
@@ -177,6 +206,61 @@ def load_optimizer_state(model, opt, state, distributed):
                          "param_groups": [{**g, "params": [pos[n] for n in g["params"]]} for g in state["param_groups"]]})
 
 
+def parent_of(init_from, ckpt):
+    """What a run starts from, kept in its checkpoints and config.json: a checkpoint's path, step, phase
+    and fingerprint; on resume, the parent of the run it continues; else scratch or the HF model."""
+    if init_from == "resume":
+        return ckpt.get("parent")
+    if ckpt is not None:
+        path = os.path.abspath(ckpt_file(init_from))
+        return {"init_from": path, "step": ckpt["step"], "phase": ckpt["phase"], "fingerprint": fingerprint(path)}
+    return {"init_from": os.path.abspath(init_from) if os.path.isdir(init_from) else init_from}
+
+
+def lineage(ckpt):
+    """Lines from ckpt's parent back to scratch or an HF model, while the parents exist on disk; each
+    says whether the file there now is still the checkpoint that was used (the same fingerprint)."""
+    lines, parent, seen = [], ckpt.get("parent", "unrecorded"), set()
+    while parent is not None:
+        if parent == "unrecorded":
+            return lines + ["<- (not recorded: written before train.py kept its parent)"]
+        src, short = parent["init_from"], (parent.get("fingerprint") or "-")[:12]
+        if "step" not in parent:
+            return lines + [f"<- {src}"]  # scratch, an HF model folder or Hub id
+        line = f"<- {src}: {parent['phase']}, step {parent['step']}, fingerprint {short}"
+        if src in seen or not os.path.isfile(src):
+            return lines + [line + (" (a cycle)" if src in seen else " (no longer on disk)")]
+        seen.add(src)
+        try:
+            p = load_verified(src)
+        except CheckpointError as e:
+            return lines + [line + f" (unreadable now: {str(e)[:120]})"]
+        now = fingerprint(src)
+        lines.append(line + (" (on disk: the same)" if now == parent.get("fingerprint") else
+                             f" (on disk now: another checkpoint, step {p.get('step')}, fingerprint {(now or '-')[:12]})"))
+        parent = p.get("parent", "unrecorded")
+    return lines
+
+
+def describe(run):
+    """`python -m training.checkpoint RUN`: the checkpoint verified, the run's config (config.json where
+    there is one, else the checkpoint's) and its lineage, as lines."""
+    path, c = load_checkpoint(run)
+    lines = [f"{path}: ok, step {c.get('step')}, phase {c.get('phase')}, fingerprint {(fingerprint(path) or '-')[:12]}"]
+    record_path = os.path.join(os.path.dirname(path), "config.json")
+    if is_run_dir(os.path.dirname(path)):
+        with open(record_path) as f:
+            record = json.load(f)
+        config, s = record["config"], record["sessions"]
+        lines.append(f"config ({record_path}; {len(s)} session(s), the last {s[-1]['status']}, "
+                     f"steps {s[-1]['steps'][0]} -> {s[-1]['steps'][1]}, {s[-1]['start']} .. {s[-1]['end']}):")
+    else:
+        config = c.get("config") or {}
+        lines.append(f"config (the checkpoint's; no {record_path}):")
+    lines += [f"  {k} = {v!r}" for k, v in config.items()]
+    return lines + ["lineage:", f"  {path}: {c.get('phase')}, step {c.get('step')}"] + [f"  {x}" for x in lineage(c)]
+
+
 def remove_stale_tmp(path):
     """Remove path.tmp<pid> files a killed save left behind (each can be a whole checkpoint)."""
     folder, name = os.path.split(path)
@@ -189,8 +273,9 @@ def remove_stale_tmp(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: .venv/bin/python -m training.checkpoint RUN   (an out_dir or a ckpt.pt)")
     try:
-        c = load_verified(sys.argv[1])
+        print("\n".join(describe(sys.argv[1])))
     except CheckpointError as e:
         sys.exit(f"training/checkpoint.py: error: {e}")
-    print(f"{sys.argv[1]}: ok, step {c.get('step')}, phase {c.get('phase')}")
