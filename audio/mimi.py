@@ -61,7 +61,11 @@ def sha256_file(path):
 
 
 def load_mimi(weights, device):
-    mimi = loaders.get_mimi(weights, device=device)
+    try:
+        mimi = loaders.get_mimi(weights, device=device)
+    except RuntimeError as e:  # another model's safetensors: load_state_dict lists hundreds of keys
+        raise SystemExit(f"tokenize_audio.py: {weights} is not Mimi's weights ({str(e).splitlines()[0]} "
+                         f"{str(e).splitlines()[1].strip()[:120]}...); pass kyutai's {loaders.MIMI_NAME}") from None
     mimi.set_num_codebooks(1)  # first codebook only: the semantic one (distilled from WavLM)
     return mimi.eval()
 

@@ -155,15 +155,15 @@ def run(cmd, cwd, timeout=300):
 
 
 def run_here(cmd, cwd):
-    """The same in this process (the tests): the script's handler (train.py's cli, the others' main) called
-    with the arguments -> (exit code, stderr); an exception that escapes it is a traceback."""
+    """The same in this process (the tests): the script's handler (its cli, else its main) called with
+    the arguments -> (exit code, stderr); an exception that escapes it is a traceback."""
     import contextlib
     import importlib
     import io
     import traceback
     name = cmd[0][:-len(".py")]
-    if name not in ("train", "eval_cloze", "align_probe", "sample", "export_hf"):
-        return run(cmd, cwd)  # no in-process entry point (tokenize_audio.py's handler is its __main__)
+    if name not in ("train", "eval_cloze", "align_probe", "sample", "export_hf", "tokenize_audio"):
+        return run(cmd, cwd)  # no in-process entry point
     module, err, old = importlib.import_module(name), io.StringIO(), os.getcwd()
     entry = getattr(module, "cli", None) or module.main
     os.chdir(cwd)
