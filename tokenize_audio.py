@@ -384,14 +384,14 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
+    inputs = read_inputs(args)  # refused inputs stop here, before out_dir exists
     # one run at a time in out_dir (training/lock.py): a second one would write the same shards
     with OutDirLock(args.out_dir, "tokenize_audio.py", rank == 0, torch.distributed.barrier if world > 1 else None):
-        return tokenize(args, rank, world)
+        return tokenize(args, rank, world, *inputs)
 
 
-def tokenize(args, rank, world):
-    """Read the sources, encode this rank's share into shards, and (rank 0) merge them into the corpus."""
-    clips, items, cells, source = read_inputs(args)
+def tokenize(args, rank, world, clips, items, cells, source):
+    """Encode this rank's share of the clips into shards, and (rank 0) merge them into the corpus."""
     work, clip_keys, index = work_list(clips, items, cells)
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)
