@@ -136,7 +136,7 @@ SWEEP = [
     ("export: --replace an older sharded model", ["export_hf.py", "{W}/run", "{W}/exp_old_r", "--replace"], OK),
     # tokenize_audio.py (its other cases: helper "audio")
     ("tokenize: a second run in an out_dir in use", ["tokenize_audio.py", "--manifest", "{W}/clips.jsonl", "--out_dir", "{W}/busy_tok",
-                                                     "--mimi_weights", "{W}/mimi_a.safetensors"], "in use by another run"),
+                                                     "--unpaired", "--mimi_weights", "{W}/mimi_a.safetensors"], "in use by another run"),
 ]
 
 
