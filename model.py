@@ -21,7 +21,6 @@ In code:
 Vocabulary: cfg.vocab_size is the real vocabulary; the embedding/head tables have pad_vocab(vocab_size)
 rows (a multiple of 64) and logits are cut to vocab_size, so padding rows never enter a softmax.
 """
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.checkpoint import is_run_dir, load_verified
+from training.checkpoint import CheckpointError, is_run_dir, load_verified
 
 
 @dataclass
@@ -263,13 +262,12 @@ class Decoder(nn.Module):
         s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
         trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights. A folder whose
         vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables."""
-        from training.hf_weights import SafetensorsFolder, hf_config_kwargs, resolve_hf
+        from training.hf_weights import SafetensorsFolder, read_config, resolve_hf
         folder = resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
             raise FileNotFoundError(f"{cfg_path} not found: an HF model folder needs config.json and *.safetensors")
-        with open(cfg_path) as f:
-            cfg = ModelConfig(**hf_config_kwargs(json.load(f), cfg_path))
+        cfg = ModelConfig(**read_config(cfg_path))
         weights = SafetensorsFolder(folder)
         V_hf = weights.shape("model.embed_tokens.weight")[0]
         emb = weights.get("model.embed_tokens.weight", (V_hf, cfg.d_model))
@@ -348,18 +346,18 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
     if os.path.isfile(spec):
         ckpt = load_verified(spec)  # ckpt.CheckpointError (a ValueError): unreadable, or checksums differ
         if "model_config" not in ckpt or "model" not in ckpt:
-            raise ValueError(f"{spec}: not a train.py checkpoint (needs keys 'model_config' and 'model')")
+            raise CheckpointError(f"{spec}: not a train.py checkpoint (needs keys 'model_config' and 'model')")
         cfg = ModelConfig(**ckpt["model_config"])
         if vocab_size is not None and vocab_size != cfg.vocab_size:
-            raise ValueError(f"{spec}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
-                             "the checkpoint was trained on another corpus/vocabulary")
+            raise CheckpointError(f"{spec}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
+                                  "the checkpoint was trained on another corpus/vocabulary")
         with torch.device("meta"):
             model = Decoder(cfg)
         sd = {k.removeprefix("_orig_mod.").replace("._orig_mod.", "."): v for k, v in ckpt["model"].items()}
         try:
             model.load_state_dict(sd, assign=True)
         except RuntimeError as e:
-            raise ValueError(f"{spec}: weights do not match its model_config ({e})") from e
+            raise CheckpointError(f"{spec}: weights do not match its model_config ({e})") from e
         return model._tie_and_rope().to(map_location)
     if os.path.isdir(spec) and (is_run_dir(spec) or not os.path.isfile(os.path.join(spec, "config.json"))):
         raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor an HF model's config.json"

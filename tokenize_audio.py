@@ -75,7 +75,8 @@ the manifest, and files changed since (a file fixed after it was skipped, or rep
 says how many clips were reused. Delete out_dir/shards to encode everything again. A merge leaves
 out_dir holding exactly what meta.json lists: split and bench files of an earlier run that this run
 does not write are removed (and named); --add_bench instead adds or replaces its sets and keeps the
-rest. Every expected failure is one line `tokenize_audio.py: error: ...` (a traceback is a bug).
+rest. One run at a time holds out_dir (out_dir/.lock, training/lock.py): a second is refused. Every
+expected failure is one line `tokenize_audio.py: error: ...` (a traceback is a bug).
 """
 import argparse
 import datetime
@@ -101,6 +102,7 @@ from audio.lhotse_cuts import read_cuts
 from audio.manifests import SPLITS, clips_from_records, read_bench_manifest, read_manifest, split_specs
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
 from audio.shards import audio_digest, check_fingerprint, content_key, file_stamp, read_shards, write_shard
+from training.lock import OutDirLock
 
 ROUTES = ("manifest", "cuts", "kaldi_dir", "hf_dataset")  # where clips come from: one of them, or none
 
@@ -366,8 +368,9 @@ def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenize
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
                   bench={n: k for n, k in written.items() if k}, bench_skipped=skipped)
     tokenbin.write_meta(args.out_dir, dict(
-        meta, tokenizer=tokenizer, counts=counts, bench_sources={n: next(it["source"] for it in items
-                                                                         if it["name"] == n) for n in names},
+        meta, tokenizer=tokenizer, counts=counts, units=dict(tokenizer=tokenizer["name"],
+                                                             sha256=tokenizer["weights_sha256"], vocab_size=VOCAB_SIZE),
+        bench_sources={n: next(it["source"] for it in items if it["name"] == n) for n in names},
         source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_seconds "
                f"{args.min_seconds}, min_peak {args.min_peak}"))
     return counts
@@ -381,7 +384,14 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
-    clips, items, cells, source = read_inputs(args)
+    inputs = read_inputs(args)  # refused inputs stop here, before out_dir exists
+    # one run at a time in out_dir (training/lock.py): a second one would write the same shards
+    with OutDirLock(args.out_dir, "tokenize_audio.py", rank == 0, torch.distributed.barrier if world > 1 else None):
+        return tokenize(args, rank, world, *inputs)
+
+
+def tokenize(args, rank, world, clips, items, cells, source):
+    """Encode this rank's share of the clips into shards, and (rank 0) merge them into the corpus."""
     work, clip_keys, index = work_list(clips, items, cells)
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)

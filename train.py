@@ -35,6 +35,9 @@ LR per stage: linear warmup over the first warmup_frac of max_iters to learning_
 decay to min_lr at max_iters. No dropout, no other randomness: a batch is a function of (seed, step),
 so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic), and log.jsonl, train.log and
 config.json (training/log.py: every record, the console, the run described); with wandb_log, wandb too.
+It holds out_dir/.lock meanwhile (training/lock.py: a second run there is refused). A checkpoint records
+its corpus's units and file hashes (training/corpus.py): a start from a model of other units (another
+tokenizer) and a resume on a corpus changed since are refused, naming what differs.
 """
 import math
 import os
@@ -55,8 +58,11 @@ from model import PRESETS, Decoder, ModelConfig, estimate_mfu
 from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, parent_of,
                                  remove_stale_tmp, save_training_state)
 from training.config import ConfigError, parse
+from training.corpus import CorpusError, check_checkpoint, check_unchanged, check_units, records, trained_on
 from training.cpu_malloc import keep_freed_memory
-from training.log import RunLog, session
+from training.hf_weights import HFError
+from training.lock import LockError, OutDirLock
+from training.log import LogError, RunLog, session
 from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
@@ -166,6 +172,9 @@ def setup_system(C):
                               f"({b * a * C.seq_len * world:,} tokens per step)")
     dev = C.device if C.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dev_type = "cuda" if dev.startswith("cuda") else "cpu"
+    if dev_type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={C.device!r}: this machine has no CUDA device (torch {torch.__version__} sees "
+                          f"none); use --device=cpu, or auto")
     if distributed:
         if dev_type == "cuda":
             dev = f"cuda:{int(os.environ['LOCAL_RANK'])}"
@@ -191,6 +200,7 @@ def load_data(C, S):
     mix = C.data_mix or {C.data_dir: 1.0}  # {corpus_dir: weight}
     names, meta = mixture_meta(mix) if C.data_mix else ({C.data_dir: None}, tokenbin.read_meta(C.data_dir))
     splits = {d: [tokenbin.load_split(d, split) for split in ("train", "val")] for d in mix}
+    corpus = records({d: tokenbin.read_meta(d) for d in mix})  # units and file hashes, kept in each checkpoint
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
     probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
@@ -210,13 +220,14 @@ def load_data(C, S):
     val_rows = list(range(S.rank, C.eval_iters * C.batch_size * C.grad_accum * S.world, S.world))
     return types.SimpleNamespace(meta=meta, mix=mix, names=names, vocab=tokenbin.model_vocab_size(meta),
                                  mode=mode, sampler=sampler, val_samplers=val_samplers, val_rows=val_rows,
-                                 langs=sampler.langs)
+                                 langs=sampler.langs, corpus=corpus)
 
 
 def resume_checkpoint(C, S, D):
     """out_dir/ckpt.pt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
     the same rows per step, and a sampler that draws the same data -> (path, checkpoint)."""
     ckpt_path, ckpt = load_checkpoint(C.out_dir)
+    check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt["phase"] != C.phase:
         raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                               f"{C.phase}: resume continues the same phase. To start {C.phase} from "
@@ -232,6 +243,7 @@ def resume_checkpoint(C, S, D):
         raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
                           f"would not continue the one its checkpoint describes; keep them. Only "
                           f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
+    check_unchanged(ckpt_path, ckpt.get("corpus"), D.corpus)  # the same files, wherever data_dir is now
     try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
         D.sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": S.world})
     except ValueError as e:
@@ -248,18 +260,14 @@ def build_model(C, S, D):
         step = ckpt["step"]
     elif init_kind(C.init_from) == "checkpoint":
         ckpt_path, ckpt = load_checkpoint(C.init_from)
+        check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt is not None:
-        for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer
-            if ckpt["meta"].get(key) != D.meta.get(key):
-                raise CheckpointError(
-                    f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but "
-                    f"{C.data_dir}/meta.json has {key}={D.meta.get(key)!r}: corpus/vocabulary mismatch. "
-                    f"Train on a corpus made with the same tokenizer, or start from scratch.")
         model = Decoder(ModelConfig(**ckpt["model_config"]))
         model.load_state_dict(ckpt["model"])
     elif C.init_from == "scratch":
         model = Decoder(ModelConfig.preset(C.model_preset, D.vocab))
     else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
+        check_units(C.init_from, trained_on(C.init_from)[0], C.data_dir, D.meta)  # an export_hf.py folder
         model = Decoder.from_hf(C.init_from, vocab_size=D.vocab)
     if model.cfg.max_seq_len < C.seq_len:  # RoPE tables (not in the state dict)
         model.cfg.max_seq_len = C.seq_len
@@ -390,6 +398,13 @@ def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
     check_chain(C)
     S = setup_system(C)
+    # one run at a time in out_dir (training/lock.py): taken before anything there is read or written
+    with OutDirLock(C.out_dir, "train.py", S.master, dist.barrier if S.distributed else None):
+        run(C, S)
+
+
+def run(C, S):
+    """The run: data, model, optimizer, then the loop (main holds the out_dir's lock around it)."""
     D = load_data(C, S)
     model, step, ckpt, (n_params, flops_per_token) = build_model(C, S, D)
     opt = build_optimizer(C, S, model, ckpt)
@@ -435,7 +450,7 @@ def main(argv=None):
         if is_ckpt:
             save_training_state(os.path.join(C.out_dir, "ckpt.pt"), model, opt, S.master, step=step,
                                 config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
-                                sampler=D.sampler.state_dict(), parent=parent)
+                                sampler=D.sampler.state_dict(), parent=parent, corpus=D.corpus)
         meter.resume()
     if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
@@ -448,10 +463,16 @@ def main(argv=None):
         dist.destroy_process_group()
 
 
-if __name__ == "__main__":
+def cli(argv=None):
+    """main() as a command: every expected failure is one line `train.py: error: ...`, exit 1; anything
+    else is a bug and keeps its traceback."""
     try:
-        main()
-    except (ConfigError, CheckpointError, NonFiniteError, tokenbin.FormatError, DataError,
-            FileNotFoundError) as e:
+        main(argv)
+    except (ConfigError, CheckpointError, CorpusError, NonFiniteError, tokenbin.FormatError, DataError, HFError,
+            LockError, LogError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()

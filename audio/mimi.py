@@ -40,14 +40,14 @@ def resolve_weights(args):
     return path, args.mimi_repo, args.mimi_revision
 
 
-def check_safetensors(path):
-    """SystemExit unless path is a safetensors file (the module docstring says why)."""
+def check_safetensors(path, script="tokenize_audio.py"):
+    """SystemExit (one line, as `script`) unless path is a safetensors file (the module docstring says why)."""
     try:
         from safetensors import safe_open
         with safe_open(path, "pt"):
             pass
     except Exception as e:
-        raise SystemExit(f"tokenize_audio.py: --mimi_weights {path} is not a safetensors file ({e}). "
+        raise SystemExit(f"{script}: error: --mimi_weights {path} is not a safetensors file ({e}). "
                          f"Pass kyutai's {loaders.MIMI_NAME}, or convert a state dict with "
                          f"safetensors.torch.save_file.") from None
 

@@ -170,6 +170,9 @@ def test_push_calls_upload_folder(exported, monkeypatch):
     assert calls == [("create", "me/toy"), ("upload", folder, "me/toy")]
 
 
-def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="neither a ckpt.pt nor an out_dir"):
-        export_hf.export(str(tmp_path / "nope"), str(tmp_path / "hf"))
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        export_hf.main([str(tmp_path / "nope"), str(tmp_path / "hf")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 1 and len(err) == 1
+    assert err[0].startswith("export_hf.py: error: ") and "neither a ckpt.pt nor an out_dir" in err[0]

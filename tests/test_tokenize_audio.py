@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -419,13 +420,19 @@ def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, 
     c = ta.main(["--manifest", str(tmp_path / "segments.jsonl"), "--out_dir", books, "--unpaired",
                  "--mimi_weights", mimi_path, "--threads", "1"])["counts"]
     assert (c["clips_written"], c["clips_skipped"]) == (5, 0)
-    mix = {books: 3, small_toy_corpus: 1}
+    # a mixture needs one tokenizer's units (tokenbin.units_mismatch): the toy's pseudo-units relabelled as
+    # this Mimi's stand in for a paired Mimi corpus (the ids are plumbing here)
+    paired = str(tmp_path / "paired")
+    shutil.copytree(small_toy_corpus, paired)
+    meta = tokenbin.read_meta(paired)
+    tokenbin.write_meta(paired, dict(meta, units=tokenbin.read_meta(books)["units"]))
+    mix = {books: 3, paired: 1}
     out = str(tmp_path / "pre")
     train.main(["--seq_len=32", "--batch_size=4", "--log_interval=1", "--eval_interval=2", "--eval_iters=1",
                 "--model_preset=tiny", "--phase=pretrain", f"--out_dir={out}", "--max_iters=2",
                 f"--data_mix={mix!r}"])
     recs = [json.loads(line) for line in open(os.path.join(out, "log.jsonl"))]
-    toy = os.path.basename(small_toy_corpus)
+    toy = os.path.basename(paired)
     last_val = [r for r in recs if "val_loss" in r][-1]
     assert {"val_loss_books_en", f"val_loss_{toy}_en", f"val_loss_{toy}_fr"} <= set(last_val)
     assert "val_loss_books_fr" not in last_val  # an EN-only corpus has no FR val loss

@@ -1,7 +1,7 @@
 """training/checkpoint.py: the checkpoint file, written atomically and checked on every load.
 
 A checkpoint is one torch.save'd dict (train.py writes model_config, model, optimizer, step, config,
-phase, meta, sampler) plus "checksums": {path: sha256 hex} of the bytes of every tensor in it, e.g.
+phase, meta, sampler, and corpus: training/corpus.py) plus "checksums": {path: sha256 hex} of the bytes of every tensor in it, e.g.
 "model/blocks.0.attn.qkv.weight", "optimizer/state/blocks.0.mlp.up.weight/exp_avg", and
 "(other values)" over everything else (step, config, ...: their JSON). load() recomputes them, so a
 flipped bit in the tensor data (bit rot, a bad copy) is an error naming the tensor, never a quietly
@@ -14,7 +14,8 @@ A checkpoint's fingerprint is the sha256 of its checksums (so of every tensor an
 checkpoint keeps its run's "parent": the checkpoint it started from (path, step, phase, fingerprint),
 or scratch / the HF model; the lineage follows the parents while they exist and says whether each is
 still the checkpoint that was used. Also here: what a train.py init_from names (init_kind), decided by
-what is on disk, and the training state saved and restored (save_training_state, load_optimizer_state).
+what is on disk, the training state saved and restored (save_training_state, load_optimizer_state),
+and a checkpoint's plain values read without its tensors (read_metadata).
 """
 import dataclasses
 import hashlib
@@ -56,18 +57,24 @@ def checksums(obj):
     return sums
 
 
-def load_verified(path):
-    """torch.load(path) (tensors only, no code) and verify its checksums; CheckpointError if it cannot
-    be read or does not match. A dict without "checksums" (written before they existed) loads with a
-    warning."""
+def _load(path, mmap=False):
+    """torch.load(path) (tensors only, no code) as a dict, or CheckpointError."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:
         raise CheckpointError(f"{path}: cannot be read as a train.py checkpoint ({type(e).__name__}: "
                               f"{str(e)[:200]}). It is truncated or corrupt, or not a torch file: restore "
                               f"it from a copy or re-run the phase that writes it.") from None
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: not a train.py checkpoint (a {type(ckpt).__name__}, not a dict)")
+    return ckpt
+
+
+def load_verified(path):
+    """torch.load(path) (tensors only, no code) and verify its checksums; CheckpointError if it cannot
+    be read or does not match. A dict without "checksums" (written before they existed) loads with a
+    warning."""
+    ckpt = _load(path)
     stored = ckpt.pop("checksums", None)
     if stored is None:
         print(f"{path}: no checksums (written before train.py stored them): not verified")
@@ -105,6 +112,17 @@ def load_checkpoint(path):
         raise CheckpointError(f"{path}: not a complete train.py checkpoint, missing {missing}. Re-run "
                               f"the phase that writes it.")
     return path, ckpt
+
+
+def read_metadata(path):
+    """The plain values of a train.py checkpoint (step, config, phase, meta, corpus, ...), without reading
+    its tensors (memory-mapped, not verified: load_checkpoint does that) -> dict; CheckpointError if the
+    file cannot be read."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "ckpt.pt")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no checkpoint there. Run the phase that writes it first.")
+    return {k: v for k, v in _load(path, mmap=True).items() if k not in ("model", "optimizer", "checksums")}
 
 
 def is_run_dir(folder):
