@@ -144,8 +144,10 @@ RoPE theta {cfg.rope_theta}{' with llama3 scaling' if cfg.rope_scaling else ''},
 
 ## Use
 ```python
+import torch
 from transformers import AutoModelForCausalLM
 model = AutoModelForCausalLM.from_pretrained("THIS_FOLDER")   # logits (B, T, {vocab['vocab_size']})
+prompt_units = [...]                                          # unit ids of a spoken prompt (0..{vocab['units'] - 1})
 ids = torch.tensor([[{vocab['story_boundary']}, *prompt_units]])           # a story starts with the boundary
 model.generate(ids, max_new_tokens=250, do_sample=True)     # stops at the boundary: the story's end
 ```

@@ -336,6 +336,25 @@ def work_list(clips, items, cells):
 
 # ----------------------------------------------------------------------------- merge
 
+def added_bench_sets(out_dir, tokenizer, names):
+    """Sets an earlier --add_bench put into this corpus that this run does not list: kept through a
+    re-run of the corpus command when they were made with the same weights -> {name: (source, items,
+    skipped)}; with other weights they are stale and go (remove_stale names them)."""
+    try:
+        old = tokenbin.read_meta(out_dir)
+    except tokenbin.FormatError:  # no corpus here yet
+        return {}
+    if (old.get("tokenizer") or {}).get("weights_sha256") != tokenizer["weights_sha256"]:
+        return {}
+    counts = old.get("counts") or {}
+    added = {n: (src, (counts.get("bench") or {}).get(n, 0), (counts.get("bench_skipped") or {}).get(n, 0))
+             for n, src in (old.get("bench_sources") or {}).items()
+             if src.endswith("(--add_bench)") and n not in names and n in tokenbin.list_benches(out_dir)}
+    if added:
+        print(f"tokenize_audio.py: kept {len(added)} bench sets added earlier with --add_bench: {', '.join(sorted(added))}")
+    return added
+
+
 def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenizer, source):
     """Rank 0: encoded clips -> the corpus format in manifest order, skipped.jsonl, meta.json."""
     splits, counts, skips, langs = assemble_splits(clips, [done[k] for k in clip_keys],
@@ -354,6 +373,9 @@ def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenize
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
              for ext in (".bin", ".items.npy", ".total.npy") + ((".groups.npy",) if bench_groups[name] else ())]
+    added = added_bench_sets(args.out_dir, tokenizer, {it["name"] for it in items})
+    keep += [os.path.join(args.out_dir, "bench", f) for f in os.listdir(os.path.join(args.out_dir, "bench"))
+             if f.split(".")[0] in added] if added else []
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
         tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
@@ -366,11 +388,13 @@ def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenize
     counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),
                   skip_reasons=reasons,
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
-                  bench={n: k for n, k in written.items() if k}, bench_skipped=skipped)
+                  bench={**{n: k for n, (_, k, _) in added.items()}, **{n: k for n, k in written.items() if k}},
+                  bench_skipped={**{n: k for n, (_, _, k) in added.items()}, **skipped})
     tokenbin.write_meta(args.out_dir, dict(
         meta, tokenizer=tokenizer, counts=counts, units=dict(tokenizer=tokenizer["name"],
                                                              sha256=tokenizer["weights_sha256"], vocab_size=VOCAB_SIZE),
-        bench_sources={n: next(it["source"] for it in items if it["name"] == n) for n in names},
+        bench_sources={**{n: src for n, (src, _, _) in added.items()},
+                       **{n: next(it["source"] for it in items if it["name"] == n) for n in names}},
         source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_seconds "
                f"{args.min_seconds}, min_peak {args.min_peak}"))
     return counts

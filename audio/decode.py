@@ -35,9 +35,9 @@ import sphn
 # 0.1 s is above any codec padding and far below a cut that matters (a third of a 3 s clip).
 TRUNCATED_S = 0.1
 SEGMENT_SLACK_S = 0.05
-# Integer PCM decodes into [-1, 1); float files and resamplers overshoot full scale a little (sphn's
-# resampler takes a full-scale square wave to a peak of 1.29, docs/LOG.md 2026-12-06). Twice full scale
-# is beyond any of that and far below the scales of the writer bugs it catches (x32768, x30, 1e30).
+# Integer PCM decodes into [-1, 1); float files and resamplers overshoot full scale a little (docs/LOG.md).
+# Twice full scale is beyond any of that and far below the scales of the writer bugs it catches
+# (x32768, x30, 1e30).
 MAX_PEAK = 2.0
 _DELAY = {}  # source rate -> sphn resampler delay in output samples (resample)
 

@@ -115,10 +115,17 @@ class AudioRows:
         return path, True
 
 
+def _list_feature():
+    """datasets' list feature: List from datasets 4, Sequence before it (a list column of audio)."""
+    import datasets
+    return getattr(datasets, "List", None) or datasets.Sequence
+
+
 def _undecoded(ds, columns, spec):
     """Cast the audio columns (an Audio column, or a list of Audio) to their undecoded storage; 0 rows
     is an error (a filter that kept nothing, the wrong split)."""
-    from datasets import Audio, List
+    from datasets import Audio
+    List = _list_feature()
     if len(ds) == 0:
         raise SystemExit(f"{spec}: the dataset has 0 rows; check --hf_split and the files")
     for c in columns:
@@ -171,7 +178,7 @@ def read_bench(args):
     rows, items = AudioRows(ds, args.hf_bench), []
     names = (_column(ds, args.bench_name_column, args.hf_bench, "--bench_name_column")
              if args.bench_name_column else [args.bench_name] * len(ds))
-    from datasets import List
+    List = _list_feature()
     listed = [c for c in prompt_cols if isinstance(ds.features[c], List)]
     if listed and len(prompt_cols) > 1:
         raise SystemExit(f"{args.hf_bench}: --prompt_column {listed[0]} holds a list of audio: give it alone, "

@@ -29,8 +29,9 @@ FORMAT = "content-keyed 2"  # fingerprint.json's "shards": shards of older runs 
 
 
 def file_stamp(path):
-    """What a file's key knows of its content: [size, mtime in ns], or ["missing"] (a file that does
-    not exist yet is encoded once it appears)."""
+    """What a file's key knows of it: [absolute path, size, mtime in ns], or [absolute path, "missing"]
+    (a file that does not exist yet is encoded once it appears). The path is part of the key: audio
+    moved elsewhere is encoded again."""
     try:
         st = os.stat(path)
         return [os.path.abspath(path), st.st_size, st.st_mtime_ns]
@@ -109,9 +110,11 @@ def check_fingerprint(shard_dir, fingerprint):
             raise SystemExit(f"{path}: these shards were made by an older tokenize_audio.py (keyed by "
                              f"position in the manifest, not by content); delete {shard_dir} to encode again")
         if old != fingerprint:
-            raise SystemExit(f"{path}: shards were made with other weights or settings "
-                             f"({', '.join(k for k in fingerprint if old.get(k) != fingerprint[k])} "
-                             f"differ). Use a new --out_dir or delete {shard_dir} to start over.")
+            differ = ", ".join(f"{k} {old.get(k)!r} then, {fingerprint[k]!r} now" for k in fingerprint
+                               if old.get(k) != fingerprint[k])
+            raise SystemExit(f"{path}: shards were made with other weights or settings ({differ}). Pass the "
+                             f"earlier values (they made this corpus), or use a new --out_dir, or delete "
+                             f"{shard_dir} to start over.")
         return
     tmp = f"{path}.tmp{os.getpid()}"  # every rank writes the same bytes: the race is harmless
     with open(tmp, "w") as f:

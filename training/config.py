@@ -94,7 +94,10 @@ def parse(defaults, argv, valid, source=None):
     cfg, args = dict(defaults), iter(argv)
     for arg in args:
         if arg in ("-h", "--help"):
-            print(help_text(defaults, valid, comments, source))
+            try:
+                print(help_text(defaults, valid, comments, source), flush=True)
+            except BrokenPipeError:  # `train.py --help | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         if not arg.startswith("--"):  # a config file: python that assigns config values
             if not os.path.isfile(arg):

@@ -57,6 +57,13 @@ def test_bench_sets_added_and_replaced_without_encoding(tmp_path, mimi_path):
     assert all((t1[r[2]:r[3]] == t0[q[4]:q[5]]).all() for r, q in zip(i1, i0))  # the good is the old bad
     meta = tokenbin.read_meta(tmp_path / "c")
     assert meta["counts"]["bench"]["new_fr"] == 2 and meta["counts"]["bench_items_total"] == 18
+    # a re-run of the corpus command (a clip fixed, say) keeps the added sets: nothing encoded, none removed
+    before = corpus_files(tmp_path / "c")
+    rerun = ta.main(["--manifest", str(d / "clips.jsonl"), "--out_dir", str(tmp_path / "c"), *common])
+    assert rerun["n_encoded"] == 0 and tokenbin.list_benches(tmp_path / "c") == sorted(SETS + ["new_fr"])
+    now = corpus_files(tmp_path / "c")
+    assert {f for f in before if before[f] != now.get(f)} == {"meta.json"}
+    assert tokenbin.read_meta(tmp_path / "c")["counts"]["bench"] == meta["counts"]["bench"]
     # units of another tokenizer setting are refused before anything is encoded
     with pytest.raises(SystemExit, match="tokenized with dtype float32, this run with bfloat16"):
         ta.main(["--add_bench", "--bench_manifest", str(d / "more.jsonl"), "--out_dir", str(tmp_path / "c"),

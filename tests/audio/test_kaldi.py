@@ -35,6 +35,8 @@ def test_utterances_languages_and_stories(tmp_path):
 @pytest.mark.parametrize("files, message", [
     (dict(wav_scp="r flac -c -d -s /a/r.flac |\n"), r"wav.scp:1: .* is a command \(a piped entry\), not an audio file"),
     (dict(wav_scp="r /a/r.wav\nr /a/s.wav\n"), "wav.scp:2: id 'r' listed twice"),
+    (dict(wav_scp="r /a/my file.wav\n"), r"wav.scp:1: .* is not '<recording-id> <path>' .*a path with a space"),
+    (dict(wav_scp="r /a/r.wav\n", utt2lang="r en\n", utt2sentence="r one\n"), "utt2sentence:1: sentence of 'r' must be an integer"),
     (dict(wav_scp="r /a/r.wav\n", segments="u r 0 1 1\n"), "segments:1: expected 4 fields, got 5.*downmixes every channel"),
     (dict(wav_scp="r /a/r.wav\n", segments="u q 0 1\n"), "segments:1: recording 'q' of utterance 'u' is not in wav.scp"),
     (dict(wav_scp="r /a/r.wav\n", segments="u r 0 x\n"), "segments:1: begin and end must be seconds"),
@@ -47,3 +49,19 @@ def test_what_a_kaldi_reader_refuses(tmp_path, files, message):
     d = kaldi_dir(tmp_path / "k", files.pop("wav_scp"), files.pop("segments", None), **files)
     with pytest.raises(SystemExit, match=message):
         read_kaldi_dir(d, "train")
+
+
+def test_utt2sentence_orders_what_string_sorted_files_cannot(tmp_path):
+    """Kaldi files are sorted as strings: s_10 and s_11 come before s_2. Without utt2sentence the file
+    order numbers the sentences; with it, each utterance has the index it was given."""
+    ids = sorted(f"s_en_{k}" for k in range(1, 12))                       # s_en_1, s_en_10, s_en_11, s_en_2 ...
+    scp = "".join(f"{u} /a/{u}.wav\n" for u in ids)
+    story = "".join(f"{u} s\n" for u in ids)
+    d = kaldi_dir(tmp_path / "plain", scp, utt2story=story)
+    order = [c["audio"] for c in sorted(clips_from_records(read_kaldi_dir(d, "train", lang="en"), d),
+                                        key=lambda c: c["sentence"])]
+    assert order[:4] == ["/a/s_en_1.wav", "/a/s_en_10.wav", "/a/s_en_11.wav", "/a/s_en_2.wav"]  # file order
+    d = kaldi_dir(tmp_path / "indexed", scp, utt2story=story,
+                  utt2sentence="".join(f"{u} {int(u.rsplit('_', 1)[1]) - 1}\n" for u in ids))
+    clips = clips_from_records(read_kaldi_dir(d, "train", lang="en"), d)
+    assert [c["audio"] for c in sorted(clips, key=lambda c: c["sentence"])] == [f"/a/s_en_{k}.wav" for k in range(1, 12)]
