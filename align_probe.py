@@ -1,7 +1,7 @@
 """
 align_probe.py: how close are a model's EN and FR representations of the same sentence, layer by layer?
 
-    .venv/bin/python align_probe.py out/toy/interleave                       # data/toy_enfr, val split, 500 pairs
+    .venv/bin/python align_probe.py out/toy/interleave                       # its corpus, val split, 500 pairs
     .venv/bin/python align_probe.py out/toy/baseline --n_pairs 1000 --split train --seed 1 --embeddings
     .venv/bin/python align_probe.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda
 
@@ -35,10 +35,11 @@ let `eval_cloze.py --report` compare two models on the same pairs (pair_ids) wit
 The means over layers (mean_*) use layers 1 .. L, the block outputs, never the embeddings (with
 --embeddings layer 0 is only shown per layer); mean_matched over 1 .. L is the number we compare with
 the paper's. Our h_L is before the final norm (transformers' last entry is after it).
-Writes --out (default align.json next to the checkpoint) and a PNG beside it.
+Corpus: --corpus, or the one the model was trained on; it must hold the model's units (eval_cloze.py's
+rules). Writes --out (default align.json next to the checkpoint; with "corpus", "corpus_dir", "units")
+and a PNG beside it; an align.json of another corpus is never replaced.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -48,14 +49,15 @@ from tqdm import tqdm
 
 import tokenbin
 from results import stats
-from eval_cloze import (NonFiniteError, autocast_ctx, default_batch_tokens, default_out, length_batches,
-                        load_for_corpus, pad_batch)
+from eval_cloze import (EXPECTED_ERRORS, NonFiniteError, autocast_ctx, check_overwrite, corpus_record,
+                        default_batch_tokens, default_out, length_batches, load_for_corpus, open_corpus, pad_batch,
+                        write_json)
 
 
 def choose_pairs(n_sentences, n_pairs, seed=0):
     """-> (idx, other): idx sorted sentence indices (n,), other[j] != idx[j] its mismatched partner."""
     if min(n_sentences, n_pairs) < 2:  # one pair has no other sentence to mismatch with
-        raise SystemExit(f"align_probe.py: need at least 2 pairs (--n_pairs {n_pairs}, "
+        raise SystemExit(f"align_probe.py: error: need at least 2 pairs (--n_pairs {n_pairs}, "
                          f"{n_sentences} sentences in the split)")
     rng = np.random.default_rng(seed)
     n = min(n_pairs, n_sentences)
@@ -247,10 +249,11 @@ def format_table(res):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+    ap = argparse.ArgumentParser(prog="align_probe.py", description=__doc__.split("\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("spec", help="model: a run's out_dir or its ckpt/, HF folder or id")
-    ap.add_argument("--corpus", default="data/toy_enfr")
+    ap.add_argument("--corpus", default=None, help="a paired corpus (default: the one the model was trained "
+                    "on, as eval_cloze.py; it must hold the model's units)")
     ap.add_argument("--split", default="val")
     ap.add_argument("--langs", nargs=2, default=None, help="the two languages (default: meta order)")
     ap.add_argument("--n_pairs", type=int, default=500)
@@ -270,7 +273,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         run(args)
-    except (tokenbin.FormatError, NonFiniteError) as e:     # bad input: one clean line, exit 1, as train.py
+    except EXPECTED_ERRORS as e:     # bad input: one clean line, exit 1, as train.py
         print(f"align_probe.py: error: {e}", file=sys.stderr)
         sys.exit(1)
 
@@ -278,19 +281,16 @@ def main(argv=None):
 def run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
-    meta = tokenbin.read_meta(args.corpus)
+    corpus, meta = open_corpus(args.spec, args.corpus, args.device)
+    out = args.out or default_out(args.spec, "align.json")
+    check_overwrite(out, corpus)  # never replaces a probe of another corpus (eval_cloze.py's rule)
     model = load_for_corpus(args.spec, meta, args.device)
-    res = probe(model, args.corpus, args.split, args.n_pairs, args.seed, args.batch_size, args.dtype,
+    res = probe(model, corpus, args.split, args.n_pairs, args.seed, args.batch_size, args.dtype,
                 args.langs, progress=True, batch_tokens=default_batch_tokens(args.device, args.batch_tokens),
                 embeddings=args.embeddings)
-    res["checkpoint"] = args.spec
+    res.update(corpus_record(corpus, meta), checkpoint=args.spec)
     print(format_table(res))
-    out = args.out or default_out(args.spec, "align.json")
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(res, f, indent=1, allow_nan=False)   # a NaN never reaches a results file
-    os.replace(tmp, out)
+    write_json(out, res)
     png = os.path.splitext(out)[0] + ".png"
     plot(res, png, title=f"{args.spec}: {res['n_pairs']} {args.split} pairs")
     print(f"wrote {out} and {png}")

@@ -2,7 +2,7 @@
 eval_cloze.py: spoken cloze accuracy (sSC, sTC in EN, FR, EN>FR, FR>EN, plus any minimal-pair set)
 of a model on the bench sets of a corpus, and the results table of several models.
 
-    .venv/bin/python eval_cloze.py out/toy/interleave                          # every bench set of data/toy_enfr
+    .venv/bin/python eval_cloze.py out/toy/interleave                          # every bench set of its corpus
     .venv/bin/python eval_cloze.py out/toy/interleave/ckpt --sets ssc_en-fr stc_en-fr --scoring sum
     .venv/bin/python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda   # bf16 autocast, fp32 head
     .venv/bin/python eval_cloze.py --report out/toy/report.md baseline=out/toy/baseline \
@@ -38,9 +38,15 @@ enough to flip close items; docs/LOG.md has the counts). --compile: torch.compil
 (batch and time symbolic), so sequences of new lengths reuse one graph instead of recompiling per
 length; its first pass pays the compilation, worth it on a GPU or a large suite, not on the toy.
 
+Corpus: --corpus, or by default the one the model was trained on (its checkpoint records it; an
+export_hf.py folder too; an HF text model needs --corpus). It must hold the model's units (the same
+tokenizer: tokenbin.py's "units"), else a clear error: scores of other units mean nothing.
+
 Output: a table like the paper's, and one JSON per convention, cloze_{mean,sum,ending}.json next to
-the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scoring's):
-    {"scoring", "checkpoint", "corpus", "dtype", "fp32_head",
+the checkpoint (--out_dir to put them elsewhere; --out FILE writes only --scoring's). A file that holds
+results on another corpus directory is never replaced: the run stops before scoring and asks for
+--out_dir (or --out):
+    {"scoring", "checkpoint", "corpus", "corpus_dir" (absolute), "units", "dtype", "fp32_head",
      "results": {set: {"accuracy", "n", "ci95": [lo, hi], "ci95_method", "per_item": [1 | 0.5 | 0, ...],
                        "bench_sha1", and for a set with bench/{set}.groups.npy: "n_groups", "groups",
                        "pair_accuracy" (the plain item mean; no interval, its items are correlated);
@@ -69,7 +75,21 @@ import tokenbin
 from results import stats
 from results.names import DIRECTIONS, SCORING_HELP, SCORINGS, TASKS
 from training import track
+from training.checkpoint import CheckpointError
+from training.corpus import CorpusError, model_corpus
 from training.cpu_malloc import keep_freed_memory
+
+
+class EvalError(ValueError):
+    """A model, corpus or setting the evaluation cannot use; the message says what to do."""
+
+
+class NonFiniteError(ValueError):
+    """The model produced NaN/inf scores: a broken checkpoint, never an accuracy."""
+
+
+# what eval_cloze.py and align_probe.py report as one line `<script>: error: ...` (anything else is a bug)
+EXPECTED_ERRORS = (EvalError, NonFiniteError, CorpusError, CheckpointError, tokenbin.FormatError)
 
 # ----------------------------------------------------------------------------- model loading
 
@@ -83,8 +103,35 @@ def load_for_corpus(spec, meta, device="cpu"):
     try:
         model = load_model(spec, vocab_size=tokenbin.model_vocab_size(meta), map_location="cpu")
     except (ValueError, FileNotFoundError) as e:
-        raise SystemExit(f"cannot evaluate {spec} on this corpus: {e}") from None
+        raise EvalError(f"cannot evaluate {spec} on this corpus: {e}") from None
     return model.to(device).eval()
+
+
+def open_corpus(spec, corpus, device):
+    """The corpus to score spec on (--corpus, else the model's own), checked to hold the model's units
+    (training/corpus.py), and the device checked -> (corpus_dir, meta)."""
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise EvalError(f"--device {device}: this machine has no CUDA device; use --device cpu")
+    return model_corpus(spec, corpus)
+
+
+def corpus_record(corpus, meta):
+    """What a result file records of its corpus: the path as given, the absolute one and its units."""
+    return {"corpus": corpus, "corpus_dir": os.path.abspath(corpus), "units": tokenbin.unit_identity(meta)}
+
+
+def check_overwrite(path, corpus):
+    """A result never replaces one computed on another corpus: CorpusError if path holds results of
+    another corpus directory (a file written before corpus_dir was recorded: its "corpus" path)."""
+    try:
+        with open(path) as f:
+            old = json.load(f)
+        was = os.path.abspath(old.get("corpus_dir") or old["corpus"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return  # nothing there, or nothing that names a corpus
+    if was != os.path.abspath(corpus):
+        raise CorpusError(f"{path} holds results on {was}; these are on {os.path.abspath(corpus)} and would "
+                          f"replace them. Give --out_dir (or --out) for these, or remove that file.")
 
 
 def default_out(spec, name):
@@ -149,10 +196,6 @@ def autocast_ctx(device, dtype):
     if dtype == "float32":
         return torch.autocast(device_type=torch.device(device).type, enabled=False)
     return torch.autocast(device_type=torch.device(device).type, dtype=getattr(torch, dtype))
-
-
-class NonFiniteError(ValueError):
-    """The model produced NaN/inf scores: a broken checkpoint, never an accuracy."""
 
 
 def compile_for_eval(model, backend="inductor"):
@@ -250,9 +293,9 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
     names = available if sets is None else list(sets)
     missing = [s for s in names if s not in available]
     if missing:
-        raise SystemExit(f"eval_cloze.py: no bench set {missing} in {corpus_dir}/bench (has {available})")
+        raise EvalError(f"no bench set {missing} in {corpus_dir}/bench (has {available})")
     if not names:
-        raise SystemExit(f"eval_cloze.py: {corpus_dir}/bench has no sets; run the corpus's prepare step")
+        raise EvalError(f"{corpus_dir}/bench has no sets; run the corpus's prepare step")
     # all sets in one pass: a sequence that occurs in several sets (sTC reuses sSC's prompt and good
     # ending) is scored once, and batches are filled across sets
     seqs, plens, spans, extra = [], [], {}, {}
@@ -268,6 +311,12 @@ def evaluate_all(model, corpus_dir, sets=None, batch_size=64, batch_tokens=0, dt
         extra[name] = (groups, total, digest.hexdigest())
         seqs += s
         plens += p
+    context = model.cfg.max_seq_len  # RoPE positions: a longer sequence has none
+    if (longest := max(len(x) for x in seqs)) > context:
+        name = next(n for n, (a, k) in spans.items() if any(len(x) == longest for x in seqs[a:a + 2 * k]))
+        raise EvalError(f"bench/{name} of {corpus_dir} has an item of {longest} tokens (with the boundary), "
+                        f"longer than the model's context of {context}: score sets whose items fit "
+                        f"(--sets), or cut that item")
     lps = token_logprobs(model, seqs, batch_size, batch_tokens, dtype, progress, f"{len(names)} sets",
                          fp32_head)
     results = {}
@@ -333,26 +382,29 @@ def run(args):
         from results import report
         return report.main(args.report, args.specs, args.scoring)
     if len(args.specs) != 1:
-        raise SystemExit("eval_cloze.py: give one model (or use --report for several runs)")
+        raise EvalError("give one model (or use --report for several runs)")
     spec = args.specs[0]
     if args.threads:
         torch.set_num_threads(args.threads)
-    meta = tokenbin.read_meta(args.corpus)
+    corpus, meta = open_corpus(spec, args.corpus, args.device)
+    outs = {scoring: args.out or (os.path.join(args.out_dir, f"cloze_{scoring}.json") if args.out_dir
+                                  else default_out(spec, f"cloze_{scoring}.json"))
+            for scoring in ([args.scoring] if args.out else SCORINGS)}
+    for out in outs.values():  # before the work, not after it
+        check_overwrite(out, corpus)
     model = load_for_corpus(spec, meta, args.device)
     dtype = resolve_dtype(args.device, args.dtype)
     t0 = time.time()
-    results = evaluate_all(compile_for_eval(model) if args.compile else model, args.corpus,
+    results = evaluate_all(compile_for_eval(model) if args.compile else model, corpus,
                            args.sets or None, args.batch_size, default_batch_tokens(args.device, args.batch_tokens),
                            dtype, progress=True, fp32_head=args.fp32_head)
     dt = time.time() - t0
     n_pairs = sum(r["n"] for r in results[args.scoring].values())
-    print(f"{spec} on {args.corpus}: {n_pairs} pairs in {dt:.1f}s ({n_pairs / dt:.1f} pairs/s, "
+    print(f"{spec} on {corpus}: {n_pairs} pairs in {dt:.1f}s ({n_pairs / dt:.1f} pairs/s, "
           f"{args.device}, {dtype}, head {'float32' if args.fp32_head else dtype})")
     print(format_table(results[args.scoring], args.scoring))
-    for scoring in [args.scoring] if args.out else SCORINGS:
-        name = f"cloze_{scoring}.json"
-        out = args.out or (os.path.join(args.out_dir, name) if args.out_dir else default_out(spec, name))
-        write_json(out, {"scoring": scoring, "checkpoint": spec, "corpus": args.corpus, "dtype": dtype,
+    for scoring, out in outs.items():
+        write_json(out, {"scoring": scoring, "checkpoint": spec, **corpus_record(corpus, meta), "dtype": dtype,
                          "fp32_head": args.fp32_head, "results": results[scoring]})
         print(f"wrote {out}")
     if args.wandb:  # into the training run's own wandb run (training/track.py)
@@ -361,11 +413,12 @@ def run(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+    ap = argparse.ArgumentParser(prog="eval_cloze.py", description=__doc__.split("\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("specs", nargs="+", help="model: a run's out_dir or its ckpt/, HF folder or id; "
                     "with --report: label=run_dir (or label=file.json) ..., the first is the baseline")
-    ap.add_argument("--corpus", default="data/toy_enfr", help="corpus directory with bench/")
+    ap.add_argument("--corpus", default=None, help="corpus directory with bench/ (default: the one the model "
+                    "was trained on; it must hold the model's units)")
     ap.add_argument("--sets", nargs="*", default=None, help="bench sets to score (default: all)")
     ap.add_argument("--scoring", default="mean", choices=SCORINGS,
                     help="the convention printed (and, with --out, the one written); all three are scored")
@@ -390,7 +443,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         run(args)
-    except (tokenbin.FormatError, NonFiniteError, track.TrackError) as e:  # bad input: one clean line, exit 1, as train.py
+    except EXPECTED_ERRORS + (track.TrackError,) as e:  # bad input: one clean line, exit 1, as train.py
         print(f"eval_cloze.py: error: {e}", file=sys.stderr)
         sys.exit(1)
 

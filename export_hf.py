@@ -14,23 +14,35 @@ The folder:
     model.safetensors  fp32, transformers' key names: our fused qkv split into q_proj/k_proj/v_proj; the
                        embedding (and an untied lm_head) cut to the real vocabulary (our padding rows are never
                        used); a tied head is not stored (transformers ties it from tie_word_embeddings)
-    speech_vocab.json  what the token ids mean: 0..units-1 speech units, then the story boundary token
+    speech_vocab.json  what the token ids mean: 0..units-1 speech units, then the story boundary token; the
+                       corpus's unit_identity (tokenbin.py "units") and its folder (corpus_dir), which the scripts check
     README.md          model card: corpus meta, tokenizer (Mimi, first codebook), phase and training recipe
+The folder may exist only empty or as an earlier export (exactly these files); anything else (a README.md
+of yours, an older sharded model whose index transformers would load) is refused unless --replace, which
+replaces all of it. The files are written beside it and swapped in whole, so no stale file stays.
 
 Use it:
     AutoModelForCausalLM.from_pretrained(FOLDER)       # logits over units + boundary, as ours (tested 1e-4)
     model.generate(ids, max_new_tokens=N)              # stops at the story boundary (tested)
-    model.load_model(FOLDER) / eval_cloze.py FOLDER --corpus DIR / align_probe.py FOLDER --corpus DIR
+    model.load_model(FOLDER) / eval_cloze.py FOLDER [--corpus DIR] / align_probe.py FOLDER [--corpus DIR]
                                                        # the same numbers as on the checkpoint (tested)
 --push REPO_ID uploads the folder with huggingface_hub (needs a token: `huggingface-cli login`).
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 
 from model import HF_NAMES, load_model
 from training.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
+from training.corpus import trained_on
+
+FILES = ("config.json", "generation_config.json", "model.safetensors", "speech_vocab.json", "README.md")  # an export
+
+
+class ExportError(ValueError):
+    """A checkpoint or folder export_hf.py cannot use; the message says what to do."""
 
 
 def hf_config(cfg, boundary):
@@ -130,8 +142,10 @@ RoPE theta {cfg.rope_theta}{' with llama3 scaling' if cfg.rope_scaling else ''},
 
 ## Use
 ```python
+import torch
 from transformers import AutoModelForCausalLM
 model = AutoModelForCausalLM.from_pretrained("THIS_FOLDER")   # logits (B, T, {vocab['vocab_size']})
+prompt_units = [...]                                          # unit ids of a spoken prompt (0..{vocab['units'] - 1})
 ids = torch.tensor([[{vocab['story_boundary']}, *prompt_units]])           # a story starts with the boundary
 model.generate(ids, max_new_tokens=250, do_sample=True)     # stops at the boundary: the story's end
 ```
@@ -139,33 +153,58 @@ or crosstalk's `model.load_model("THIS_FOLDER")`, `eval_cloze.py`, `align_probe.
 """
 
 
-def export(run, folder):
-    """Write the HF folder for a train.py checkpoint (out_dir or its ckpt/). Returns the folder."""
+def check_folder(folder, replace):
+    """The folder may be written: absent, empty, an earlier export (only FILES, speech_vocab.json among
+    them), or anything with --replace; else ExportError (a user's README.md, an older sharded model whose
+    index transformers would load, ...)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ExportError(f"{folder} is a file, not a folder: give a folder to write the model into")
+    have = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    ours = not have or ("speech_vocab.json" in have and set(have) <= set(FILES))
+    if not ours and not replace:
+        raise ExportError(f"{folder} is not empty and not an earlier export ({', '.join(have[:4])}"
+                          f"{', ...' if len(have) > 4 else ''}): give a new folder, or --replace to replace all "
+                          f"of its contents (nothing of it is kept: no stale shard or index stays behind)")
+
+
+def export(run, folder, replace=False):
+    """Write the HF folder for a train.py checkpoint (out_dir or its ckpt/). Returns the folder. The files
+    are written into a folder beside it and swapped in whole: the folder then holds exactly FILES."""
     from safetensors.torch import save_file
     if not is_checkpoint(run):
-        raise SystemExit(f"export_hf.py: {run} is neither a train.py out_dir nor its ckpt/ (train.py writes them)")
-    try:
-        path, ckpt = load_checkpoint(run)  # every file checked against its sha256
-    except CheckpointError as e:
-        raise SystemExit(f"export_hf.py: error: {e}") from None
+        raise ExportError(f"{run} is neither a train.py out_dir nor its ckpt/ (train.py writes them)")
+    check_folder(folder, replace)
+    path, ckpt = load_checkpoint(run)  # every file checked against its sha256
     model = load_model(path)
     meta = ckpt.get("meta") or {}
     units = int(meta.get("vocab_size", model.cfg.vocab_size - 1))
     if units + 1 != model.cfg.vocab_size:
-        raise SystemExit(f"export_hf.py: {path}: model vocabulary {model.cfg.vocab_size} != corpus units {units} "
-                         "+ 1 boundary token; the checkpoint's meta does not describe its vocabulary")
+        raise ExportError(f"{path}: model vocabulary {model.cfg.vocab_size} != corpus units {units} "
+                          "+ 1 boundary token; the checkpoint's meta does not describe its vocabulary")
+    identity, dirs = trained_on(path)
     vocab = dict(units=units, story_boundary=units, vocab_size=units + 1, tokenizer=meta.get("tokenizer"),
-                 note="ids 0..units-1: speech units; story_boundary: the token before every story")
+                 note="ids 0..units-1: speech units; story_boundary: the token before every story",
+                 **({"unit_identity": identity} if identity else {}), **({"corpus_dir": dirs[0]} if len(dirs) == 1 else {}))
     cfg_dict = hf_config(model.cfg, boundary=units)
-    os.makedirs(folder, exist_ok=True)
-    for name, d in (("config.json", cfg_dict), ("generation_config.json", generation_config(units))):
-        with open(os.path.join(folder, name), "w") as f:
-            f.write(json.dumps(d, indent=2, sort_keys=True) + "\n")
-    save_file(hf_state_dict(model), os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
-    with open(os.path.join(folder, "speech_vocab.json"), "w") as f:
-        json.dump(vocab, f, indent=2, ensure_ascii=False)
-    with open(os.path.join(folder, "README.md"), "w") as f:
-        f.write(model_card(ckpt, model.cfg, cfg_dict, vocab))
+    folder = os.path.normpath(folder)
+    tmp, old = f"{folder}.tmp{os.getpid()}", f"{folder}.old{os.getpid()}"
+    try:
+        os.makedirs(tmp)
+        for name, d in (("config.json", cfg_dict), ("generation_config.json", generation_config(units))):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(json.dumps(d, indent=2, sort_keys=True) + "\n")
+        save_file(hf_state_dict(model), os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
+        with open(os.path.join(tmp, "speech_vocab.json"), "w") as f:
+            json.dump(vocab, f, indent=2, ensure_ascii=False)
+        with open(os.path.join(tmp, "README.md"), "w") as f:
+            f.write(model_card(ckpt, model.cfg, cfg_dict, vocab))
+        if os.path.isdir(folder):
+            os.rename(folder, old)
+        os.rename(tmp, folder)
+    except OSError as e:  # read-only, full disk, ...: nothing half-written stays
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(f"cannot write {folder} ({e.strerror or e}); it is unchanged") from None
+    shutil.rmtree(old, ignore_errors=True)
     return folder
 
 
@@ -177,13 +216,18 @@ def push(folder, repo_id, private=True):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="train.py checkpoint -> Hugging Face Qwen2/Llama folder")
+    p = argparse.ArgumentParser(prog="export_hf.py", description="train.py checkpoint -> Hugging Face Qwen2/Llama folder")
     p.add_argument("run", help="train.py out_dir or its ckpt/")
-    p.add_argument("folder", help="output folder (created)")
+    p.add_argument("folder", help="output folder (created; an existing one must be empty or an earlier export)")
+    p.add_argument("--replace", action="store_true", help="replace a non-empty folder's whole contents")
     p.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the Hub (private repo)")
     a = p.parse_args(argv)
-    export(a.run, a.folder)
-    print(f"{a.folder}: config.json, generation_config.json, model.safetensors, speech_vocab.json, README.md")
+    try:
+        export(a.run, a.folder, a.replace)
+    except (ExportError, CheckpointError) as e:  # expected: one line; anything else is a bug
+        print(f"export_hf.py: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{a.folder}: {', '.join(FILES)}")
     if a.push:
         print(push(a.folder, a.push))
 

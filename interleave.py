@@ -302,6 +302,12 @@ def mixture_meta(corpus_dirs):
     if len(set(vocabs.values())) != 1:
         raise DataError(f"interleave.py: the corpora of a mixture must share one vocabulary (the same "
                         f"tokenizer), got vocab_size {vocabs}")
+    first, units = next(iter(metas)), {d: tokenbin.unit_identity(m) for d, m in metas.items()}
+    for d, u in units.items():  # the same vocabulary size is not the same units (tokenbin.py's docstring)
+        if (diff := tokenbin.units_mismatch(units[first], u)):
+            raise DataError(f"interleave.py: the corpora of a mixture must hold the same units, but {first} holds "
+                            f"{tokenbin.describe_units(units[first])} and {d} {tokenbin.describe_units(u)} "
+                            f"({diff}). Mix corpora made with the same tokenizer.")
     names = {d: os.path.basename(os.path.normpath(d)) for d in corpus_dirs}
     if len(set(names.values())) != len(names):
         raise DataError(f"interleave.py: corpora of a mixture need distinct directory names (they "

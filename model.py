@@ -22,7 +22,6 @@ Vocabulary: cfg.vocab_size is the real vocabulary; the embedding/head tables hav
 rows (a multiple of 64) and logits are cut to vocab_size, so padding rows never enter a softmax.
 """
 import functools
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import CheckpointPolicy, checkpoint, create_selective_checkpoint_contexts
 
-from training.checkpoint import is_checkpoint, is_run_dir, load_checkpoint, load_weights
+from training.checkpoint import CheckpointError, is_checkpoint, is_run_dir, load_checkpoint, load_weights
 
 
 @dataclass
@@ -307,13 +306,12 @@ class Decoder(nn.Module):
         vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables.
         weights=False: the model of that shape on the meta device, no weight read (train.py's other ranks,
         which receive rank 0's weights)."""
-        from training.hf_weights import SafetensorsFolder, hf_config_kwargs, resolve_hf
+        from training.hf_weights import SafetensorsFolder, read_config, resolve_hf
         folder = resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
             raise FileNotFoundError(f"{cfg_path} not found: an HF model folder needs config.json and *.safetensors")
-        with open(cfg_path) as f:
-            cfg = ModelConfig(**hf_config_kwargs(json.load(f), cfg_path))
+        cfg = ModelConfig(**read_config(cfg_path))
         weights, load = SafetensorsFolder(folder), weights
         V_hf = weights.shape("model.embed_tokens.weight")[0]
         cfg.vocab_size = V_hf if vocab_size is None else vocab_size
@@ -390,14 +388,14 @@ def load_model(spec, vocab_size=None, map_location="cpu"):
     is the caller's choice). vocab_size: for HF, the new vocabulary; for a checkpoint, checked against it."""
     spec = str(spec)
     if is_checkpoint(spec):
-        d, info = load_checkpoint(spec)  # ckpt.CheckpointError (a ValueError): unreadable, or checksums differ
+        d, info = load_checkpoint(spec)  # a CheckpointError (a ValueError): unreadable, or checksums differ
         try:
             cfg = ModelConfig(**info["model_config"])
         except TypeError as e:
-            raise ValueError(f"{d}: its model_config does not describe a Decoder ({e})") from None
+            raise CheckpointError(f"{d}: its model_config does not describe a Decoder ({e})") from None
         if vocab_size is not None and vocab_size != cfg.vocab_size:
-            raise ValueError(f"{d}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
-                             "the checkpoint was trained on another corpus/vocabulary")
+            raise CheckpointError(f"{d}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
+                                  "the checkpoint was trained on another corpus/vocabulary")
         with torch.device("meta"):
             model = Decoder(cfg)
         model.to_empty(device=map_location)._tie_and_rope()  # to_empty unties the head

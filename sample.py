@@ -49,15 +49,25 @@ import torch
 
 import tokenbin
 from model import load_model
+from training.checkpoint import CheckpointError
+from training.corpus import CorpusError, model_corpus, trained_on
+from training.hf_weights import HFError
+
+
+class SampleError(ValueError):
+    """A prompt, model or setting sample.py cannot use; the message says what to do."""
 
 
 def corpus_prompt(corpus, split, story, k, lang):
     """[boundary] + the first k sentences of story `story` of a split, in one language -> (T,) int64."""
     meta, sp = tokenbin.read_meta(corpus), tokenbin.load_split(corpus, split)
-    if not 0 <= story < sp.n_stories:
-        raise SystemExit(f"sample.py: {corpus} {split} has {sp.n_stories} stories, no story {story}")
-    a = int(sp.stories[story])
-    k = min(k, int(sp.stories[story + 1]) - a)
+    if lang not in sp.langs:
+        raise SampleError(f"{corpus} has languages {sp.langs}, not --lang {lang}")
+    stories = sp.lang_stories[lang]  # paired or not
+    if not 0 <= story < len(stories) - 1:
+        raise SampleError(f"{corpus} {split} has {len(stories) - 1} {lang} stories, no story {story}")
+    a = int(stories[story])
+    k = min(k, int(stories[story + 1]) - a)
     units = [np.asarray(sp.sentence(lang, j), np.int64) for j in range(a, a + k)]
     return np.concatenate([[tokenbin.story_boundary_token(meta)], *units])
 
@@ -66,16 +76,25 @@ def bench_prompt(corpus, name, item):
     meta = tokenbin.read_meta(corpus)
     tokens, items = tokenbin.load_bench(corpus, name)
     if not 0 <= item < len(items):
-        raise SystemExit(f"sample.py: bench {name} of {corpus} has {len(items)} items, no item {item}")
+        raise SampleError(f"bench {name} of {corpus} has {len(items)} items, no item {item}")
     ps, pe = items[item][:2]
     return np.concatenate([[tokenbin.story_boundary_token(meta)], np.asarray(tokens[ps:pe], np.int64)])
 
 
-def open_mimi(weights):
-    from audio.mimi import load_mimi
+def open_mimi(weights, units):
+    """Mimi from a safetensors file (never a pickle: audio/mimi.check_safetensors), checked to be the Mimi
+    whose units the model was trained on (units: the model's, training/corpus.py; None: not recorded)."""
+    from audio.mimi import check_safetensors, load_mimi, sha256_file
     if not weights or not os.path.isfile(weights):
-        raise SystemExit(f"sample.py: --mimi_weights {weights!r} not found (Mimi's safetensors, as for "
-                         "tokenize_audio.py)")
+        raise SampleError(f"--mimi_weights {weights!r} not found (Mimi's safetensors, as for tokenize_audio.py)")
+    check_safetensors(weights, "sample.py")
+    if units is not None and units.get("tokenizer") not in (None, "mimi"):
+        raise SampleError(f"the model was trained on {tokenbin.describe_units(units)}, not Mimi codes: Mimi "
+                          f"would encode and decode other units than it knows. Prompt it from its corpus (--corpus).")
+    if units is not None and units.get("sha256") and units["sha256"] != (sha := sha256_file(weights)):
+        raise SampleError(f"--mimi_weights {weights} (sha256 {sha[:12]}...) is another Mimi than the one the "
+                          f"model's corpus was made with ({tokenbin.describe_units(units)}): its units mean "
+                          f"other sounds. Pass the weights tokenize_audio.py used (meta.json's tokenizer names them).")
     return load_mimi(weights, "cpu")
 
 
@@ -84,7 +103,7 @@ def audio_prompt(path, mimi, boundary):
     from audio.mimi import encode_batch
     wav, why = load_audio(path, mimi.sample_rate, max_seconds=600, min_peak=1e-4)
     if wav is None:
-        raise SystemExit(f"sample.py: --audio {path}: {why[0]} ({why[1]})")
+        raise SampleError(f"--audio {path}: {why[0]} ({why[1]})")
     return np.concatenate([[boundary], encode_batch(mimi, [wav], "cpu")[0].astype(np.int64)])
 
 
@@ -135,7 +154,7 @@ def score(runs, corpus, n_stories=200, k=3, n=4, max_new_tokens=60, temperature=
     """The cross-lingual continuation score (module docstring) of each {name: model}; returns a JSON dict."""
     lex = toy_lexicon(corpus)
     if lex is None:
-        raise SystemExit(f"sample.py --score: {corpus} is not a toy_enfr corpus (needs its lexicon)")
+        raise SampleError(f"--score: {corpus} is not a toy_enfr corpus (needs its lexicon)")
     from lexicon import P, facts, text_words
     stories = lex.val_stories()[:n_stories]
     res, per_prompt = {}, {}
@@ -182,7 +201,7 @@ def score(runs, corpus, n_stories=200, k=3, n=4, max_new_tokens=60, temperature=
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="continue a spoken prompt (see the module docstring)")
+    p = argparse.ArgumentParser(prog="sample.py", description="continue a spoken prompt (see the module docstring)")
     p.add_argument("runs", nargs="+", help="checkpoint / out_dir / HF folder; with --score: name=path ...")
     p.add_argument("--corpus", help="corpus directory (prompts from its splits or benches; toy: read as words)")
     p.add_argument("--split", default="val")
@@ -204,12 +223,46 @@ def main(argv=None):
     p.add_argument("--n_stories", type=int, default=200, help="--score: val stories used as prompts")
     p.add_argument("--out", help="write the results as JSON here")
     a = p.parse_args(argv)
+    try:
+        run(a)
+    except (SampleError, CorpusError, CheckpointError, HFError, tokenbin.FormatError, FileNotFoundError) as e:
+        print(f"sample.py: error: {e}", file=sys.stderr)  # expected: one line; anything else is a bug
+        sys.exit(1)
+
+
+def check_args(a):
+    """Values that make no sense are refused, not sampled with."""
+    bad = [f"--{k} {getattr(a, k)}: {why}" for k, ok, why in (
+        ("n", a.n >= 1, "at least 1"), ("max_new_tokens", a.max_new_tokens >= 1, "at least 1"),
+        ("temperature", a.temperature >= 0, ">= 0 (0: greedy; a negative one samples the least likely units)"),
+        ("top_k", a.top_k >= 0, ">= 0 (0: no cut)"), ("k", a.k >= 1, "at least 1 prompt sentence"),
+        ("top_p", a.top_p is None or 0 < a.top_p <= 1, "in (0, 1] (leave it out for no nucleus cut)"),
+        ("n_stories", a.n_stories >= 1, "at least 1")) if not ok]
+    if bad:
+        raise SampleError("; ".join(bad))
+
+
+def load(run, corpus):
+    """A model, checked to hold the units of the corpus its prompts come from (if one is given)."""
+    if corpus:
+        model_corpus(run, corpus)
+    return load_model(run).eval()
+
+
+def fits(model, prompt, max_new_tokens):
+    if len(prompt) + max_new_tokens > model.cfg.max_seq_len:
+        raise SampleError(f"a prompt of {len(prompt)} units + --max_new_tokens {max_new_tokens} exceeds the "
+                          f"model's context of {model.cfg.max_seq_len}: shorten the prompt (--k) or the continuation")
+
+
+def run(a):
+    check_args(a)
     torch.manual_seed(a.seed)
     if a.score:
         if not a.corpus:
-            raise SystemExit("sample.py --score needs --corpus (the toy corpus)")
+            raise SampleError("--score needs --corpus (the toy corpus)")
         runs = dict(r.split("=", 1) if "=" in r else (os.path.basename(os.path.normpath(r)), r) for r in a.runs)
-        res = score({k: load_model(v).eval() for k, v in runs.items()}, a.corpus, a.n_stories, a.k, a.n,
+        res = score({k: load(v, a.corpus) for k, v in runs.items()}, a.corpus, a.n_stories, a.k, a.n,
                     a.max_new_tokens, a.temperature, a.top_k or None, a.seed)
         for key, r in res.items():
             if "rate" in r:
@@ -222,8 +275,9 @@ def main(argv=None):
         out = dict(runs=runs, corpus=a.corpus, n_stories=a.n_stories, k=a.k, n=a.n,
                    max_new_tokens=a.max_new_tokens, temperature=a.temperature, top_k=a.top_k, results=res)
     else:
-        model = load_model(a.runs[0]).eval()
-        mimi = open_mimi(a.mimi_weights) if a.audio or (a.mimi_weights and a.wav_dir) else None
+        model = load(a.runs[0], a.corpus)
+        mimi = (open_mimi(a.mimi_weights, trained_on(a.runs[0])[0]) if a.audio or (a.mimi_weights and a.wav_dir)
+                else None)
         if a.audio:
             prompt = audio_prompt(a.audio, mimi, model.cfg.vocab_size - 1)
         elif a.corpus and a.bench:
@@ -231,7 +285,8 @@ def main(argv=None):
         elif a.corpus:
             prompt = corpus_prompt(a.corpus, a.split, a.story, a.k, a.lang)
         else:
-            raise SystemExit("sample.py: give a prompt: --corpus DIR [--bench SET --item I], or --audio FILE")
+            raise SampleError("give a prompt: --corpus DIR [--bench SET --item I], or --audio FILE")
+        fits(model, prompt, a.max_new_tokens)
         conts = continue_prompt(model, prompt, a.n, a.max_new_tokens, a.temperature, a.top_k, a.top_p, a.seed)
         lex = toy_lexicon(a.corpus) if a.corpus else None
         out = dict(run=a.runs[0], prompt=prompt.tolist(), continuations=[c.tolist() for c in conts])

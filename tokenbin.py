@@ -10,7 +10,7 @@ A corpus directory data/<corpus>/ holds, per split (train, val) and language (en
     {split}.stories.npy     int64 (n_stories + 1,): first sentence of each story, then n_sentences
                             (paired corpora: shared by the languages)
     {split}_{lang}.stories.npy   the same, one per language (unpaired corpora, instead of the shared one)
-    meta.json               vocab_size, languages, paired, tokenizer, counts, how the corpus was made
+    meta.json               vocab_size, languages, paired, units, tokenizer, counts, how the corpus was made
     bench/{task}_{direction}.bin + .items.npy   cloze sets: items int64 (n_items, 6) =
                             [prompt_start, prompt_end, good_start, good_end, bad_start, bad_end]
     bench/{name}.groups.npy optional, int64 (n_items,): a group id per item (sLM21 sets: the items of
@@ -32,11 +32,22 @@ translations of each other. Each language has its own stories file and its own s
 
 Every story has at least one sentence (the writer refuses less, readers check it).
 
+What the ids mean (meta.json "units"): {"tokenizer": name, "sha256": hex, "vocab_size": n}, the identity
+of the tokenizer that wrote the corpus. Two corpora hold the same units only if all three agree; models,
+mixtures and evaluations check it (unit_identity, units_mismatch). sha256: of the weights file (Mimi:
+"mimi", sha256 of the safetensors file), of the generator's unit-defining settings (the toy:
+"toy_enfr pseudo-units", data/toy_enfr/prepare.py), of the tokenizer file (a text corpus: "tiktoken").
+A corpus written before "units" existed is read by what it recorded: the name of its "tokenizer" record
+and its weights_sha256 (every tokenize_audio.py corpus has both, so it is checked fully); what it did not
+record (the old toy's settings hash, a test corpus's tokenizer) is unknown and not compared, and
+unit_identity says so ("recorded": false). Re-create the corpus to record it.
+
 Readers memory-map (a 42k-hour corpus is ~2 GB of tokens per language, no need to load it) and
 check everything cheap to check, failing with a message that names the file and what to do.
 
-Try it:  python tokenbin.py data/toy_enfr        (prints what the corpus holds, after checking it)
+Try it:  .venv/bin/python tokenbin.py data/toy_enfr        (prints what the corpus holds, after checking it)
 """
+import hashlib
 import json
 import os
 import sys
@@ -212,6 +223,22 @@ def split_files(corpus_dir, split, meta):
     return [os.path.join(corpus_dir, f) for f in files]
 
 
+def fingerprint(corpus_dir, meta, splits=("train", "val")):
+    """{file name: [bytes, sha256]} of every file of these splits (split_files): what a run records of its
+    corpus, so that a resume refuses a corpus changed under it. The whole content is hashed, not sampled
+    blocks: a rewrite confined to a few sentences (one clip re-encoded) would slip between samples. sha256
+    runs at 0.5-1.4 GB/s on a loaded 2-core CPU: 3-8 s per start for a 42k-hour corpus (3.8 GB of tokens),
+    against a run of hours (docs/LOG.md)."""
+    out = {}
+    for path in (p for split in splits for p in split_files(corpus_dir, split, meta)):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                h.update(block)
+        out[os.path.basename(path)] = [os.path.getsize(path), h.hexdigest()]
+    return out
+
+
 def _load_index(path):
     if not os.path.isfile(path):
         raise FormatError(f"{path}: missing. Build the corpus first (data/toy_enfr/prepare.py or "
@@ -361,6 +388,10 @@ def write_meta(corpus_dir, meta):
             raise ValueError(f"meta.json for {corpus_dir} needs '{key}'")
     if not isinstance(meta.get("paired", True), bool):
         raise ValueError(f"meta.json for {corpus_dir}: 'paired' must be true or false")
+    units = meta.get("units", {"tokenizer": "", "sha256": "", "vocab_size": meta["vocab_size"]})
+    if set(units) != {"tokenizer", "sha256", "vocab_size"} or units["vocab_size"] != meta["vocab_size"]:
+        raise ValueError(f"meta.json for {corpus_dir}: 'units' must be {{tokenizer, sha256, vocab_size}} "
+                         f"with vocab_size {meta['vocab_size']}, got {units!r}")
     os.makedirs(corpus_dir, exist_ok=True)
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
     _atomic_write(os.path.join(corpus_dir, "meta.json"), lambda f: f.write(text.encode()))
@@ -381,7 +412,38 @@ def read_meta(corpus_dir):
             raise FormatError(f"{path}: has no '{key}'.")
     if not isinstance(meta.get("paired", True), bool) or not meta["languages"]:
         raise FormatError(f"{path}: 'paired' must be true or false and 'languages' non-empty.")
+    units = meta.get("units", {})
+    if not isinstance(units, dict) or units.get("vocab_size", meta["vocab_size"]) != meta["vocab_size"]:
+        raise FormatError(f"{path}: 'units' must be {{\"tokenizer\", \"sha256\", \"vocab_size\"}} with the "
+                          f"corpus's vocab_size {meta['vocab_size']}, got {units!r}. Re-create the corpus.")
     return meta
+
+
+def unit_identity(meta):
+    """What the token ids of a corpus mean: {"tokenizer", "sha256", "vocab_size", "recorded"} (the module
+    docstring). "recorded": false for a corpus written before meta.json had "units"; its unknown fields
+    are None."""
+    if "units" in meta:
+        u = meta["units"]
+        return {"tokenizer": u.get("tokenizer"), "sha256": u.get("sha256"), "vocab_size": u.get("vocab_size"),
+                "recorded": True}
+    tok = meta.get("tokenizer") or {}
+    return {"tokenizer": tok.get("name"), "sha256": tok.get("weights_sha256"), "vocab_size": meta.get("vocab_size"),
+            "recorded": False}
+
+
+def units_mismatch(a, b):
+    """Two unit identities (unit_identity) -> None if they can be the same units, else what differs, e.g.
+    "tokenizer 'mimi' vs 'toy_enfr pseudo-units'". A field unknown on either side is not compared."""
+    diff = ["sha256 differs" if k == "sha256" else f"{k} {a[k]!r} vs {b[k]!r}" for k in ("tokenizer", "sha256", "vocab_size")
+            if a.get(k) is not None and b.get(k) is not None and a[k] != b[k]]  # describe_units shows the hashes
+    return "; ".join(diff) or None
+
+
+def describe_units(u):
+    """One identity as words, for messages: "mimi (sha256 1a2b3c4d..., 2048 units)"."""
+    sha = f"sha256 {u['sha256'][:12]}..." if u.get("sha256") else "no hash recorded"
+    return f"{u.get('tokenizer') or 'an unnamed tokenizer'} ({sha}, {u.get('vocab_size')} units)"
 
 
 def is_paired(meta):
@@ -404,7 +466,10 @@ def model_vocab_size(meta):
 if __name__ == "__main__":
     corpus = sys.argv[1] if len(sys.argv) > 1 else "data/toy_enfr"
     meta = read_meta(corpus)
-    print(f"{corpus}: vocab {meta['vocab_size']}, languages {meta['languages']}")
+    units = unit_identity(meta)
+    unknown = [k for k in ("tokenizer", "sha256") if units[k] is None]
+    print(f"{corpus}: vocab {meta['vocab_size']}, languages {meta['languages']}, units {describe_units(units)}"
+          + (f" (no \"units\" in meta.json, and no {' or '.join(unknown)} recorded: not checked)" if unknown else ""))
     for split in ("train", "val"):
         if not os.path.isfile(split_files(corpus, split, meta)[-1]):
             continue

@@ -11,21 +11,28 @@ Each sentence clip is decoded, downmixed to mono, resampled to 24 kHz, and encod
     # EN-only long recordings with segment times (LibriHeavy): an unpaired corpus
     .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --manifest libriheavy_segments.jsonl --unpaired \
         --out_dir data/libriheavy_en --device cuda
+    # add (or replace) cloze sets in an existing corpus: only their clips are read, none re-encoded twice
+    .venv/bin/python tokenize_audio.py --add_bench --bench_manifest more_bench.jsonl --out_dir data/mycorpus
 
-Hugging Face datasets in (audio/hf_datasets.py; needs `pip install datasets`): a Hub id, a save_to_disk folder or
-parquet files, its columns mapped to story / sentence / lang / split, rows sharded over the ranks:
+Clips come from one of: a JSONL manifest (--manifest; audio/manifests.py), lhotse CutSets (--cuts;
+audio/lhotse_cuts.py), Kaldi data dirs (--kaldi_dir; audio/kaldi.py) or a Hugging Face dataset
+(--hf_dataset; audio/hf_datasets.py, needs `pip install datasets`), its columns mapped to story /
+sentence / lang / split, rows sharded over the ranks:
+    .venv/bin/python tokenize_audio.py --cuts train=cuts_train.jsonl.gz val=cuts_dev.jsonl.gz --lang en --unpaired \
+        --out_dir data/libriheavy_en
+    .venv/bin/python tokenize_audio.py --kaldi_dir train=data/train val=data/dev --lang en --unpaired --out_dir data/kaldi_en
     # slprl/sTinyStories (audio, text, aligned_text, split_sentence): a row is one whole story, EN only
     .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset slprl/sTinyStories --hf_split train \
         --audio_column audio --lang en --split train --unpaired --max_seconds 300 \
         --out_dir data/stinystories_en --device cuda
-    # a sentence-paired EN/FR release as parquet files, with a spoken StoryCloze set (whole endings)
+    # a sentence-paired EN/FR release as parquet files, with its 8 spoken cloze sets (a set-name column)
     .venv/bin/torchrun --standalone --nproc_per_node=8 tokenize_audio.py --hf_dataset /data/enfr_parquet/ \
         --audio_column audio --story_column story_id --sentence_column sentence_idx --lang_column lang \
-        --split_column split --hf_bench /data/ssc_en-fr.parquet --prompt_column prompt --good_column good \
-        --bad_column bad --bench_name ssc_en-fr --out_dir data/spoken_tinystories_enfr --device cuda
+        --split_column split --hf_bench /data/cloze_suite.parquet --bench_name_column set --prompt_column prompt \
+        --good_column good --bad_column bad --out_dir data/spoken_tinystories_enfr --device cuda
 
-clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder); a
-segment of a long recording adds "start" and "end" seconds (audio/manifests.py checks every line):
+clips.jsonl, one sentence clip a line (audio: absolute, or relative to the manifest's folder; gzipped
+or not); a segment of a long recording adds "start" and "end" seconds:
     {"audio": "wav/s0001_en_00.flac", "story": "s0001", "sentence": 0, "lang": "en", "split": "train"}
     {"audio": "libriheavy/ch_0042.flac", "start": 12.3, "end": 15.8, "story": "ch_0042", "sentence": 4,
      "lang": "en", "split": "train"}
@@ -34,20 +41,24 @@ bench.jsonl, one cloze item a line; prompt: a list of clips (played in order), o
 form one set, bench/{name}:
     {"name": "ssc_en-fr", "prompt": ["p0.wav", "p1.wav"], "good": "g.wav", "bad": "b.wav"}
 
-Rules. Stories keep the order of their first appearance in the manifest, sentences are sorted by
-index. Paired corpora (the default): sentence k of en and fr must translate each other, so a story is
-written only if both languages list the same sentence indices 0, 1, ..., n-1 and every one of its
-clips was encoded; else the whole story is dropped from both (a story with a hole is no longer a
-story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
+Rules. Stories keep the order of their first appearance, sentences are sorted by index. lang is any
+2-3 letter code, any number of them. Paired corpora (the default): sentence k of every language
+translates sentence k of the others, so a story is written only if every language of the corpus
+(all the languages its clips name; at least two) lists the same sentence indices 0, 1, ..., n-1 and
+every one of its clips was encoded; else the whole story is dropped from all of them (a story with a
+hole is no longer a story) and each of its clips is listed in out_dir/skipped.jsonl with the reason.
 Unpaired corpora (--unpaired; meta.json "paired": false): languages are not translations (EN-only
-LibriHeavy, any 2-3 letter language code); a "story" is a document (a chapter), a "sentence" one
-segment. A document is written per language in index order and split into two stories at a hole (an
-index the manifest lacks, or a skipped segment): the speech is continuous on either side, not across.
-A clip is skipped when unreadable, empty, truncated (decodes shorter than its header says), silent
+LibriHeavy); a "story" is a document (a chapter), a "sentence" one segment. A document is written per
+language in index order and split into two stories at a hole (an index the manifest lacks, or a
+skipped segment): the speech is continuous on either side, not across.
+A clip is skipped when unreadable, not a regular file, empty, truncated (decodes shorter than its
+header says), too short (< --min_seconds), out of range (a peak beyond twice full scale), silent
 (peak < --min_peak) or too long (> --max_seconds), a segment also when it lies outside its file or
-ends before it starts: audio/decode.py says exactly when; a bench item is skipped when one of its
-clips is (bench/{name}.total.npy keeps what the set listed: eval_cloze.py scores it as n of N). The
-summary prints written + skipped = total.
+ends before it starts, a dataset row when its audio is None: audio/decode.py says exactly when; a
+bench item is skipped when one of its clips is, or when its good and bad are the same audio
+(bench/{name}.total.npy keeps what the set listed: eval_cloze.py scores it as n of N). The summary
+prints written + skipped = total. A run that writes no split from the clips it was given, or nothing
+at all, fails (skipped.jsonl says why).
 
 Each audio file is decoded once for all its segments (cut at sample precision at 24 kHz, so a
 segment's codes equal those of the same samples saved as their own file).
@@ -57,18 +68,20 @@ threads); a window's clips are sorted by duration, batched (--batch_seconds of p
 ceil(n_samples / 1920) frames: Mimi is causal, so padding after a clip cannot change its codes
 (tests/test_tokenize_audio.py: batched == one-by-one, exactly, fp32). Rank r of torchrun encodes a
 contiguous block of the work list (rank_block: the segments of one long file stay on one rank) into
-out_dir/shards/shard_*.npz (audio/shards.py: atomic, keyed by clip index); rank 0 merges them
-(audio/assembly.py) in manifest order, so the corpus is byte-identical for any
-number of ranks. Re-running resumes: clips already in a shard are not encoded again (a finished run only
-re-merges). Keep out_dir/shards to resume or re-merge; delete it to start over. A merge leaves out_dir
-holding exactly what meta.json lists: split and bench files of an earlier run that this run does not
-write are removed (and named).
+out_dir/shards/shard_*.npz (audio/shards.py: atomic, each clip known by its content: path, segment
+times, file size and mtime); rank 0 merges them (audio/assembly.py) in manifest order, so the corpus
+is byte-identical for any number of ranks. Re-running encodes only what no shard holds: clips new to
+the manifest, and files changed since (a file fixed after it was skipped, or replaced); the summary
+says how many clips were reused. Delete out_dir/shards to encode everything again. A merge leaves
+out_dir holding exactly what meta.json lists: split and bench files of an earlier run that this run
+does not write are removed (and named); --add_bench instead adds or replaces its sets and keeps the
+rest. One run at a time holds out_dir (out_dir/.lock, training/lock.py): a second is refused. Every
+expected failure is one line `tokenize_audio.py: error: ...` (a traceback is a bug).
 """
 import argparse
 import datetime
-import hashlib
-import json
 import os
+import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,20 +94,35 @@ from tqdm import tqdm
 
 import tokenbin
 from audio import hf_datasets
-from audio.assembly import (assemble_benches, assemble_paired, assemble_unpaired, bench_totals, order_langs,
-                            remove_stale)
+from audio.assembly import (add_bench_sets, assemble_benches, assemble_splits, bench_counts, bench_totals,
+                            check_tokenizer, remove_stale, skip_records, write_skipped)
 from audio.decode import load_unit
-from audio.manifests import LANGS, SPLITS, read_bench_manifest, read_manifest
+from audio.kaldi import read_kaldi_dir
+from audio.lhotse_cuts import read_cuts
+from audio.manifests import SPLITS, clips_from_records, read_bench_manifest, read_manifest, split_specs
 from audio.mimi import MIMI_REPO, MIMI_REVISION, VOCAB_SIZE, encode_batch, load_mimi, resolve_weights, sha256_file
-from audio.shards import check_fingerprint, read_shards, write_shard
+from audio.shards import audio_digest, check_fingerprint, content_key, file_stamp, read_shards, write_shard
+from training.lock import OutDirLock
+
+ROUTES = ("manifest", "cuts", "kaldi_dir", "hf_dataset")  # where clips come from: one of them, or none
 
 
 def get_args(argv=None):
     p = argparse.ArgumentParser(description="audio clips -> Mimi units -> crosstalk corpus",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--manifest", default=None, help="JSONL of sentence clips (or --hf_dataset)")
+    p.add_argument("--manifest", default=None, help="JSONL of sentence clips, gzipped or not")
+    p.add_argument("--cuts", nargs="+", default=None, metavar="[SPLIT=]PATH",
+                   help="lhotse CutSets (jsonl or jsonl.gz), e.g. train=cuts_train.jsonl.gz val=cuts_dev.jsonl.gz")
+    p.add_argument("--kaldi_dir", nargs="+", default=None, metavar="[SPLIT=]DIR",
+                   help="Kaldi data dirs (wav.scp, segments, ...), e.g. train=data/train val=data/dev")
+    p.add_argument("--lang", default=None, help="the language of every clip: for --hf_dataset (instead of "
+                   "--lang_column), --cuts (instead of the supervisions'), --kaldi_dir (instead of utt2lang)")
+    p.add_argument("--audio_root", default=None, help="folder that relative audio paths of --cuts and "
+                   "--kaldi_dir start from (default: the current directory, as lhotse and Kaldi read them)")
     p.add_argument("--out_dir", required=True, help="corpus directory to write")
     p.add_argument("--bench_manifest", default=None, help="JSONL of cloze items -> bench/{name}")
+    p.add_argument("--add_bench", action="store_true", help="add or replace the bench sets of this run in "
+                   "the corpus at --out_dir, keeping its splits and other sets (give no clips)")
     p.add_argument("--unpaired", action="store_true", help="languages are not translations of each other "
                    "(one language, e.g. LibriHeavy): stories are documents, sentences segments")
     p.add_argument("--mimi_weights", default=None, help="local Mimi .safetensors (else the Hub)")
@@ -108,17 +136,33 @@ def get_args(argv=None):
     p.add_argument("--batch_size", type=int, default=0, help="max clips per batch (0: 64 on GPU, 1 on "
                    "CPU, where batching is slower than one by one: python -m dev.bench tokenize)")
     p.add_argument("--max_seconds", type=float, default=60.0, help="longer clips are skipped")
+    p.add_argument("--min_seconds", type=float, default=0.1, help="shorter clips are skipped (1.25 Mimi "
+                   "frames: a 10 ms blip is no sentence, a short spoken word is one)")
     p.add_argument("--min_peak", type=float, default=1e-3, help="quieter clips are 'silent' (-60 dBFS)")
     p.add_argument("--shard_seconds", type=float, default=3600.0, help="audio per shard file")
     p.add_argument("--num_workers", type=int, default=4, help="decoding threads")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     hf_datasets.add_args(p)
     args = p.parse_args(argv)
-    if args.manifest and args.hf_dataset:
-        p.error("give the clips as one of --manifest and --hf_dataset, not both")
-    if not (args.manifest or args.hf_dataset or args.bench_manifest or args.hf_bench):
-        p.error("nothing to tokenize: give clips (--manifest or --hf_dataset) and/or bench items "
-                "(--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. audio/slm21.py's)")
+    given = [f"--{r}" for r in ROUTES if getattr(args, r)]
+    if len(given) > 1:
+        p.error(f"give the clips by one route, not {' and '.join(given)}")
+    if args.add_bench and given:
+        p.error(f"--add_bench adds bench sets to an existing corpus: give --bench_manifest or --hf_bench, not {given[0]}")
+    if not (given or args.bench_manifest or args.hf_bench):
+        p.error("nothing to tokenize: give clips (--manifest, --cuts, --kaldi_dir or --hf_dataset) and/or bench "
+                "items (--bench_manifest or --hf_bench; alone they make a bench-only corpus, e.g. audio/slm21.py's)")
+    if args.split and not args.hf_dataset:  # else silently ignored: --cuts val.jsonl.gz --split val would be train
+        p.error("--split is for --hf_dataset; --cuts and --kaldi_dir take SPLIT=PATH (e.g. val=cuts_dev.jsonl.gz)")
+    if args.lang and not (args.hf_dataset or args.cuts or args.kaldi_dir):
+        p.error("--lang is for --hf_dataset, --cuts and --kaldi_dir; a manifest gives each clip's lang")
+    if not 0 <= args.min_seconds < args.max_seconds or args.min_peak < 0:
+        p.error(f"need 0 <= --min_seconds < --max_seconds and --min_peak >= 0, got {args.min_seconds}, "
+                f"{args.max_seconds}, {args.min_peak}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"tokenize_audio.py: --device {args.device}, but CUDA is not available here; use --device cpu")
+    if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise SystemExit(f"tokenize_audio.py: --out_dir {args.out_dir} is a file, not a folder")
     hf_datasets.check_args(args)
     return args
 
@@ -161,13 +205,14 @@ def make_windows(units, seconds, window_seconds, min_items):
     return windows + [cur] if cur else windows
 
 
-def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
-    """Encode this rank's work items (source, start, end) that no shard holds yet; each source (a file,
-    or a dataset row's audio) is decoded once for all its items. Returns how many clips it encoded.
-    cells: {source: (hf_datasets.AudioRows, row, column)} for dataset sources; other sources are paths."""
+def encode_all(args, work, shard_dir, weights, rank, world, cells=None, done=None):
+    """Encode this rank's work items (key, source, start, end) whose key no shard holds yet (done: the
+    keys found, else read here); each source (a file, or a dataset cell) is decoded once for all its
+    items. Returns how many clips it encoded. cells: {source: (AudioRows, row, column, k)} for dataset
+    sources; other sources are paths."""
     cells = cells or {}
-    done = read_shards(shard_dir, index_only=True)
-    todo = [i for i in rank_block(len(work), rank, world) if i not in done]
+    done = read_shards(shard_dir, index_only=True) if done is None else done
+    todo = [i for i in rank_block(len(work), rank, world) if work[i][0] not in done]
     if not todo:
         return 0
     device = args.device
@@ -180,11 +225,11 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
     sr = mimi.sample_rate
     units = {}  # source -> its work indices, in work order
     for i in todo:
-        units.setdefault(work[i][0], []).append(i)
+        units.setdefault(work[i][1], []).append(i)
     units = list(units.items())
-    whole = [src for src, idx in units if work[idx[0]][1] is None and src not in cells]
+    whole = [src for src, idx in units if work[idx[0]][2] is None and src not in cells and os.path.isfile(src)]
     header = dict(zip(whole, sphn.durations(whole)))  # header only: fast; None when unknown
-    seconds = {i: (work[i][2] - work[i][1]) if work[i][1] is not None else header.get(work[i][0])
+    seconds = {i: (work[i][3] - work[i][2]) if work[i][3] is not None else header.get(work[i][1])
                for i in todo}
     seconds = {i: min(max(s, 0.0), args.max_seconds) if s is not None else args.max_seconds
                for i, s in seconds.items()}
@@ -195,8 +240,12 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
     def load(unit):  # -> [(audio, why)] per work index of the unit
         src, idx = unit
         path, temporary = cells[src][0].fetch(*cells[src][1:]) if src in cells else (src, False)
+        if path is None:  # a dataset cell holding None
+            return [(None, ("no_audio", f"{cells[src][0].spec} row {cells[src][1]}: column "
+                                        f"'{cells[src][2]}' is None"))] * len(idx)
         try:
-            return load_unit(path, [work[i][1:] for i in idx], sr, args.max_seconds, args.min_peak)
+            return load_unit(path, [work[i][2:] for i in idx], sr, args.max_seconds, args.min_peak,
+                             args.min_seconds)
         finally:
             if temporary:
                 os.remove(path)
@@ -208,14 +257,14 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
         while len(ahead) < 2 and w + len(ahead) < len(windows):
             ahead.append(pool.map(load, windows[w + len(ahead)]))
         got = {i: r for (_, idx), res in zip(windows[w], ahead.popleft()) for i, r in zip(idx, res)}
-        skipped += [(i, *why) for i, (x, why) in got.items() if x is None]
+        skipped += [(work[i][0], *why) for i, (x, why) in got.items() if x is None]
         ok = {i: x for i, (x, why) in got.items() if x is not None}
         bar.update(len(got) - len(ok))
         batches = make_batches(list(ok), {i: len(x) / sr for i, x in ok.items()}, batch_seconds, batch_size,
                                args.max_seconds)
         for batch in batches:
             codes = encode_batch(mimi, [ok[i] for i in batch], device, args.dtype)
-            encoded += [(i, c, len(ok[i]) / sr) for i, c in zip(batch, codes)]
+            encoded += [(work[i][0], c, len(ok[i]) / sr, audio_digest(ok[i])) for i, c in zip(batch, codes)]
             n_enc, audio_s = n_enc + len(batch), audio_s + sum(len(ok[i]) for i in batch) / sr
             if sum(e[2] for e in encoded) >= args.shard_seconds:
                 write_shard(shard_dir, encoded, skipped)
@@ -230,60 +279,124 @@ def encode_all(args, work, shard_dir, weights, rank, world, cells=None):
     return n_enc
 
 
+# ----------------------------------------------------------------------------- inputs
+
+def read_inputs(args):
+    """-> (clips, bench items, {dataset source: cell}, a description of the sources for meta.json)."""
+    cells, sources = {}, []
+    if args.hf_dataset:
+        clips, rows, how = hf_datasets.read_clips(args)
+        cells.update(rows.cells)
+        sources.append(how)
+    elif args.manifest:
+        clips = read_manifest(args.manifest)
+        sources.append(f"manifest {os.path.basename(args.manifest)} (sha256 {sha256_file(args.manifest)})")
+    elif args.cuts or args.kaldi_dir:
+        specs = split_specs(args.cuts or args.kaldi_dir, "--cuts" if args.cuts else "--kaldi_dir")
+        read = read_cuts if args.cuts else read_kaldi_dir
+        recs = [r for split, path in specs for r in read(path, split, args.lang, args.audio_root)]
+        clips = clips_from_records(recs, " ".join(path for _, path in specs))
+        sources += [f"lhotse CutSet {split}={os.path.basename(path)} (sha256 {sha256_file(path)})" if args.cuts
+                    else f"Kaldi data dir {split}={os.path.abspath(path)}" for split, path in specs]
+    else:  # bench sets only (sLM21, a spoken StoryCloze release, --add_bench): no train or val split
+        clips = []
+    items = []
+    if args.bench_manifest:
+        how = f"bench manifest {os.path.basename(args.bench_manifest)} (sha256 {sha256_file(args.bench_manifest)})"
+        items += [dict(it, source=how) for it in read_bench_manifest(args.bench_manifest)]
+        sources.append(how)
+    if args.hf_bench:
+        hf_items, rows, how = hf_datasets.read_bench(args)
+        cells.update(rows.cells)
+        items += [dict(it, source=f"bench from {how}") for it in hf_items]
+        sources.append(f"bench from {how}")
+    langs = sorted({c["lang"] for c in clips})
+    if clips and not args.unpaired and len(langs) < 2:
+        raise SystemExit(f"tokenize_audio.py: every clip is {langs[0]}, but a paired corpus (the default) needs "
+                         f"two or more languages whose sentence k translates each other: data in one language "
+                         f"(or untranslated) takes --unpaired")
+    return clips, items, cells, "; ".join(sources) or "no clips"
+
+
+def work_list(clips, items, cells):
+    """-> the work [(key, source, start, end)], one per distinct clip in first-appearance order, the
+    key of each clip, and {bench source: key}. A key is the clip's content (audio/shards.py)."""
+    work, stamps = {}, {}  # stamps: one stat per file, however many segments it holds
+
+    def key_of(src, start, end):
+        if src not in cells and src not in stamps:
+            stamps[src] = file_stamp(src)
+        key = content_key(src, start, end, stamps.get(src))
+        work.setdefault(key, (key, src, start, end))
+        return key
+    clip_keys = [key_of(c["path"], c["start"], c["end"]) for c in clips]
+    index = {p: key_of(p, None, None) for it in items for p in it["prompt"] + [it["good"], it["bad"]]}
+    return list(work.values()), clip_keys, index
+
+
 # ----------------------------------------------------------------------------- merge
 
-def merge(args, clips, items, paths, shard_dir, tokenizer, source):
-    """Rank 0: shards -> the corpus format in manifest order, skipped.jsonl, meta.json."""
-    done, seconds = read_shards(shard_dir)
-    missing = [paths[i] for i in range(len(paths)) if i not in done]
-    if missing:
-        raise SystemExit(f"tokenize_audio.py: {len(missing)} clips have no shard entry (first: "
-                         f"{missing[0]}); a rank failed? Re-run the same command to finish them.")
-    skips, counts, splits = [], {}, {}
-    assemble = assemble_unpaired if args.unpaired else assemble_paired
-    for split in SPLITS:
-        split_skips, written = assemble(clips, split, done, seconds)
-        skips += split_skips
-        if written:
-            splits[split], counts[split] = written
-    langs = list(LANGS)
-    if args.unpaired:  # the languages some split holds; each written split must hold every one
-        langs = order_langs({lang for sentences, _ in splits.values() for lang in sentences}
-                            or {c["lang"] for c in clips})
-        for split in list(splits):
-            lacking = [lang for lang in langs if lang not in splits[split][0]]
-            if lacking:
-                del splits[split], counts[split]
-                kept = {i for i, c in enumerate(clips) if c["split"] == split} - {k[0] for k in skips}
-                skips += [(i, "split_incomplete", f"no {'/'.join(lacking)} segment of {split} was written: "
-                                                  f"a split of an unpaired corpus needs every language "
-                                                  f"of the corpus ({langs})") for i in sorted(kept)]
-                print(f"tokenize_audio.py: warning: {split} has no {'/'.join(lacking)} segments, no {split} split")
-    index = {p: i for i, p in enumerate(paths) if i >= len(clips)}
-    bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done)
-    meta = dict(vocab_size=VOCAB_SIZE, languages=langs, paired=not args.unpaired)
+def added_bench_sets(out_dir, tokenizer, names):
+    """Sets an earlier --add_bench put into this corpus that this run does not list: kept through a
+    re-run of the corpus command when they were made with the same weights -> {name: (source, items,
+    skipped)}; with other weights they are stale and go (remove_stale names them)."""
+    try:
+        old = tokenbin.read_meta(out_dir)
+    except tokenbin.FormatError:  # no corpus here yet
+        return {}
+    if (old.get("tokenizer") or {}).get("weights_sha256") != tokenizer["weights_sha256"]:
+        return {}
+    counts = old.get("counts") or {}
+    added = {n: (src, (counts.get("bench") or {}).get(n, 0), (counts.get("bench_skipped") or {}).get(n, 0))
+             for n, src in (old.get("bench_sources") or {}).items()
+             if src.endswith("(--add_bench)") and n not in names and n in tokenbin.list_benches(out_dir)}
+    if added:
+        print(f"tokenize_audio.py: kept {len(added)} bench sets added earlier with --add_bench: {', '.join(sorted(added))}")
+    return added
+
+
+def merge(args, clips, items, clip_keys, index, done, seconds, digests, tokenizer, source):
+    """Rank 0: encoded clips -> the corpus format in manifest order, skipped.jsonl, meta.json."""
+    splits, counts, skips, langs = assemble_splits(clips, [done[k] for k in clip_keys],
+                                                   {i: seconds.get(k) for i, k in enumerate(clip_keys)},
+                                                   paired=not args.unpaired)
+    bench_sets, bench_skipped, bench_groups = assemble_benches(items, index, done, digests)
+    lines = skip_records(clips, skips)
+    reasons = {r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})}
+    if (clips and not splits) or not (splits or bench_sets):
+        write_skipped(args.out_dir, lines + bench_skipped)
+        what = f"no split from the {len(clips)} clips (skips {reasons})" if clips else \
+            f"no bench set ({len(bench_skipped)} of {len(items)} items skipped)"
+        raise SystemExit(f"nothing written: {what}; {os.path.join(args.out_dir, 'skipped.jsonl')} says why for "
+                         f"each, the corpus files are as they were")
+    meta = dict(vocab_size=VOCAB_SIZE, languages=langs or ["en", "fr"], paired=not args.unpaired)
     keep = [f for split in splits for f in tokenbin.split_files(args.out_dir, split, meta)]
     keep += [os.path.join(args.out_dir, "bench", f"{name}{ext}") for name in bench_sets
              for ext in (".bin", ".items.npy", ".total.npy") + ((".groups.npy",) if bench_groups[name] else ())]
+    added = added_bench_sets(args.out_dir, tokenizer, {it["name"] for it in items})
+    keep += [os.path.join(args.out_dir, "bench", f) for f in os.listdir(os.path.join(args.out_dir, "bench"))
+             if f.split(".")[0] in added] if added else []
     remove_stale(args.out_dir, keep)
     for split, (sentences, starts) in splits.items():
         tokenbin.write_split(args.out_dir, split, sentences, starts, VOCAB_SIZE, paired=not args.unpaired)
-    keys = ("line", "audio", "split", "story", "sentence", "lang")
-    lines = [dict(kind="clip", **{k: clips[i][k] for k in keys}, reason=r, detail=d,
-                  **({} if clips[i]["start"] is None else dict(start=clips[i]["start"], end=clips[i]["end"])))
-             for i, r, d in sorted(skips)]
     totals = bench_totals(items)
     for name, its in bench_sets.items():
         tokenbin.write_bench(args.out_dir, name, its, VOCAB_SIZE, groups=bench_groups[name], total=totals[name])
-    with open(os.path.join(args.out_dir, "skipped.jsonl"), "w") as f:
-        f.writelines(json.dumps(rec) + "\n" for rec in lines + bench_skipped)
+    write_skipped(args.out_dir, lines + bench_skipped)
+    names = sorted({it["name"] for it in items})
+    written, skipped = bench_counts(names, bench_sets, bench_skipped)
     counts.update(clips_total=len(clips), clips_written=len(clips) - len(skips), clips_skipped=len(skips),
-                  skip_reasons={r: sum(s[1] == r for s in skips) for r in sorted({s[1] for s in skips})},
+                  skip_reasons=reasons,
                   bench_items_total=len(items), bench_items_skipped=len(bench_skipped),
-                  bench={name: len(its) for name, its in sorted(bench_sets.items())})
+                  bench={**{n: k for n, (_, k, _) in added.items()}, **{n: k for n, k in written.items() if k}},
+                  bench_skipped={**{n: k for n, (_, _, k) in added.items()}, **skipped})
     tokenbin.write_meta(args.out_dir, dict(
-        meta, tokenizer=tokenizer, counts=counts,
-        source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_peak {args.min_peak}"))
+        meta, tokenizer=tokenizer, counts=counts, units=dict(tokenizer=tokenizer["name"],
+                                                             sha256=tokenizer["weights_sha256"], vocab_size=VOCAB_SIZE),
+        bench_sources={**{n: src for n, (src, _, _) in added.items()},
+                       **{n: next(it["source"] for it in items if it["name"] == n) for n in names}},
+        source=f"tokenize_audio.py from {source}; max_seconds {args.max_seconds}, min_seconds "
+               f"{args.min_seconds}, min_peak {args.min_peak}"))
     return counts
 
 
@@ -295,55 +408,75 @@ def main(argv=None):
     if world > 1:  # only barriers cross ranks, so gloo serves CPU and GPU runs alike; a long
         # timeout, since ranks can finish hours apart when their shares of audio differ
         torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=72))
-    cells = {}  # dataset sources: key -> (AudioRows, row, column)
-    if args.hf_dataset:
-        clips, rows, source = hf_datasets.read_clips(args)
-        cells.update((c["path"], (rows, c["line"], args.audio_column)) for c in clips)
-    elif args.manifest:
-        clips = read_manifest(args.manifest, args.unpaired)
-        source = f"manifest {os.path.basename(args.manifest)} (sha256 {sha256_file(args.manifest)})"
-    else:  # bench sets only (sLM21, a spoken StoryCloze release): no train or val split
-        clips, source = [], "no clips (bench sets only)"
-    if args.bench_manifest:
-        source += f"; bench manifest {os.path.basename(args.bench_manifest)} (sha256 {sha256_file(args.bench_manifest)})"
-    items = read_bench_manifest(args.bench_manifest) if args.bench_manifest else []
-    if args.hf_bench:
-        hf_items, rows, bench_source = hf_datasets.read_bench(args)
-        cols = [args.prompt_column] if args.prompt_column else []
-        cells.update((rows.key(it["line"], col), (rows, it["line"], col))
-                     for it in hf_items for col in cols + [args.good_column, args.bad_column])
-        items += hf_items
-        source += f"; bench {args.bench_name} from {bench_source}"
-    bench_paths = [p for it in items for p in it["prompt"] + [it["good"], it["bad"]]]
-    # the work list, fixed order: (source, start, end) per clip, then each bench file once
-    work = [(c["path"], c["start"], c["end"]) for c in clips] + [(p, None, None) for p in dict.fromkeys(bench_paths)]
-    paths = [p if s is None else f"{p}@{s}:{e}" for p, s, e in work]  # names a work item
+    inputs = read_inputs(args)  # refused inputs stop here, before out_dir exists
+    # one run at a time in out_dir (training/lock.py): a second one would write the same shards
+    with OutDirLock(args.out_dir, "tokenize_audio.py", rank == 0, torch.distributed.barrier if world > 1 else None):
+        return tokenize(args, rank, world, *inputs)
+
+
+def tokenize(args, rank, world, clips, items, cells, source):
+    """Encode this rank's share of the clips into shards, and (rank 0) merge them into the corpus."""
+    work, clip_keys, index = work_list(clips, items, cells)
     weights, repo, revision = resolve_weights(args)
     weights_sha = sha256_file(weights)
+    if args.add_bench:  # before encoding anything: the corpus exists and was made by these weights
+        check_tokenizer(args.out_dir, weights_sha, args.dtype)
     shard_dir = os.path.join(args.out_dir, "shards")
     os.makedirs(shard_dir, exist_ok=True)
-    check_fingerprint(shard_dir, dict(paths_sha256=hashlib.sha256("\n".join(paths).encode()).hexdigest(),
-                                      weights_sha256=weights_sha, dtype=args.dtype,
-                                      max_seconds=args.max_seconds, min_peak=args.min_peak))
-    n_encoded = encode_all(args, work, shard_dir, weights, rank, world, cells)
+    check_fingerprint(shard_dir, dict(weights_sha256=weights_sha, dtype=args.dtype, max_seconds=args.max_seconds,
+                                      min_seconds=args.min_seconds, min_peak=args.min_peak))
+    had = read_shards(shard_dir, index_only=True)  # what earlier runs encoded, before any rank adds to it
     if world > 1:
         torch.distributed.barrier()
-    counts = None
+    n_encoded = encode_all(args, work, shard_dir, weights, rank, world, cells, done=had)
+    if world > 1:
+        torch.distributed.barrier()
+    counts = reused = None
     if rank == 0:
+        done, seconds, digests = read_shards(shard_dir, keys={w[0] for w in work})
+        missing = [w[1] for w in work if w[0] not in done]
+        if missing:
+            raise SystemExit(f"{len(missing)} clips have no shard entry (first: {missing[0]}); a rank failed? "
+                             f"Re-run the same command to finish them.")
         tok = dict(name="mimi", codebooks=1, frame_rate=loaders.FRAME_RATE, sample_rate=loaders.SAMPLE_RATE,
                    weights=os.path.basename(weights), weights_sha256=weights_sha, repo=repo,
                    revision=revision, dtype=args.dtype, moshi_version=version("moshi"))
-        counts = c = merge(args, clips, items, paths, shard_dir, tok, source)
-        hours = sum(c[s]["hours"] for s in SPLITS if s in c)
-        print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
-              f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "
-              f"written + {c['bench_items_skipped']} skipped = {c['bench_items_total']}; rank 0 encoded "
-              f"{n_encoded} clips this run; skips with reasons: {os.path.join(args.out_dir, 'skipped.jsonl')}")
+        reused = sum(w[0] in had for w in work)
+        again = (f"rank 0 encoded {n_encoded} clips this run, reused {reused} encoded earlier (a clip is known by its "
+                 f"path, times, size and mtime; delete {shard_dir} to encode all again)")
+        if args.add_bench:
+            counts = c = add_bench_sets(args.out_dir, items, index, done, digests, source)
+            print(f"tokenize_audio.py: bench items {c['run_items'] - c['run_skipped']} written + {c['run_skipped']} "
+                  f"skipped = {c['run_items']} into {args.out_dir}; {again}")
+        else:
+            counts = c = merge(args, clips, items, clip_keys, index, done, seconds, digests, tok, source)
+            hours = sum(c[s]["hours"] for s in SPLITS if s in c)
+            print(f"tokenize_audio.py: {c['clips_written']} clips written ({hours:.2f} h) + {c['clips_skipped']} "
+                  f"skipped = {c['clips_total']}; bench items {c['bench_items_total'] - c['bench_items_skipped']} "
+                  f"written + {c['bench_items_skipped']} skipped = {c['bench_items_total']}; {again}; skips "
+                  f"with reasons: {os.path.join(args.out_dir, 'skipped.jsonl')}")
     if world > 1:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
-    return dict(n_encoded=n_encoded, counts=counts)
+    return dict(n_encoded=n_encoded, n_reused=reused, counts=counts)
+
+
+def cli(argv=None):
+    """main() with every expected failure as one line `tokenize_audio.py: error: ...` and exit 1: the
+    SystemExit(message) of this script and audio/, an OSError (a full disk, a read-only out_dir) and a
+    tokenbin.FormatError. Anything else is a bug and keeps its traceback."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        if not isinstance(e.code, str):  # argparse's own errors (exit 2, already printed) and exit 0
+            raise
+        msg = e.code
+    except (OSError, tokenbin.FormatError) as e:
+        msg = str(e)
+    print(f"tokenize_audio.py: error: {msg.removeprefix('tokenize_audio.py: ').removeprefix('error: ')}",
+          file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -44,6 +44,9 @@ Under torchrun: FSDP2 in torchtitan's order (activation checkpointing, compile, 
 device when the weights come from a checkpoint or HF; with grad_accum > 1 gradients are reduce-scattered
 once per step (grad_sync). dev/fsdp_memory.py estimates the memory of a split (config/paper_1b_8x80gb.py
 is the one for 1b on 8 x 80 GB); dev/collectives.py counts the collectives of a step.
+It holds out_dir/.lock meanwhile (training/lock.py: a second run there is refused). A checkpoint records
+its corpus's units and file hashes (training/corpus.py): a start from a model of other units (another
+tokenizer) and a resume on a corpus changed since are refused, naming what differs.
 """
 import math
 import os
@@ -66,9 +69,11 @@ from training.batches import DeviceBatches
 from training.checkpoint import (CheckpointError, init_kind, is_checkpoint, load_checkpoint, load_optimizer,
                                  load_weights, parent_of, remove_stale_tmp, save_training_state)
 from training.config import ConfigError, parse
+from training.corpus import CorpusError, check_checkpoint, check_unchanged, check_units, records, trained_on
 from training.cpu_malloc import keep_freed_memory
-from training.hf_weights import resolve_hf
-from training.log import RunLog, session
+from training.hf_weights import HFError, resolve_hf
+from training.lock import LockError, OutDirLock
+from training.log import LogError, RunLog, session
 from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
@@ -186,6 +191,9 @@ def setup_system(C):
                               f"({b * a * C.seq_len * world:,} tokens per step)")
     dev = C.device if C.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dev_type = "cuda" if dev.startswith("cuda") else "cpu"
+    if dev_type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={C.device!r}: this machine has no CUDA device (torch {torch.__version__} sees "
+                          f"none); use --device=cpu, or auto")
     use_compile = dev_type == "cuda" if C.compile is None else C.compile
     if distributed and use_compile and C.compile_mode == "model":
         raise ConfigError("compile_mode=model under torchrun: FSDP2's hooks at every block would split the "
@@ -216,6 +224,7 @@ def load_data(C, S):
     mix = C.data_mix or {C.data_dir: 1.0}  # {corpus_dir: weight}
     names, meta = mixture_meta(mix) if C.data_mix else ({C.data_dir: None}, tokenbin.read_meta(C.data_dir))
     splits = {d: [tokenbin.load_split(d, split) for split in ("train", "val")] for d in mix}
+    corpus = records({d: tokenbin.read_meta(d) for d in mix})  # units and file hashes, kept in each checkpoint
     bnd = tokenbin.story_boundary_token(meta)
     mode = PHASES[C.phase]["mode"]
     probs = C.lang_probs if C.lang_probs is not None else PHASES[C.phase]["lang_probs"]
@@ -235,7 +244,7 @@ def load_data(C, S):
     val_rows = list(range(S.rank, C.eval_iters * C.batch_size * C.grad_accum * S.world, S.world))
     return types.SimpleNamespace(meta=meta, mix=mix, names=names, vocab=tokenbin.model_vocab_size(meta),
                                  mode=mode, sampler=sampler, batches=DeviceBatches(sampler, S.dev),
-                                 val_samplers=val_samplers, val_rows=val_rows, langs=sampler.langs)
+                                 val_samplers=val_samplers, val_rows=val_rows, langs=sampler.langs, corpus=corpus)
 
 
 def resume_checkpoint(C, S, D):
@@ -246,6 +255,7 @@ def resume_checkpoint(C, S, D):
     if S.distributed:
         dist.barrier()
     ckpt_path, ckpt = load_checkpoint(C.out_dir)
+    check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt["phase"] != C.phase:
         raise CheckpointError(f"{ckpt_path} is a {ckpt['phase']} checkpoint, this run is phase "
                               f"{C.phase}: resume continues the same phase. To start {C.phase} from "
@@ -261,6 +271,7 @@ def resume_checkpoint(C, S, D):
         raise ConfigError(f"resume from {ckpt_path} with other settings: {'; '.join(changed)}. The run "
                           f"would not continue the one its checkpoint describes; keep them. Only "
                           f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
+    check_unchanged(ckpt_path, ckpt.get("corpus"), D.corpus)  # the same files, wherever data_dir is now
     if "optimizer" not in ckpt["state"]:
         raise CheckpointError(f"{ckpt_path} holds weights only (no optimizer state): it can start a phase "
                               f"(--init_from={ckpt_path}, another out_dir) but not be resumed.")
@@ -284,23 +295,21 @@ def hf_model(C, S, D):
 def build_model(C, S, D):
     """The model (from scratch, a checkpoint or HF weights), in torchtitan's order: activation
     checkpointing, compile, shard -> (model, first step, (the checkpoint directory it came from and its
-    info, or None twice), (parameters, training FLOPs per token, the same counting causal attention only)). Scratch
+    info, or None twice), (parameters, training FLOPs per token, the same counting causal attention only)).
+    Scratch
     initialises the whole model on every rank (seeded: the same weights); a checkpoint or HF weights are
     loaded into the model built on the meta device after sharding, so each rank holds only its shards."""
     kind, step, ckpt_path, ckpt, hf = init_kind(C.init_from), 0, None, None, None
     if kind in ("resume", "checkpoint"):
         ckpt_path, ckpt = resume_checkpoint(C, S, D) if kind == "resume" else load_checkpoint(C.init_from)
         step = ckpt["step"] if kind == "resume" else 0
-        for key in ("vocab_size", "languages"):  # token ids only mean the same under the same tokenizer
-            if ckpt["meta"].get(key) != D.meta.get(key):
-                raise CheckpointError(
-                    f"{ckpt_path} was trained on a corpus with {key}={ckpt['meta'].get(key)!r}, but "
-                    f"{C.data_dir}/meta.json has {key}={D.meta.get(key)!r}: corpus/vocabulary mismatch. "
-                    f"Train on a corpus made with the same tokenizer, or start from scratch.")
+        if kind == "checkpoint":  # (resume_checkpoint checked its own)
+            check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
         cfg = ModelConfig(**ckpt["model_config"])
     elif kind == "scratch":
         cfg = ModelConfig.preset(C.model_preset, D.vocab)
     else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
+        check_units(C.init_from, trained_on(C.init_from)[0], C.data_dir, D.meta)  # an export_hf.py folder
         hf = hf_model(C, S, D)
         cfg = hf.cfg
     cfg.max_seq_len = max(cfg.max_seq_len, C.seq_len)  # RoPE tables (not in the state dict)
@@ -462,6 +471,13 @@ def main(argv=None):
     C = types.SimpleNamespace(**get_config(sys.argv[1:] if argv is None else argv))
     check_chain(C)
     S = setup_system(C)
+    # one run at a time in out_dir (training/lock.py): taken before anything there is read or written
+    with OutDirLock(C.out_dir, "train.py", S.master, dist.barrier if S.distributed else None):
+        run(C, S)
+
+
+def run(C, S):
+    """The run: data, model, optimizer, then the loop (main holds the out_dir's lock around it)."""
     D = load_data(C, S)
     model, step, (ckpt_path, ckpt), (n_params, *flops_per_token) = build_model(C, S, D)
     opt = build_optimizer(C, S, model, ckpt_path)
@@ -504,7 +520,7 @@ def main(argv=None):
         if is_ckpt:
             save_training_state(C.out_dir, model, opt, S.master, step=step,
                                 config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
-                                sampler=D.sampler.state_dict(), parent=parent)
+                                sampler=D.sampler.state_dict(), parent=parent, corpus=D.corpus)
         meter.resume()
     if S.master and step > start:
         print(f"saved {os.path.join(C.out_dir, 'ckpt')} at step {step}")
@@ -516,10 +532,16 @@ def main(argv=None):
         dist.destroy_process_group()
 
 
-if __name__ == "__main__":
+def cli(argv=None):
+    """main() as a command: every expected failure is one line `train.py: error: ...`, exit 1; anything
+    else is a bug and keeps its traceback."""
     try:
-        main()
-    except (ConfigError, CheckpointError, NonFiniteError, tokenbin.FormatError, DataError,
-            FileNotFoundError) as e:
+        main(argv)
+    except (ConfigError, CheckpointError, CorpusError, NonFiniteError, tokenbin.FormatError, DataError, HFError,
+            LockError, LogError, FileNotFoundError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()

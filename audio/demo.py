@@ -63,8 +63,9 @@ def random_mimi(path, seed=0):
     return str(path)
 
 
-def write_demo(out, n_train=10, n_val=4, n_sentences=4, langs=("en", "fr"), seed=0):
-    """Clips of n_train + n_val stories x n_sentences x langs, the two manifests, and the random Mimi."""
+def write_demo(out, n_train=10, n_val=4, n_sentences=4, langs=("en", "fr"), seed=0, seconds=(0.5, 1.2), mimi=True):
+    """Clips of n_train + n_val stories x n_sentences x langs (durations uniform in seconds), the two
+    manifests, and the random Mimi (mimi=False: not it)."""
     os.makedirs(os.path.join(out, "wav"), exist_ok=True)
     rng = np.random.default_rng(seed)
     clips, stories = [], [f"s{i:02d}" for i in range(n_train + n_val)]
@@ -72,7 +73,7 @@ def write_demo(out, n_train=10, n_val=4, n_sentences=4, langs=("en", "fr"), seed
     for i, story in enumerate(stories):
         for k in range(n_sentences):
             for j, lang in enumerate(langs):
-                write_wav(os.path.join(out, clip(story, lang, k)), signal(1000 * j + 10 * i + k, rng.uniform(0.5, 1.2),
+                write_wav(os.path.join(out, clip(story, lang, k)), signal(1000 * j + 10 * i + k, rng.uniform(*seconds),
                                                                           RATE), RATE)
                 clips.append(dict(audio=clip(story, lang, k), story=story, sentence=k, lang=lang,
                                   split="train" if i < n_train else "val"))
@@ -89,7 +90,8 @@ def write_demo(out, n_train=10, n_val=4, n_sentences=4, langs=("en", "fr"), seed
     for name, rows in (("clips.jsonl", clips), ("bench.jsonl", items)):
         with open(os.path.join(out, name), "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
-    random_mimi(os.path.join(out, "mimi_random.safetensors"), seed)
+    if mimi:
+        random_mimi(os.path.join(out, "mimi_random.safetensors"), seed)
     return len(clips), len(items)
 
 

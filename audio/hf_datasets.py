@@ -11,21 +11,25 @@ audio make the same corpus, byte for byte (tests/test_tokenize_audio.py).
 Columns map to the manifest's keys (tokenize_audio.py's --*_column flags):
     story     --story_column; none: each row is its own story (id: the row index)
     sentence  --sentence_column; none: a row's place among the rows of its story (0, 1, ...)
-    lang      --lang_column, or one language for every row: --lang en
+    lang      --lang_column, or one language for every row: --lang en (tokenize_audio.py's flag)
     split     --split_column, or one split for every row: --split train
     start/end --start_column/--end_column, optional: a segment of the row's audio, in seconds
-Cloze sets: --good_column, --bad_column and optionally --prompt_column (each an audio column), one
-item a row, all in one set --bench_name.
+Cloze sets: --good_column, --bad_column (audio columns) and optionally --prompt_column: several audio
+columns (the prompt's clips in order) or one column holding a list of audio; one item a row, in the
+set --bench_name, or in the set its --bench_name_column says (one run builds a whole suite, e.g. the
+8 sets ssc/stc x en, fr, en-fr, fr-en).
+A row whose audio cell is None is not a crash of the run: its clip is skipped as no_audio (listed in
+skipped.jsonl), and so is a bench item one of whose clips is None.
 
-Every rank reads the small columns (ids, indices, languages) of every row, since merging needs them;
-the audio of a row is read only by the rank that encodes it (tokenize_audio.rank_block).
+Every rank reads the small columns (ids, indices, languages, list lengths) of every row, since merging
+needs them; the audio of a row is read only by the rank that encodes it (tokenize_audio.rank_block).
 """
 import glob
 import os
 import tempfile
 import threading
 
-from audio.manifests import SPLITS, check_bench_item, check_clip
+from audio.manifests import SPLITS, add_clip, check_bench_item
 
 _LOCK = threading.Lock()  # one arrow read at a time: decoding threads share the dataset object
 
@@ -40,7 +44,11 @@ def open_dataset(spec, split):
     import datasets
     if os.path.isdir(spec) and any(os.path.isfile(os.path.join(spec, f)) for f in
                                    ("state.json", "dataset_dict.json")):
-        ds = datasets.load_from_disk(spec)
+        try:  # datasets' own errors on a damaged or 0-row folder (an IndexError for 0 shards) are tracebacks
+            ds = datasets.load_from_disk(spec)
+        except Exception as e:
+            raise SystemExit(f"{spec}: datasets cannot load this save_to_disk folder ({type(e).__name__}: {e}); "
+                             f"a dataset with 0 rows? write it again") from None
         if isinstance(ds, datasets.DatasetDict):
             if split not in ds:
                 raise SystemExit(f"{spec}: no split '{split}' (it has {sorted(ds)}); pass --hf_split")
@@ -51,7 +59,10 @@ def open_dataset(spec, split):
                        else glob.glob(spec))
         files = [f for f in found if os.path.isfile(f) and _is_parquet(f)]
         if files:
-            ds = datasets.load_dataset("parquet", data_files=files, split="train")
+            try:
+                ds = datasets.load_dataset("parquet", data_files=files, split="train")
+            except Exception as e:
+                raise SystemExit(f"{spec}: datasets cannot load these parquet files ({type(e).__name__}: {e})") from None
             how = f"{len(files)} parquet files {spec}"
         elif found:
             raise SystemExit(f"{spec}: neither a save_to_disk folder (state.json) nor parquet files; "
@@ -73,18 +84,25 @@ def _column(ds, name, spec, flag):
 
 
 class AudioRows:
-    """The audio cells of one dataset, named by key strings that tokenize_audio.py uses as sources."""
+    """The audio cells of one dataset, named by key strings that tokenize_audio.py uses as sources;
+    cells: {key: (self, row, column, index in a list cell or None)}, what fetch reads for a key."""
 
     def __init__(self, ds, spec):
-        self.ds, self.spec, self.fp = ds, spec, ds._fingerprint
+        self.ds, self.spec, self.fp, self.cells = ds, spec, ds._fingerprint, {}
 
-    def key(self, row, column):
-        return f"hf:{self.fp}:{row}:{column}"
+    def key(self, row, column, k=None):
+        key = f"hf:{self.fp}:{row}:{column}" + ("" if k is None else f":{k}")
+        self.cells[key] = (self, row, column, k)
+        return key
 
-    def fetch(self, row, column):
-        """-> (path of a file holding the cell's audio, whether it is a temporary file to delete)."""
+    def fetch(self, row, column, k=None):
+        """-> (path of a file holding the cell's audio, whether it is a temporary file to delete), or
+        (None, False) when the cell is None."""
         with _LOCK:
             cell = self.ds[row][column]
+        cell = cell if k is None or cell is None else cell[k]
+        if cell is None:
+            return None, False
         if not isinstance(cell, dict):
             raise SystemExit(f"{self.spec} row {row}: column '{column}' is not an audio column "
                              f"(got {type(cell).__name__})")
@@ -97,13 +115,32 @@ class AudioRows:
         return path, True
 
 
+def _list_feature():
+    """datasets' list feature: List from datasets 4, Sequence before it (a list column of audio)."""
+    import datasets
+    return getattr(datasets, "List", None) or datasets.Sequence
+
+
 def _undecoded(ds, columns, spec):
+    """Cast the audio columns (an Audio column, or a list of Audio) to their undecoded storage; 0 rows
+    is an error (a filter that kept nothing, the wrong split)."""
     from datasets import Audio
+    List = _list_feature()
+    if len(ds) == 0:
+        raise SystemExit(f"{spec}: the dataset has 0 rows; check --hf_split and the files")
     for c in columns:
         if c not in ds.column_names:
             raise SystemExit(f"{spec}: no audio column '{c}'; its columns: {ds.column_names}")
-        ds = ds.cast_column(c, Audio(decode=False))
+        is_list = isinstance(ds.features[c], List) and isinstance(ds.features[c].feature, Audio)
+        ds = ds.cast_column(c, List(Audio(decode=False)) if is_list else Audio(decode=False))
     return ds
+
+
+def _list_lengths(ds, column):
+    """Clips per row of a list-of-audio column (None for a None list), from the arrow offsets only."""
+    import pyarrow.compute as pc
+    ds = ds.flatten_indices() if ds._indices is not None else ds
+    return pc.list_value_length(ds.data.column(column)).to_pylist()
 
 
 def read_clips(args):
@@ -129,30 +166,33 @@ def read_clips(args):
                    split=splits[r] if splits is not None else args.split)
         if starts is not None:
             rec.update(start=starts[r], end=ends[r] if ends is not None else None)
-        where = f"{args.hf_dataset} row {r}"
-        check_clip(rec, where, args.unpaired)
-        key = (rec["split"], rec["story"], rec["sentence"], rec["lang"])
-        if key in seen:
-            raise SystemExit(f"{where}: duplicate clip for (split, story, sentence, lang) {key}")
-        seen.add(key)
-        clips.append(dict(rec, line=r, path=rows.key(r, args.audio_column), start=rec.get("start"),
-                          end=rec.get("end")))
-    if not clips:
-        raise SystemExit(f"{args.hf_dataset}: no rows")
+        add_clip(clips, seen, rec, f"{args.hf_dataset} row {r}", r, path=rows.key(r, args.audio_column))
     return clips, rows, how
 
 
 def read_bench(args):
     """-> (items as read_bench_manifest returns them, their paths being keys; AudioRows, description)."""
     ds, how = open_dataset(args.hf_bench, args.hf_bench_split)
-    audio = [args.good_column, args.bad_column] + ([args.prompt_column] if args.prompt_column else [])
-    ds = _undecoded(ds, audio, args.hf_bench)
+    prompt_cols = args.prompt_column or []
+    ds = _undecoded(ds, [args.good_column, args.bad_column] + prompt_cols, args.hf_bench)
     rows, items = AudioRows(ds, args.hf_bench), []
+    names = (_column(ds, args.bench_name_column, args.hf_bench, "--bench_name_column")
+             if args.bench_name_column else [args.bench_name] * len(ds))
+    List = _list_feature()
+    listed = [c for c in prompt_cols if isinstance(ds.features[c], List)]
+    if listed and len(prompt_cols) > 1:
+        raise SystemExit(f"{args.hf_bench}: --prompt_column {listed[0]} holds a list of audio: give it alone, "
+                         f"or several columns of one clip each")
+    lengths = _list_lengths(ds, listed[0]) if listed else None
     for r in range(len(ds)):
-        prompt = [rows.key(r, args.prompt_column)] if args.prompt_column else None
+        if lengths is None:
+            prompt = [rows.key(r, c) for c in prompt_cols]
+        else:  # a None list keys the cell itself, which fetches as None: the item is skipped, not shortened
+            prompt = [rows.key(r, listed[0])] if lengths[r] is None else [rows.key(r, listed[0], k)
+                                                                         for k in range(lengths[r])]
         name, prompt, good, bad = check_bench_item(
-            dict(name=args.bench_name, prompt=prompt, good=rows.key(r, args.good_column),
-                 bad=rows.key(r, args.bad_column)), f"{args.hf_bench} row {r} (--bench_name)")
+            dict(name=names[r], prompt=prompt, good=rows.key(r, args.good_column),
+                 bad=rows.key(r, args.bad_column)), f"{args.hf_bench} row {r}")
         items.append(dict(name=name, line=r, prompt=prompt, good=good, bad=bad))
     return items, rows, how
 
@@ -166,7 +206,6 @@ def add_args(p):
     g.add_argument("--story_column", default=None, help="none: each row its own story")
     g.add_argument("--sentence_column", default=None, help="none: rows of a story in order")
     g.add_argument("--lang_column", default=None)
-    g.add_argument("--lang", default=None, help="the language of every row (instead of --lang_column)")
     g.add_argument("--split_column", default=None)
     g.add_argument("--split", default=None, choices=SPLITS, help="the corpus split of every row")
     g.add_argument("--start_column", default=None, help="segment start, seconds (with --end_column)")
@@ -175,8 +214,11 @@ def add_args(p):
     g.add_argument("--hf_bench_split", default="train")
     g.add_argument("--good_column", default="good")
     g.add_argument("--bad_column", default="bad")
-    g.add_argument("--prompt_column", default=None, help="none: minimal pairs without a prompt")
+    g.add_argument("--prompt_column", nargs="+", default=None, help="audio columns played in order, or "
+                   "one column holding a list of audio; none: minimal pairs without a prompt")
     g.add_argument("--bench_name", default=None, help="the set's name, bench/{name}")
+    g.add_argument("--bench_name_column", default=None, help="a column naming each row's set (instead of "
+                   "--bench_name): one run builds several sets")
 
 
 def check_args(args):
@@ -187,5 +229,6 @@ def check_args(args):
                                  f"and --{what}")
         if (args.start_column is None) != (args.end_column is None):
             raise SystemExit("tokenize_audio.py: --start_column and --end_column go together")
-    if args.hf_bench and not args.bench_name:
-        raise SystemExit("tokenize_audio.py: --hf_bench needs --bench_name (the set's name)")
+    if args.hf_bench and (args.bench_name is None) == (args.bench_name_column is None):
+        raise SystemExit("tokenize_audio.py: --hf_bench needs exactly one of --bench_name (one set) and "
+                         "--bench_name_column (a column naming each row's set)")

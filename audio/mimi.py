@@ -40,14 +40,14 @@ def resolve_weights(args):
     return path, args.mimi_repo, args.mimi_revision
 
 
-def check_safetensors(path):
-    """SystemExit unless path is a safetensors file (the module docstring says why)."""
+def check_safetensors(path, script="tokenize_audio.py"):
+    """SystemExit (one line, as `script`) unless path is a safetensors file (the module docstring says why)."""
     try:
         from safetensors import safe_open
         with safe_open(path, "pt"):
             pass
     except Exception as e:
-        raise SystemExit(f"tokenize_audio.py: --mimi_weights {path} is not a safetensors file ({e}). "
+        raise SystemExit(f"{script}: error: --mimi_weights {path} is not a safetensors file ({e}). "
                          f"Pass kyutai's {loaders.MIMI_NAME}, or convert a state dict with "
                          f"safetensors.torch.save_file.") from None
 
@@ -61,7 +61,11 @@ def sha256_file(path):
 
 
 def load_mimi(weights, device):
-    mimi = loaders.get_mimi(weights, device=device)
+    try:
+        mimi = loaders.get_mimi(weights, device=device)
+    except RuntimeError as e:  # another model's safetensors: load_state_dict lists hundreds of keys
+        raise SystemExit(f"tokenize_audio.py: {weights} is not Mimi's weights ({str(e).splitlines()[0]} "
+                         f"{str(e).splitlines()[1].strip()[:120]}...); pass kyutai's {loaders.MIMI_NAME}") from None
     mimi.set_num_codebooks(1)  # first codebook only: the semantic one (distilled from WavLM)
     return mimi.eval()
 

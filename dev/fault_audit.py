@@ -1,9 +1,11 @@
-"""dev/fault_audit.py: kill training at random moments and inject NaNs; check that nothing is lost or changed.
+"""dev/fault_audit.py: kill training at random moments and inject NaNs; check that nothing is lost or changed;
+and a sweep of bad inputs through the real command lines.
 
     .venv/bin/python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 4 --nans 0 --world 2   # 2 processes (torchrun),
                                                           # all killed at once, each saving its own shard
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep        # the bad inputs (dev/fault_sweep.py), 4-8 min
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after
@@ -109,7 +111,15 @@ def main():
     ap.add_argument("--out_dir", default="out/fault_audit")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--world", type=int, default=1, help="processes (torchrun, gloo; kill trials only)")
+    ap.add_argument("--sweep", action="store_true", help="instead: the sweep of bad inputs (dev/fault_sweep.py), "
+                    "its fixtures in out_dir/sweep")
+    ap.add_argument("--only", default=None, help="--sweep: only the cases whose name holds these words")
+    ap.add_argument("--timeout", type=float, default=300, help="--sweep: seconds before a case counts as a hang")
     args = ap.parse_args()
+    if args.sweep:
+        from dev.fault_sweep import sweep
+        shutil.rmtree(args.out_dir, ignore_errors=True)
+        sys.exit(0 if sweep(os.path.abspath(os.path.join(args.out_dir, "sweep")), args.only, args.timeout) else 1)
     if args.world > 1 and args.nans:
         sys.exit("dev/fault_audit.py: NaN trials run one process: give --nans 0 with --world > 1")
     if not os.path.isfile(os.path.join(ROOT, args.data_dir, "meta.json")):

@@ -168,6 +168,9 @@ def test_push_calls_upload_folder(exported, monkeypatch):
     assert calls == [("create", "me/toy"), ("upload", folder, "me/toy")]
 
 
-def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="neither a train.py out_dir nor its ckpt/"):
-        export_hf.export(str(tmp_path / "nope"), str(tmp_path / "hf"))
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        export_hf.main([str(tmp_path / "nope"), str(tmp_path / "hf")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 1 and len(err) == 1
+    assert err[0].startswith("export_hf.py: error: ") and "neither a train.py out_dir nor its ckpt/" in err[0]

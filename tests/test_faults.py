@@ -1,10 +1,15 @@
-"""Fault injection on the training side: every bad input is a clear error, nothing is lost silently.
+"""Fault injection: every bad input is one clear line, nothing is lost or silently wrong.
 
     .venv/bin/python -m pytest -q tests/test_faults.py
-Bad configs, damaged or foreign checkpoints, a changed resume, a full disk mid-run, a process killed
-mid-save (a real SIGKILL): each must end in train.py's own error (ConfigError, CheckpointError, NonFiniteError) whose
-message names the file or key, with the last good checkpoint unchanged. The slow loops (SIGKILL at
-random moments, NaN injections in a subprocess) are dev/fault_audit.py.
+The fault table: dev/fault_sweep.py's SWEEP (config files, out_dirs, values, units of another tokenizer,
+a corpus changed under a run, two runs in one out_dir, damaged checkpoints and HF folders, sample.py's
+values, export folders), each case run in-process through its script's own handler and required to end in
+one line `<script>: error: ...` naming the fault (or to succeed, for the good inputs beside them); the
+sweep runs the same cases as real command lines (`python -m dev.fault_audit --sweep`). Then train.py's own
+errors (ConfigError, CheckpointError, NonFiniteError) with the last good checkpoint unchanged: bad
+configs, damaged or foreign checkpoints, a changed resume, a full disk mid-run, a process killed
+mid-save (a real SIGKILL), the lock and the corpus fingerprint. The slow loops (SIGKILL at random moments, NaN injections
+in a subprocess) are dev/fault_audit.py.
 """
 import errno
 import json
@@ -16,14 +21,62 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
+from dev.fault_sweep import OK, cases, classify, fill, make_fixtures, run_here, stop
 from training import checkpoint as ckpt
+from training.corpus import CorpusError
+from training.lock import LockError, OutDirLock
+import tokenbin
 import train
 from model import load_model
 from tests.test_train import ROOT, TINY, write_corpus
 from tests.training.test_checkpoint import RunsCode, flip_bytes
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    """dev/fault_sweep.py's fixtures (corpora of two tokenizers, runs, damaged files, a held out_dir)."""
+    w = str(tmp_path_factory.mktemp("sweep"))
+    holder = make_fixtures(w)
+    yield w
+    stop(holder)
+
+
+@pytest.mark.parametrize("name,cmd,expect", cases(), ids=[c[0] for c in cases()])
+def test_the_fault_table(sweep_dir, name, cmd, expect):
+    code, err = run_here(fill(cmd, sweep_dir), sweep_dir)
+    verdict = classify(cmd, expect, code, err)
+    assert verdict == ("ok" if expect is OK else "clear"), f"{verdict} (exit {code}): {err[-2000:]}"
+
+
+def test_a_second_run_leaves_the_first_runs_files_alone(sweep_dir):
+    """The out_dir is held by another process with a checkpoint save in flight (ckpt.tmp/): a second
+    train.py is refused before it removes anything as "stale" or writes anything."""
+    def tree(d):  # every file below d, by its path there -> its bytes
+        return {os.path.relpath(os.path.join(r, f), d): open(os.path.join(r, f), "rb").read()
+                for r, _, names in os.walk(d) for f in names}
+    before = tree(f"{sweep_dir}/busy")
+    code, err = run_here(fill(["train.py", "--data_dir={W}/data/toy_enfr", "--out_dir={W}/busy", "--max_iters=2",
+                               "--seq_len=32", "--batch_size=2", "--eval_iters=1"], sweep_dir), sweep_dir)
+    assert code == 1 and "in use by another run" in err and "pid" in err
+    assert tree(f"{sweep_dir}/busy") == before
+    assert any(f.startswith("ckpt.tmp/") for f in before)
+
+
+def test_export_replace_leaves_no_stale_shard(sweep_dir):
+    from transformers import AutoModelForCausalLM
+    folder = os.path.join(sweep_dir, "exp_old_again")
+    shutil.copytree(os.path.join(sweep_dir, "exp_old"), folder)
+    assert run_here(["export_hf.py", f"{sweep_dir}/run", folder], sweep_dir)[0] == 1  # refused, untouched
+    assert "model.safetensors.index.json" in os.listdir(folder)
+    assert run_here(["export_hf.py", f"{sweep_dir}/run", folder, "--replace"], sweep_dir)[0] == 0
+    assert sorted(os.listdir(folder)) == ["README.md", "config.json", "generation_config.json", "model.safetensors",
+                                         "speech_vocab.json"]
+    AutoModelForCausalLM.from_pretrained(folder)  # loads: nothing of the old model is left to confuse it
+    assert run_here(["export_hf.py", f"{sweep_dir}/run", folder], sweep_dir)[0] == 0  # an earlier export: ok
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +220,97 @@ def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, c
     assert sorted(os.listdir(out)) == ["ckpt", "config.json", "log.jsonl", "train.log"]
     a, b = (load_model(d).state_dict() for d in (out, pre))
     assert all(torch.equal(a[k], v) for k, v in b.items())
+
+
+def test_resume_refuses_a_changed_corpus_and_accepts_a_moved_one(good, tmp_path):
+    """Item 2 of issue 17: a same-length rewrite of train_en.bin (or of a val file) between a stop and its
+    resume is refused naming the file; the same files elsewhere (data_dir may change on resume) are not."""
+    tmp, corpus, _ = good
+    data, out = str(tmp_path / "corpus"), str(tmp_path / "run")
+    shutil.copytree(corpus, data)
+    args = TINY + [f"--out_dir={out}", "--phase=pretrain", "--max_iters=2"]
+    train.main(args + [f"--data_dir={data}", "--stop_iter=1"])
+    saved = ckpt.load_checkpoint(out)[1]["corpus"]
+    assert saved[0]["dir"] == os.path.abspath(data) and saved[0]["files"] == tokenbin.fingerprint(data, tokenbin.read_meta(data))
+    for name in ("train_en.bin", "val_fr.bin"):
+        path = os.path.join(data, name)
+        original = open(path, "rb").read()
+        tokens = np.frombuffer(original, np.uint16, offset=1024).copy()
+        open(path, "wb").write(original[:1024] + np.roll(tokens, 1).tobytes())  # same length, same tokens, moved
+        with pytest.raises(CorpusError, match=f"{name} changed \\(same size, other content\\) since"):
+            train.main(args + [f"--data_dir={data}", "--init_from=resume"])
+        open(path, "wb").write(original)
+    moved = str(tmp_path / "moved")
+    shutil.move(data, moved)
+    train.main(args + [f"--data_dir={moved}", "--init_from=resume"])
+    assert ckpt.load_checkpoint(out)[1]["step"] == 2
+
+
+def test_units_of_another_tokenizer_are_refused_everywhere_in_train(good, tmp_path):
+    """Item 1: the same vocabulary size is not the same units: init_from, resume and data_mix refuse a corpus
+    whose meta.json "units" differ; a corpus written before "units" existed is checked on what it recorded."""
+    tmp, corpus, pre = good
+    toy = dict(tokenizer="toy_enfr pseudo-units", sha256="a" * 64, vocab_size=64)
+    mimi = dict(toy, tokenizer="mimi", sha256="b" * 64)
+    a, b = (write_corpus(tmp_path / n) for n in ("a", "b"))
+    for d, units in ((a, toy), (b, mimi)):
+        tokenbin.write_meta(d, dict(tokenbin.read_meta(d), units=units))
+    run = str(tmp_path / "run")
+    args = TINY + ["--max_iters=2", "--phase=pretrain"]
+    train.main(args + [f"--data_dir={a}", f"--out_dir={run}", "--stop_iter=1"])
+    with pytest.raises(CorpusError, match="other units \\(tokenizer 'toy_enfr pseudo-units' vs 'mimi'"):
+        train.main(args + [f"--data_dir={b}", f"--out_dir={tmp_path / 'o'}", f"--init_from={run}", "--phase=interleave"])
+    with pytest.raises(CorpusError, match="other units"):
+        train.main(args + [f"--data_dir={b}", f"--out_dir={run}", "--init_from=resume"])
+    with pytest.raises(train.DataError, match="must hold the same units"):
+        train.main(args + [f"--data_mix={ {a: 1, b: 1} }", f"--out_dir={tmp_path / 'm'}"])
+    # a corpus of no recorded units (written before "units"): only what it has is compared (vocabulary)
+    train.main(args + [f"--data_dir={corpus}", f"--out_dir={tmp_path / 'w'}", f"--init_from={run}", "--phase=interleave"])
+
+
+def test_out_dir_lock(good, tmp_path, capsys):
+    """Item 5: one process per out_dir: a second gets a clear error naming the first; the lock goes away
+    with its holder, and one left by a killed process is taken over."""
+    _, corpus, _ = good
+    out = str(tmp_path / "run")
+    args = TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=1"]
+    with OutDirLock(out, "train.py"):
+        with pytest.raises(LockError, match=f"{out} is in use by another run \\(train.py, pid {os.getpid()}"):
+            train.main(args)
+        assert not os.path.exists(os.path.join(out, "ckpt"))
+    assert not os.path.exists(os.path.join(out, ".lock"))           # released
+    with open(os.path.join(out, ".lock"), "w") as f:                # a killed holder's file, no flock on it
+        json.dump(dict(pid=999999, host="elsewhere", script="train.py", since="yesterday"), f)
+    train.main(args)
+    assert "took over the lock of a run that ended without releasing it (train.py, pid 999999" in capsys.readouterr().out
+    assert ".lock" not in os.listdir(out) and "ckpt" in os.listdir(out)
+
+
+def test_newcomer_scores_their_own_corpus_by_default(tmp_path, small_toy_corpus, capsys):
+    """Issue 17's "Must show": a corpus A from audio (audio/demo.py + tokenize_audio.py, a random Mimi),
+    a model trained on it; `eval_cloze.py RUN` and `align_probe.py RUN` with no --corpus score A, and with
+    the toy corpus named both refuse in one line (other units)."""
+    import align_probe
+    import eval_cloze
+    import tokenize_audio
+    from audio.demo import write_demo
+    demo, A, run = tmp_path / "demo", str(tmp_path / "corpus_a"), str(tmp_path / "run")
+    write_demo(str(demo), n_train=3, n_val=3, n_sentences=3)
+    tokenize_audio.main(["--manifest", str(demo / "clips.jsonl"), "--bench_manifest", str(demo / "bench.jsonl"),
+                         "--out_dir", A, "--mimi_weights", str(demo / "mimi_random.safetensors"), "--threads", "1"])
+    assert tokenbin.read_meta(A)["units"]["tokenizer"] == "mimi"
+    train.main(["--seq_len=16", "--batch_size=2", "--eval_iters=1", "--max_iters=2", "--model_preset=tiny",
+                f"--data_dir={A}", f"--out_dir={run}"])
+    eval_cloze.main([run])
+    align_probe.main([run, "--n_pairs", "4"])
+    for name in ("cloze_mean.json", "cloze_sum.json", "cloze_ending.json", "align.json"):
+        rec = json.load(open(os.path.join(run, name)))
+        assert rec["corpus_dir"] == os.path.abspath(A) and rec["units"]["tokenizer"] == "mimi", name
+    assert json.load(open(os.path.join(run, "cloze_mean.json")))["results"]["ssc_en-fr"]["n"] == 3
+    capsys.readouterr()
+    for script in (eval_cloze, align_probe):
+        with pytest.raises(SystemExit) as e:
+            script.main([run, "--corpus", small_toy_corpus])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 1 and len(err) == 1 and "other units" in err[0]
+        assert err[0].startswith(f"{script.__name__}.py: error: {run} was trained on mimi")

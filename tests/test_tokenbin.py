@@ -184,6 +184,66 @@ def test_bench_groups_round_trip_and_stale_sidecar(tmp_path):
     assert tb.load_bench_groups(d, "swuggy_en", 3) is None
 
 
+def test_units_identity_recorded_legacy_and_compared():
+    """meta.json "units" names what the ids mean; a corpus written before it is read by its tokenizer
+    record, and only what both sides know is compared."""
+    mimi = {"vocab_size": 2048, "languages": ["en"], "units": {"tokenizer": "mimi", "sha256": "ab" * 32, "vocab_size": 2048}}
+    old_mimi = {"vocab_size": 2048, "languages": ["en"], "tokenizer": {"name": "mimi", "weights_sha256": "ab" * 32}}
+    old_toy = {"vocab_size": 2048, "languages": ["en"], "tokenizer": {"name": "toy_enfr pseudo-units", "weights": None}}
+    bare = {"vocab_size": 2048, "languages": ["en"]}
+    assert tb.unit_identity(mimi) == {**mimi["units"], "recorded": True}
+    assert tb.unit_identity(old_mimi) == {**mimi["units"], "recorded": False}  # an old Mimi corpus: fully known
+    assert tb.unit_identity(old_toy) == {"tokenizer": "toy_enfr pseudo-units", "sha256": None, "vocab_size": 2048,
+                                         "recorded": False}
+    ids = {k: tb.unit_identity(m) for k, m in (("mimi", mimi), ("old_mimi", old_mimi), ("old_toy", old_toy), ("bare", bare))}
+    assert tb.units_mismatch(ids["mimi"], ids["old_mimi"]) is None
+    assert tb.units_mismatch(ids["mimi"], ids["old_toy"]) == "tokenizer 'mimi' vs 'toy_enfr pseudo-units'"
+    assert tb.units_mismatch(ids["mimi"], ids["bare"]) is None                     # nothing known to compare
+    other = dict(ids["mimi"], sha256="cd" * 32)
+    assert tb.units_mismatch(ids["mimi"], other) == "sha256 differs"
+    assert tb.units_mismatch(ids["bare"], dict(ids["bare"], vocab_size=64)) == "vocab_size 2048 vs 64"
+
+
+def test_meta_units_are_checked_on_write_and_read(tmp_path):
+    d = str(tmp_path / "c")
+    with pytest.raises(ValueError, match="'units' must be"):
+        tb.write_meta(d, {"vocab_size": 64, "languages": ["en"], "units": {"tokenizer": "x", "sha256": "y", "vocab_size": 65}})
+    tb.write_meta(d, {"vocab_size": 64, "languages": ["en"], "units": {"tokenizer": "x", "sha256": "y", "vocab_size": 64}})
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    meta["units"]["vocab_size"] = 2048
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"))
+    with pytest.raises(tb.FormatError, match="'units' must be"):
+        tb.read_meta(d)
+
+
+def test_fingerprint_sees_a_same_length_rewrite(tmp_path):
+    d, _, _ = make_corpus(tmp_path)
+    meta = tb.read_meta(d)
+    before = tb.fingerprint(d, meta, ("train",))
+    assert sorted(before) == ["train.stories.npy", "train_en.bin", "train_en.idx.npy", "train_fr.bin", "train_fr.idx.npy"]
+    path = os.path.join(d, "train_fr.bin")
+    data = bytearray(open(path, "rb").read())
+    data[-2] ^= 1  # one token of the last sentence, same length
+    open(path, "wb").write(bytes(data))
+    after = tb.fingerprint(d, meta, ("train",))
+    assert [k for k in before if before[k] != after[k]] == ["train_fr.bin"] and after["train_fr.bin"][0] == len(data)
+
+
+def test_toy_units_follow_its_unit_settings_not_its_sizes(tmp_path):
+    """data/toy_enfr/prepare.py: another seed is other units, fewer stories the same units."""
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    small = ["--n_train_stories=5", "--n_val_stories=3", "--n_bench=2", "--n_pairs=2"]
+    units = {}
+    for name, extra in (("a", []), ("b", ["--n_train_stories=7", "--n_bench=3"]), ("c", ["--seed=7"])):
+        subprocess.run([sys.executable, os.path.join(root, "data/toy_enfr/prepare.py"), f"--out_dir={tmp_path / name}",
+                        *small, *extra], check=True, capture_output=True)
+        units[name] = tb.unit_identity(tb.read_meta(str(tmp_path / name)))
+    assert units["a"]["tokenizer"] == "toy_enfr pseudo-units" and units["a"]["recorded"]
+    assert units["a"] == units["b"] and tb.units_mismatch(units["a"], units["c"]).startswith("sha256")
+
+
 def test_bench_total_round_trip_checks_and_stale_sidecar(tmp_path):
     d = str(tmp_path)
     items = [(np.array([], dtype=np.int64), np.array([1]), np.array([2]))] * 3

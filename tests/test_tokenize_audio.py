@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -95,7 +96,8 @@ def own_codes(mimi, path):
 
 def test_corpus_codes_frames_and_batching(one_rank, data, mimi_path):
     out, result = one_rank
-    assert result["n_encoded"] == 13 + 8  # clips not skipped on their own + unique readable bench files
+    # clips not skipped on their own; the bench files are clips of the corpus, known by content: encoded once
+    assert result["n_encoded"] == 13 and result["n_reused"] == 0
     mimi = load_mimi(mimi_path, "cpu")
     meta = tokenbin.read_meta(out)
     assert meta["vocab_size"] == 2048 and meta["languages"] == ["en", "fr"]
@@ -165,12 +167,12 @@ def test_resume_does_not_reencode(one_rank, data, mimi_path, tmp_path):
     assert corpus_files(out) == before
     # an interrupted run: one shard lost -> exactly its clips are encoded again, same corpus
     with np.load(shards[1]) as z:
-        n_lost = len(z["idx"])
+        n_lost = len(z["keys"])
     shards[1].unlink()
     again = ta.main(args_for(data, mimi_path, out))
     assert again["n_encoded"] == n_lost > 0
     assert corpus_files(out) == before
-    with pytest.raises(SystemExit, match="another manifest, weights or settings"):
+    with pytest.raises(SystemExit, match=r"other weights or settings \(min_peak differ\)"):
         ta.main(args_for(data, mimi_path, out, "--min_peak", "0.01"))
 
 
@@ -285,7 +287,7 @@ def audio_cells(paths):
 def make_dataset(columns, audio_columns):
     from datasets import Audio, Dataset, Features, Value
     feats = {k: ({"bytes": Value("binary"), "path": Value("string")} if k in audio_columns
-                 else Value("int64") if isinstance(v[0], int) else Value("string")) for k, v in columns.items()}
+                 else Value("int64") if v and isinstance(v[0], int) else Value("string")) for k, v in columns.items()}
     ds = Dataset.from_dict(columns, features=Features(feats))
     for k in audio_columns:
         ds = ds.cast_column(k, Audio())
@@ -331,7 +333,8 @@ def test_hf_dataset_makes_the_same_corpus_as_the_manifest(mimi_path, tmp_path):
         meta = json.loads(got.pop("meta.json"))
         assert sorted(got) == sorted(ref) and all(got[f] == ref[f] for f in ref), name  # byte for byte
         assert "Hugging Face" in meta.pop("source") and meta_ref["source"].startswith("tokenize_audio.py from manifest")
-        assert meta == {k: v for k, v in meta_ref.items() if k != "source"}, name
+        assert "Hugging Face" in meta.pop("bench_sources")["ssc_hf"]
+        assert meta == {k: v for k, v in meta_ref.items() if k not in ("source", "bench_sources")}, name
         again = ta.main(["--hf_dataset", str(tmp_path / clips_at), "--hf_bench", str(tmp_path / bench_at),
                          "--out_dir", str(tmp_path / f"out_{name}"), *mapping, *common])
         assert result["n_encoded"] == 6 + 6 and again["n_encoded"] == 0  # resume: nothing encoded twice
@@ -390,13 +393,12 @@ def test_a_rank_reads_only_its_own_rows(mimi_path, tmp_path, monkeypatch):
     clips, rows, _ = hf_audio.read_clips(args)
     read = []
     real_fetch = hf_audio.AudioRows.fetch
-    monkeypatch.setattr(hf_audio.AudioRows, "fetch", lambda self, r, c: (read.append(r), real_fetch(self, r, c))[1])
-    work = [(c["path"], None, None) for c in clips]
-    cells = {c["path"]: (rows, c["line"], "audio") for c in clips}
+    monkeypatch.setattr(hf_audio.AudioRows, "fetch", lambda self, r, c, k=None: (read.append(r), real_fetch(self, r, c, k))[1])
+    work, keys, _ = ta.work_list(clips, [], rows.cells)
     (tmp_path / "out" / "shards").mkdir(parents=True)
-    n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=cells)
+    n = ta.encode_all(args, work, str(tmp_path / "out" / "shards"), mimi_path, rank=1, world=2, cells=rows.cells)
     assert n == 2 and sorted(read) == [3, 4]  # rank 1 of 2: rows 3-4, as datasets' shard(2, 1, contiguous)
-    assert sorted(read_shards(str(tmp_path / "out" / "shards"), index_only=True)) == [3, 4]
+    assert read_shards(str(tmp_path / "out" / "shards"), index_only=True) == set(keys[3:])
 
 
 def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, tmp_path, small_toy_corpus):
@@ -418,13 +420,19 @@ def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, 
     c = ta.main(["--manifest", str(tmp_path / "segments.jsonl"), "--out_dir", books, "--unpaired",
                  "--mimi_weights", mimi_path, "--threads", "1"])["counts"]
     assert (c["clips_written"], c["clips_skipped"]) == (5, 0)
-    mix = {books: 3, small_toy_corpus: 1}
+    # a mixture needs one tokenizer's units (tokenbin.units_mismatch): the toy's pseudo-units relabelled as
+    # this Mimi's stand in for a paired Mimi corpus (the ids are plumbing here)
+    paired = str(tmp_path / "paired")
+    shutil.copytree(small_toy_corpus, paired)
+    meta = tokenbin.read_meta(paired)
+    tokenbin.write_meta(paired, dict(meta, units=tokenbin.read_meta(books)["units"]))
+    mix = {books: 3, paired: 1}
     out = str(tmp_path / "pre")
     train.main(["--seq_len=32", "--batch_size=4", "--log_interval=1", "--eval_interval=2", "--eval_iters=1",
                 "--model_preset=tiny", "--phase=pretrain", f"--out_dir={out}", "--max_iters=2",
                 f"--data_mix={mix!r}"])
     recs = [json.loads(line) for line in open(os.path.join(out, "log.jsonl"))]
-    toy = os.path.basename(small_toy_corpus)
+    toy = os.path.basename(paired)
     last_val = [r for r in recs if "val_loss" in r][-1]
     assert {"val_loss_books_en", f"val_loss_{toy}_en", f"val_loss_{toy}_fr"} <= set(last_val)
     assert "val_loss_books_fr" not in last_val  # an EN-only corpus has no FR val loss
@@ -434,3 +442,113 @@ def test_long_recordings_into_pretraining_mixed_with_a_paired_corpus(mimi_path, 
                                  lang_probs={"en": 1.0}, seed=0, boundary_token=2048)
     share = np.mean([sampler._row(g)[2][0] == "books" for g in range(4000)])  # rows are all seq_len + 1 long
     assert abs(share - 0.75) < 0.02, share
+
+
+def write_clips(d, rows, name="clips.jsonl", **extra):
+    """rows: (story, sentence, lang, split, seed) -> 0.6 s wavs {story}_{lang}{sentence}.wav and a manifest."""
+    lines = []
+    for story, k, lang, split, seed in rows:
+        write_wav(d / f"{story}_{lang}{k}.wav", signal(seed, 0.6, RATE), RATE)
+        lines.append(dict(audio=f"{story}_{lang}{k}.wav", story=story, sentence=k, lang=lang, split=split, **extra))
+    (d / name).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return d / name
+
+
+def test_rerun_encodes_what_changed(mimi_path, tmp_path):
+    """Issue 17 item 3: a clip skipped as truncated and then fixed is encoded on the next run (before:
+    'encoded 0 clips this run', still skipped); a clip whose file was replaced gets the new file's codes
+    (before: the old ones); what was reused is counted."""
+    manifest = write_clips(tmp_path, [("A", 0, "en", "train", 1), ("A", 0, "fr", "train", 2),
+                                      ("B", 0, "en", "train", 3), ("B", 0, "fr", "train", 4)])
+    full = (tmp_path / "B_fr0.wav").read_bytes()
+    (tmp_path / "B_fr0.wav").write_bytes(full[:len(full) // 3])  # an interrupted copy
+    run = lambda: ta.main(["--manifest", str(manifest), "--out_dir", str(tmp_path / "out"),  # noqa: E731
+                           "--mimi_weights", mimi_path, "--threads", "1"])
+    first = run()
+    assert first["counts"]["skip_reasons"] == {"story_dropped": 1, "truncated": 1} and first["n_encoded"] == 3
+    (tmp_path / "B_fr0.wav").write_bytes(full)  # fetched again
+    fixed = run()
+    assert (fixed["n_encoded"], fixed["n_reused"]) == (1, 3) and fixed["counts"]["clips_written"] == 4
+    st = (tmp_path / "A_en0.wav").stat()
+    write_wav(tmp_path / "A_en0.wav", signal(9, 0.6, RATE), RATE)  # replaced in place, same length
+    os.utime(tmp_path / "A_en0.wav", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert (tmp_path / "A_en0.wav").stat().st_size == st.st_size
+    replaced = run()
+    assert (replaced["n_encoded"], replaced["n_reused"]) == (1, 3)
+    codes = np.asarray(tokenbin.load_split(tmp_path / "out", "train").sentence("en", 0))
+    np.testing.assert_array_equal(codes, own_codes(load_mimi(mimi_path, "cpu"), tmp_path / "A_en0.wav")[0])
+
+
+def test_one_language_needs_unpaired_and_writing_nothing_fails(mimi_path, tmp_path, capsys):
+    """Issue 17 item 4: forgetting --unpaired on an EN-only manifest dropped every story and exited 0;
+    now it stops before encoding anything. A run that writes nothing (every clip silent) fails."""
+    manifest = write_clips(tmp_path, [("A", 0, "en", "train", 1), ("B", 0, "en", "train", 2)])
+    args = ["--manifest", str(manifest), "--mimi_weights", mimi_path, "--threads", "1"]
+    with pytest.raises(SystemExit, match=r"every clip is en, but a paired corpus .* takes --unpaired"):
+        ta.main(args + ["--out_dir", str(tmp_path / "paired")])
+    assert not (tmp_path / "paired").exists()
+    assert ta.main(args + ["--out_dir", str(tmp_path / "en"), "--unpaired"])["counts"]["clips_written"] == 2
+    for name in ("A_en0", "B_en0"):
+        write_wav(tmp_path / f"{name}.wav", np.zeros((1, RATE)), RATE)
+    with pytest.raises(SystemExit, match=r"nothing written: no split from the 2 clips .*'silent': 2"):
+        ta.main(args + ["--out_dir", str(tmp_path / "silent"), "--unpaired"])
+    assert sorted(os.listdir(tmp_path / "silent")) == ["shards", "skipped.jsonl"]
+
+
+def test_expected_failures_are_one_line(mimi_path, tmp_path, capsys):
+    """Issue 17 item 9: every expected failure is one line `tokenize_audio.py: error: ...` through the
+    script's one handler (ta.cli, what `python tokenize_audio.py` runs), never a traceback. Before:
+    tracebacks for latin-1 and gzipped manifests, an out_dir that is a file, a 0-row dataset, another
+    model's safetensors, segment times of 1e305; messages without the script's prefix for the rest."""
+    from safetensors.torch import save_file
+    from audio.demo import write_wav as ww
+    ww(tmp_path / "a.wav", signal(1, 0.6, RATE), RATE)
+    clip = dict(audio="a.wav", story="s", sentence=0, lang="en", split="train")
+    (tmp_path / "latin1.jsonl").write_bytes(json.dumps(dict(clip, story="caf\u00e9"), ensure_ascii=False).encode("latin-1") + b"\n")
+    (tmp_path / "cut.jsonl.gz").write_bytes(__import__("gzip").compress((json.dumps(clip) + "\n").encode() * 50)[:40])
+    (tmp_path / "ok.jsonl").write_text(json.dumps(clip) + "\n")
+    (tmp_path / "same.jsonl").write_text(json.dumps(dict(name="x", prompt=None, good="a.wav", bad="a.wav")) + "\n")
+    (tmp_path / "a_file").write_text("")
+    save_file({"x": torch.zeros(3)}, str(tmp_path / "other.safetensors"))
+    empty = make_dataset(dict(audio=[], lang=[]), ["audio"])
+    empty.save_to_disk(str(tmp_path / "empty_ds"))
+    empty.to_parquet(str(tmp_path / "empty.parquet"))
+    out = ["--out_dir", str(tmp_path / "out"), "--mimi_weights", mimi_path]
+    cases = [(["--manifest", str(tmp_path / "latin1.jsonl"), *out], "latin1.jsonl:1: not UTF-8 text"),
+             (["--manifest", str(tmp_path / "cut.jsonl.gz"), *out], "cut.jsonl.gz: damaged gzip file"),
+             (["--manifest", str(tmp_path / "nope.jsonl"), *out], "manifest .*nope.jsonl not found"),
+             (["--manifest", str(tmp_path / "ok.jsonl"), "--out_dir", str(tmp_path / "a_file")], "is a file, not a folder"),
+             (["--manifest", str(tmp_path / "ok.jsonl"), "--unpaired", "--out_dir", str(tmp_path / "o2"),
+               "--mimi_weights", str(tmp_path / "other.safetensors")], "other.safetensors is not Mimi's weights"),
+             (["--hf_dataset", str(tmp_path / "empty_ds"), "--lang", "en", "--split", "train", *out],
+              "cannot load this save_to_disk folder .*0 rows"),
+             (["--hf_dataset", str(tmp_path / "empty.parquet"), "--lang", "en", "--split", "train", *out],
+              "cannot load these parquet files"),
+             (["--bench_manifest", str(tmp_path / "same.jsonl"), *out], "same.jsonl:1: 'good' and 'bad' are the same clip"),
+             (["--add_bench", "--bench_manifest", str(tmp_path / "ok.jsonl"), *out], r"ok.jsonl:1: 'name' must be"),
+             (["--cuts", "test=x.jsonl", *out], r"--cuts test=x.jsonl: write SPLIT=PATH")]
+    if not torch.cuda.is_available():
+        cases.append((["--manifest", str(tmp_path / "ok.jsonl"), "--device", "cuda", *out], "CUDA is not available"))
+    capsys.readouterr()
+    for argv, message in [(["--cuts", "val.jsonl.gz", "--split", "val", *out], "--split is for --hf_dataset"),
+                          (["--manifest", "m.jsonl", "--lang", "de", *out], "--lang is for --hf_dataset")]:
+        with pytest.raises(SystemExit) as e:  # flags another route would take, not silently ignored
+            ta.cli(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as e:
+            ta.cli(argv)
+        err = capsys.readouterr().err  # the error is the last line; datasets' progress bars may come before
+        assert e.value.code == 1 and "Traceback" not in err and err.endswith("\n") and err.count("error:") == 1
+        last = err.strip().splitlines()[-1]
+        assert re.match(r"tokenize_audio\.py: error: (?!tokenize_audio)", last) and re.search(message, last), (argv, err)
+    # a segment 1e305 s into its file is a skip with its reason (it was an OverflowError), the run goes on
+    (tmp_path / "far.jsonl").write_text(json.dumps(clip) + "\n" + json.dumps(dict(clip, sentence=1, start=1e305, end=2e305)) + "\n")
+    c = ta.cli(["--manifest", str(tmp_path / "far.jsonl"), "--unpaired", "--out_dir", str(tmp_path / "far"),
+                "--mimi_weights", mimi_path, "--threads", "1"])["counts"]
+    assert (c["clips_written"], c["clips_skipped"], c["skip_reasons"]) == (1, 1, {"segment_outside": 1})
+    # gzipped manifests read like plain ones
+    (tmp_path / "ok.jsonl.gz").write_bytes(__import__("gzip").compress((tmp_path / "ok.jsonl").read_bytes()))
+    c = ta.cli(["--manifest", str(tmp_path / "ok.jsonl.gz"), "--unpaired", "--out_dir", str(tmp_path / "far"),
+                "--mimi_weights", mimi_path, "--threads", "1"])["counts"]
+    assert c["clips_written"] == 1

@@ -1,7 +1,8 @@
 """training/checkpoint.py: train.py's checkpoint, a directory of shards that each rank writes and reads its own part of.
 
     out_dir/ckpt/
-        meta.json          plain values, no tensors: format, step, phase, config, meta, sampler, model_config,
+        meta.json          plain values, no tensors: format, step, phase, config, meta, sampler, corpus
+                           (training/corpus.py), parent, model_config,
                            state (["model", "optimizer"] or ["model"]), files {name: {bytes, sha256}} of the
                            files below, and checksum (sha256 of the rest of meta.json); json.load reads it
         .metadata          torch.distributed.checkpoint's index: which bytes of which file hold each tensor piece
@@ -25,7 +26,7 @@ A checkpoint's fingerprint is meta.json's checksum (so of every file's sha256 an
 checkpoint keeps its run's "parent": the checkpoint it started from (path, step, phase, fingerprint),
 or scratch / the HF model; the lineage follows the parents while they exist and says whether each is
 still the checkpoint that was used. Also here: what a train.py init_from names (init_kind), decided by
-what is on disk.
+what is on disk, and a checkpoint's plain values read without its tensors (read_metadata).
 """
 import dataclasses
 import hashlib
@@ -109,14 +110,8 @@ def load_checkpoint(path):
     """A train.py checkpoint's plain values, every file checked against its sha256 (on several ranks each
     checks its share) -> (checkpoint directory, info dict). CheckpointError naming the file otherwise."""
     d = find(path)
-    where = os.path.join(d, META)
-    try:
-        with open(where) as f:
-            info = json.load(f)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{where}: cannot be read ({type(e).__name__}: {str(e)[:200]}). It is truncated "
-                              f"or corrupt: restore it from a copy or re-run the phase that writes it.") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT or not isinstance(info.get("files"), dict):
+    where, info = os.path.join(d, META), read_metadata(d)
+    if info.get("format") != FORMAT or not isinstance(info.get("files"), dict):
         raise CheckpointError(f"{where}: not a train.py checkpoint of format {FORMAT}. Re-run the phase that writes it.")
     if info.get("checksum") != _checksum(info):
         raise CheckpointError(f"{where}: corrupt: its checksum does not match its values (step, config, ...): "
@@ -314,6 +309,22 @@ def is_checkpoint(path):
     return (any(os.path.isfile(os.path.join(path, *p)) for p in ((META,), (CKPT, META), (CKPT + ".old", META),
                                                                   ("ckpt.pt",)))
             or path.endswith(".pt") and os.path.isfile(path))
+
+
+def read_metadata(path):
+    """The plain values of a train.py checkpoint (step, config, phase, meta, corpus, ...: its meta.json),
+    without reading or verifying its tensors (load_checkpoint does that) -> dict; CheckpointError if it
+    cannot be read."""
+    where = os.path.join(find(path), META)
+    try:
+        with open(where) as f:
+            info = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{where}: cannot be read ({type(e).__name__}: {str(e)[:200]}). It is truncated "
+                              f"or corrupt: restore it from a copy or re-run the phase that writes it.") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{where}: not a train.py checkpoint of format {FORMAT}. Re-run the phase that writes it.")
+    return info
 
 
 def is_run_dir(folder):

@@ -66,6 +66,26 @@ def set_value(cfg, defaults, valid, key, value, where, comments):
     cfg[key] = value
 
 
+def run_config_file(path, scope):
+    """exec a config file in scope; its mistakes (not UTF-8, a syntax error, a name it never defined, any
+    error of its own code) are a ConfigError naming the file and the line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            code = builtins.compile(f.read(), path, "exec")  # `compile` is a config key
+        exec(code, scope)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8") from None
+    except SyntaxError as e:
+        raise ConfigError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:  # the config's own code failed (NameError, ...): report it at its line
+        tb, line = e.__traceback__, "?"
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == path:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        raise ConfigError(f"{path}:{line}: {type(e).__name__}: {e}") from None
+
+
 def parse(defaults, argv, valid, source=None):
     """defaults <- config files (bare arguments) <- --key=value / --key value, in order -> dict.
     valid: {key: range} (module docstring); source: the file holding the defaults, whose comments
@@ -74,13 +94,16 @@ def parse(defaults, argv, valid, source=None):
     cfg, args = dict(defaults), iter(argv)
     for arg in args:
         if arg in ("-h", "--help"):
-            print(help_text(defaults, valid, comments, source))
+            try:
+                print(help_text(defaults, valid, comments, source), flush=True)
+            except BrokenPipeError:  # `train.py --help | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         if not arg.startswith("--"):  # a config file: python that assigns config values
             if not os.path.isfile(arg):
                 raise ConfigError(f"{arg}: no such config file (give config/<name>.py or --key=value)")
             scope = dict(cfg, __file__=os.path.abspath(arg))  # a config may read files beside it
-            exec(builtins.compile(open(arg).read(), arg, "exec"), scope)  # `compile` is a config key
+            run_config_file(arg, scope)
             for k, v in scope.items():
                 if not (k.startswith("_") or isinstance(v, (types.ModuleType, types.FunctionType, type))):
                     set_value(cfg, defaults, valid, k, v, arg, comments)

@@ -15,16 +15,40 @@ import os
 import re
 
 
+class HFError(ValueError):
+    """An HF model folder model.py cannot load (bad config.json, missing or misshapen weights); names the file."""
+
+
+def read_config(path):
+    """config.json -> ModelConfig's keyword arguments (hf_config_kwargs), or HFError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            c = json.load(f)
+    except (OSError, ValueError) as e:  # unreadable, not UTF-8, not JSON
+        raise HFError(f"{path}: not a readable JSON config ({e}); re-save the model with save_pretrained") from None
+    if not isinstance(c, dict):
+        raise HFError(f"{path}: a JSON {type(c).__name__}, not a config object")
+    try:
+        return hf_config_kwargs(c, path)
+    except HFError:
+        raise
+    except KeyError as e:
+        raise HFError(f"{path}: has no {e}, which a Qwen2/Llama config needs; re-save the model with "
+                      f"save_pretrained") from None
+    except (TypeError, ValueError) as e:  # e.g. a string where a number belongs
+        raise HFError(f"{path}: a value of the wrong type ({e})") from None
+
+
 def hf_config_kwargs(c, where="config.json"):
     """An HF config.json dict (Qwen2 or Llama; top-level rope_theta/rope_scaling or rope_parameters) ->
     model.ModelConfig's keyword arguments (vocab_size is set by the caller from the weights)."""
     arch = (c.get("architectures") or [None])[0]
     kind = {"Qwen2ForCausalLM": "qwen2", "LlamaForCausalLM": "llama"}.get(arch)
     if kind is None or c.get("model_type") not in (kind, None):
-        raise ValueError(f"{where}: architecture {arch!r} (model_type {c.get('model_type')!r}) is not supported; "
+        raise HFError(f"{where}: architecture {arch!r} (model_type {c.get('model_type')!r}) is not supported; "
                          "model.py loads Qwen2ForCausalLM (qwen2) and LlamaForCausalLM (llama)")
     def unsupported(what):
-        raise ValueError(f"{where}: {what} is not supported by model.py's Decoder")
+        raise HFError(f"{where}: {what} is not supported by model.py's Decoder")
     if c.get("hidden_act", "silu") != "silu":
         unsupported(f"hidden_act={c['hidden_act']!r}")
     if kind == "qwen2" and c.get("use_sliding_window"):
@@ -43,7 +67,7 @@ def hf_config_kwargs(c, where="config.json"):
     if rtype not in ("default", "llama3"):
         unsupported(f"rope type {rtype!r} (only default and llama3)")
     if rtype == "llama3" and any(k not in rp for k in keys):
-        raise ValueError(f"{where}: llama3 rope scaling needs {keys}, has {sorted(rp)}")
+        raise HFError(f"{where}: llama3 rope scaling needs {keys}, has {sorted(rp)}")
     scaling = {"rope_type": "llama3", **{k: rp[k] for k in keys}} if rtype == "llama3" else None
     return dict(
         vocab_size=c["vocab_size"], n_layer=c["num_hidden_layers"], d_model=d, n_head=nh,
@@ -76,8 +100,11 @@ class SafetensorsFolder:
         single, index = os.path.join(folder, "model.safetensors"), os.path.join(folder, "model.safetensors.index.json")
         self.where = None
         if os.path.isfile(index):
-            with open(index) as f:
-                self.where = {k: os.path.join(folder, v) for k, v in json.load(f)["weight_map"].items()}
+            try:
+                with open(index) as f:
+                    self.where = {k: os.path.join(folder, v) for k, v in json.load(f)["weight_map"].items()}
+            except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
+                raise HFError(f"{index}: not a safetensors index ({type(e).__name__}: {e}); re-save the model") from None
         elif not os.path.isfile(single):
             raise FileNotFoundError(f"{folder}: no model.safetensors or model.safetensors.index.json "
                                     "(only safetensors weights are read; re-save with save_pretrained)")
@@ -86,30 +113,30 @@ class SafetensorsFolder:
             try:
                 self.files[path] = safe_open(path, framework="pt")
             except Exception as e:
-                raise ValueError(f"{path}: unreadable safetensors file ({e}); re-download or re-save it") from e
+                raise HFError(f"{path}: unreadable safetensors file ({e}); re-download or re-save it") from e
         if self.where is None:
             self.where = {k: single for k in self.files[single].keys()}
         self.used = set()
 
     def shape(self, key):
         if key not in self.where or key not in self.files[self.where[key]].keys():
-            raise ValueError(f"{self.where.get(key, sorted(self.files))}: weight {key!r} is missing; "
+            raise HFError(f"{self.where.get(key, sorted(self.files))}: weight {key!r} is missing; "
                              "is the checkpoint complete and does config.json match it?")
         return tuple(self.files[self.where[key]].get_slice(key).get_shape())
 
     def get(self, key, shape):
         if (have := self.shape(key)) != tuple(shape):
-            raise ValueError(f"{self.where[key]}: weight {key!r} has shape {have}, config.json implies "
+            raise HFError(f"{self.where[key]}: weight {key!r} has shape {have}, config.json implies "
                              f"{tuple(shape)}; the weights do not belong to this config")
         try:
             t = self.files[self.where[key]].get_tensor(key)
         except Exception as e:
-            raise ValueError(f"{self.where[key]}: cannot read weight {key!r} ({e}); the file is damaged") from e
+            raise HFError(f"{self.where[key]}: cannot read weight {key!r} ({e}); the file is damaged") from e
         self.used.add(key)
         return t.float()
 
     def check_all_used(self, ignore=()):
         extra = sorted(k for k in self.where if k not in self.used and k not in ignore and "rotary_emb" not in k)
         if extra:
-            raise ValueError(f"{self.where[extra[0]]}: weights model.py does not use, e.g. {extra[:3]}; "
+            raise HFError(f"{self.where[extra[0]]}: weights model.py does not use, e.g. {extra[:3]}; "
                              "this model variant is not supported")

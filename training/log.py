@@ -39,6 +39,30 @@ def causal(rec):  # the causal-aware MFU beside the stated one, where measured
     return "" if rec.get("mfu_causal") is None else f" (causal {rec['mfu_causal']:.1%})"
 
 
+class LogError(ValueError):
+    """log.jsonl holds a line that is not a record; names the line."""
+
+
+def kept_records(path, resume_step):
+    """The lines of log.jsonl up to resume_step (a resumed run writes the later ones again); a line cut off
+    by a killed write (no closing brace and newline) is dropped, any other line that is not a record is a
+    LogError naming it."""
+    kept = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            if not line.endswith("}\n"):
+                continue
+            try:
+                step = json.loads(line)["step"]
+                keep = step <= resume_step
+            except (ValueError, KeyError, TypeError):
+                raise LogError(f"{path} line {i} is not a log record ({line[:60].strip()!r}): remove or fix "
+                               f"that line (or move log.jsonl away), then resume") from None
+            if keep:
+                kept.append(line)
+    return kept
+
+
 def fmt_time(seconds):
     s = int(round(seconds))
     return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
@@ -82,9 +106,9 @@ class RunLog:
         self.tracker = Tracker()
         if not master:
             return
-        old = open(self.path).readlines() if resume_step is not None and os.path.isfile(self.path) else []
+        old = kept_records(self.path, resume_step) if resume_step is not None and os.path.isfile(self.path) else []
         with open(self.path, "w") as f:
-            f.writelines(line for line in old if line.endswith("}\n") and json.loads(line)["step"] <= resume_step)
+            f.writelines(old)
         self.console = open(os.path.join(out_dir, "train.log"), "a" if resume_step is not None else "w", buffering=1)
         self.streams = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = Tee(sys.stdout, self.console), Tee(sys.stderr, self.console)

@@ -49,7 +49,10 @@ score is the mean over its voices and the set's score the mean over pairs. Texts
   syn_*: a sentence of a held-out story vs the same words with two neighbours swapped (sBLiMP's
          grammatical vs ungrammatical), the same rendering of every word in both orders; the two
          swapped words never sound alike (short words can share their one phone: no pair at all).
+meta.json "units" (tokenbin.py): "toy_enfr pseudo-units" and the sha256 of every option but the sizes
+(unit_identity): a toy made with another --seed or pronunciation holds other units, and models say so.
 """
+import hashlib
 import json
 import os
 import random
@@ -537,6 +540,19 @@ def configure(argv):
     return options
 
 
+UNITS_NAME = "toy_enfr pseudo-units"
+SIZES = ("out_dir", "n_train_stories", "n_val_stories", "n_bench", "n_pairs", "pair_voices")  # how much, not what
+
+
+def unit_identity(options):
+    """meta.json "units" (tokenbin.py): what a unit id means is decided by every option but the sizes (the
+    seed, the phones, the voices, the rendering), so their sha256 names the units; an option added later
+    joins it by default."""
+    g = globals()
+    settings = json.dumps({k: g[k] for k in options if k not in SIZES}, sort_keys=True)
+    return dict(tokenizer=UNITS_NAME, sha256=hashlib.sha256(settings.encode()).hexdigest(), vocab_size=VOCAB_SIZE)
+
+
 def main(argv):
     g, options = globals(), configure(argv)
     t0, voice, counts = time.time(), Voice(seed), {}
@@ -550,7 +566,8 @@ def main(argv):
         vocab_size=VOCAB_SIZE, languages=["en", "fr"], counts=counts, seed=seed,
         config={k: g[k] for k in options if k != "out_dir"},
         special_tokens={"story_boundary": tokenbin.story_boundary_token({"vocab_size": VOCAB_SIZE})},
-        tokenizer=dict(name="toy_enfr pseudo-units", weights=None, revision=None, frame_rate=12.5, codebooks=1,
+        units=unit_identity(options),
+        tokenizer=dict(name=UNITS_NAME, weights=None, revision=None, frame_rate=12.5, codebooks=1,
                        note="synthetic: words -> language-specific phones -> speaker unit variants with "
                             "durations and noise; not Mimi codes, not speech"),
         lexicon_size={lang: len(voice.words[lang]) - 1 for lang in ("en", "fr")},

@@ -41,6 +41,7 @@ meta.json: vocab_size = the tokenizer's n_vocab, story boundary = vocab_size (to
 """
 import base64
 import collections
+import hashlib
 import json
 import os
 import sys
@@ -245,8 +246,10 @@ def main(argv):
     splits, bench = prepare.draw_stories()
     texts = {split: {lang: story_texts(stories, lang) for lang in ("en", "fr")} for split, stories in splits.items()}
     tok, counts = build(texts, prepare.bench_text(bench))
+    with open(os.path.join(out_dir, "tokenizer.json"), "rb") as f:  # the ids mean what this file says
+        units = dict(tokenizer="tiktoken", sha256=hashlib.sha256(f.read()).hexdigest(), vocab_size=tok.n_vocab)
     tokenbin.write_meta(out_dir, dict(
-        vocab_size=tok.n_vocab, languages=["en", "fr"], counts=counts, seed=prepare.seed,
+        vocab_size=tok.n_vocab, languages=["en", "fr"], counts=counts, seed=prepare.seed, units=units,
         config={k: getattr(prepare, k) for k in STORY_OPTIONS},
         special_tokens={"story_boundary": tokenbin.story_boundary_token({"vocab_size": tok.n_vocab})},
         tokenizer=dict(name="tiktoken", encoding=tok.enc.name, file="tokenizer.json", sentence_end=SENTENCE_END,

@@ -15,3 +15,15 @@ def test_story_with_a_hole_in_both_languages_is_dropped():
     assert starts == [0] and dropped == 1 and [len(sentences[lang]) for lang in ("en", "fr")] == [2, 2]
     assert sorted(i for i, *_ in skips) == list(range(4, 10))
     assert all(r == "story_dropped" and "en sentence 2: no clip in the manifest" in d for _, r, d in skips)
+
+
+def test_a_bench_item_with_one_audio_twice_is_skipped_but_a_tie_of_units_is_kept():
+    """Issue 17 item 8: good and bad the same audio (the same decoded samples: one digest) would score 0.5
+    whatever the model: skipped as same_audio. Two different clips that give the same units are a tie, as
+    sLM21's scorer counts it: kept."""
+    from audio.assembly import assemble_benches
+    items = [dict(name="x", line=1, prompt=[], good="a", bad="b"), dict(name="x", line=2, prompt=[], good="a", bad="c")]
+    index = {"a": "ka", "b": "kb", "c": "kc"}
+    done = {k: np.array([5, 6], np.uint16) for k in ("ka", "kb", "kc")}  # all three give the same units
+    sets, skipped, _ = assemble_benches(items, index, done, digests={"ka": "d1", "kb": "d1", "kc": "d2"})
+    assert len(sets["x"]) == 1 and [(r["line"], r["reason"]) for r in skipped] == [(1, "same_audio")]

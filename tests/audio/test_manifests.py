@@ -13,8 +13,12 @@ from audio import manifests
      r"clips.jsonl:2: need audio .* sentence \(integer >= 0\)"),
     ("clips", '{"audio": "a.wav", "story": null, "sentence": 0, "lang": "en", "split": "train"}',
      r"clips.jsonl:2: need audio"),
-    ("clips", '{"audio": "a.wav", "story": "s", "sentence": 0, "lang": "de", "split": "train"}',
-     r"clips.jsonl:2: need .*other languages need --unpaired"),
+    ("clips", '{"audio": "a.wav", "story": "s", "sentence": 0, "lang": "English", "split": "train"}',
+     r"clips.jsonl:2: need .*lang \(a 2-3 letter lowercase language code"),
+    ("clips", '{"audio": "a.wav", "story": "s", "sentence": 0, "lang": "pt-br", "split": "train"}',
+     r"clips.jsonl:2: need .*lang \(a 2-3 letter"),
+    ("bench", '{"name": "x", "prompt": null, "good": "g.wav", "bad": "g.wav"}',
+     r"bench.jsonl:2: 'good' and 'bad' are the same clip"),
     ("clips", '{"audio": "a.wav", "start": 1.0, "story": "s", "sentence": 0, "lang": "en", "split": "train"}',
      r"clips.jsonl:2: a segment needs both 'start' and 'end'"),
     ("bench", '["a.wav", "b.wav"]', r"bench.jsonl:2: each line must be a JSON object"),
@@ -37,11 +41,9 @@ def test_segments_and_other_languages(tmp_path):
              dict(audio="/abs/x.wav", story=7, sentence=1, lang="de", split="val")]
     path = tmp_path / "m.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    clips = manifests.read_manifest(str(path), unpaired=True)
-    assert [(c["path"], c["start"], c["end"], c["line"]) for c in clips] == [
-        (str(tmp_path / "long.flac"), 1.5, 3, 1), ("/abs/x.wav", None, None, 2)]
-    with pytest.raises(SystemExit, match="m.jsonl:1: need .*other languages need --unpaired"):
-        manifests.read_manifest(str(path))
+    clips = manifests.read_manifest(str(path))  # any 2-3 letter code, paired or not
+    assert [(c["path"], c["start"], c["end"], c["line"], c["lang"]) for c in clips] == [
+        (str(tmp_path / "long.flac"), 1.5, 3, 1, "de"), ("/abs/x.wav", None, None, 2, "de")]
 
 
 def test_bench_groups_are_all_or_none_per_set(tmp_path):
@@ -55,8 +57,8 @@ def test_bench_groups_are_all_or_none_per_set(tmp_path):
              for i, g in enumerate(["w7", "w7", 3, "w7"])] + [dict(name="x", good="g9.wav", bad="b9.wav")]
     path.write_text("".join(json.dumps(l) + "\n" for l in lines))
     items = read_bench_manifest(str(path))
-    index = {it[k]: i for i, it in enumerate(items) for k in ("good", "bad")}
-    done = {i: np.array([i], np.uint16) for i in range(len(items))}
+    index = {it[k]: 2 * i + j for i, it in enumerate(items) for j, k in enumerate(("good", "bad"))}
+    done = {i: np.array([i], np.uint16) for i in range(2 * len(items))}
     sets, skipped, groups = assemble_benches(items, index, done)
     assert groups == {"swuggy_en": [0, 0, 1, 0], "x": None} and len(sets["swuggy_en"]) == 4 and not skipped
     items[1]["group"] = None
