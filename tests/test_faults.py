@@ -211,7 +211,7 @@ def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, c
     p = subprocess.run([sys.executable, "-c", KILL_IN_SAVE] + args + ["--ckpt_interval=1"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
-    assert sorted(os.listdir(out)) == ["ckpt", "ckpt.tmp", "config.json", "log.jsonl", "train.log"]
+    assert sorted(os.listdir(out)) == [".lock", "ckpt", "ckpt.tmp", "config.json", "log.jsonl", "train.log"]
     assert "__0_0.distcp" in os.listdir(out / "ckpt.tmp") and "meta.json" not in os.listdir(out / "ckpt.tmp")
     assert ckpt.load_checkpoint(str(out))[1]["step"] == 1
     os.rename(out / "ckpt", out / "ckpt.old")  # and as if killed a moment later, between the swap's renames
