@@ -172,7 +172,7 @@ def test_resume_does_not_reencode(one_rank, data, mimi_path, tmp_path):
     again = ta.main(args_for(data, mimi_path, out))
     assert again["n_encoded"] == n_lost > 0
     assert corpus_files(out) == before
-    with pytest.raises(SystemExit, match=r"other weights or settings \(min_peak differ\)"):
+    with pytest.raises(SystemExit, match=r"other weights or settings \(min_peak 0.001 then, 0.01 now\)"):
         ta.main(args_for(data, mimi_path, out, "--min_peak", "0.01"))
 
 
