@@ -251,7 +251,7 @@ def format_table(res):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="align_probe.py", description=__doc__.split("\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("spec", help="model: ckpt.pt, out_dir, HF folder or id")
+    ap.add_argument("spec", help="model: a run's out_dir or its ckpt/, HF folder or id")
     ap.add_argument("--corpus", default=None, help="a paired corpus (default: the one the model was trained "
                     "on, as eval_cloze.py; it must hold the model's units)")
     ap.add_argument("--split", default="val")

@@ -3,7 +3,7 @@ eval_cloze.py: spoken cloze accuracy (sSC, sTC in EN, FR, EN>FR, FR>EN, plus any
 of a model on the bench sets of a corpus, and the results table of several models.
 
     .venv/bin/python eval_cloze.py out/toy/interleave                          # every bench set of its corpus
-    .venv/bin/python eval_cloze.py out/toy/interleave/ckpt.pt --sets ssc_en-fr stc_en-fr --scoring sum
+    .venv/bin/python eval_cloze.py out/toy/interleave/ckpt --sets ssc_en-fr stc_en-fr --scoring sum
     .venv/bin/python eval_cloze.py Qwen/Qwen2.5-0.5B --corpus data/enfr --device cuda   # bf16 autocast, fp32 head
     .venv/bin/python eval_cloze.py --report out/toy/report.md baseline=out/toy/baseline \
         interleave=out/toy/interleave ft=out/toy/finetune
@@ -137,10 +137,10 @@ def check_overwrite(path, corpus):
 def default_out(spec, name):
     """cloze_<scoring>.json / align.json next to a train.py checkpoint (the run's out_dir); for an HF
     folder or id, out/eval/<its name>/ (not inside someone's model folder)."""
-    if os.path.isfile(spec):
-        return os.path.join(os.path.dirname(os.path.abspath(spec)), name)
-    if os.path.isfile(os.path.join(spec, "ckpt.pt")):
-        return os.path.join(spec, name)
+    from training.checkpoint import CKPT, is_checkpoint
+    if is_checkpoint(spec):  # an out_dir, or its ckpt/ directory
+        run = spec if os.path.isdir(os.path.join(spec, CKPT)) else os.path.dirname(os.path.abspath(spec))
+        return os.path.join(run, name)
     tag = os.path.basename(os.path.normpath(spec)) if os.path.isdir(spec) else spec.replace("/", "__")
     return os.path.join("out", "eval", tag, name)
 
@@ -415,7 +415,7 @@ def run(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="eval_cloze.py", description=__doc__.split("\n")[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("specs", nargs="+", help="model: ckpt.pt, out_dir, HF folder or id; "
+    ap.add_argument("specs", nargs="+", help="model: a run's out_dir or its ckpt/, HF folder or id; "
                     "with --report: label=run_dir (or label=file.json) ..., the first is the baseline")
     ap.add_argument("--corpus", default=None, help="corpus directory with bench/ (default: the one the model "
                     "was trained on; it must hold the model's units)")

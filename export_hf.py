@@ -1,7 +1,7 @@
 """
 export_hf.py: a train.py checkpoint -> a Hugging Face model folder that transformers loads as it is.
 
-    .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave          # out_dir or ckpt.pt
+    .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave          # out_dir or its ckpt/
     .venv/bin/python export_hf.py out/toy/interleave out/hf/toy-interleave --push me/toy-interleave
     .venv/bin/python -m pytest -q tests/test_export_hf.py
 
@@ -34,10 +34,8 @@ import os
 import shutil
 import sys
 
-import torch
-
 from model import HF_NAMES, load_model
-from training.checkpoint import CheckpointError
+from training.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
 from training.corpus import trained_on
 
 FILES = ("config.json", "generation_config.json", "model.safetensors", "speech_vocab.json", "README.md")  # an export
@@ -170,15 +168,14 @@ def check_folder(folder, replace):
 
 
 def export(run, folder, replace=False):
-    """Write the HF folder for a train.py checkpoint (out_dir or ckpt.pt). Returns the folder. The files
+    """Write the HF folder for a train.py checkpoint (out_dir or its ckpt/). Returns the folder. The files
     are written into a folder beside it and swapped in whole: the folder then holds exactly FILES."""
     from safetensors.torch import save_file
-    path = os.path.join(run, "ckpt.pt") if os.path.isdir(run) else run
-    if not os.path.isfile(path):
-        raise ExportError(f"{run} is neither a ckpt.pt nor an out_dir holding one (train.py writes them)")
+    if not is_checkpoint(run):
+        raise ExportError(f"{run} is neither a train.py out_dir nor its ckpt/ (train.py writes them)")
     check_folder(folder, replace)
-    model = load_model(path)  # checks the checkpoint and its weights
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    path, ckpt = load_checkpoint(run)  # every file checked against its sha256
+    model = load_model(path)
     meta = ckpt.get("meta") or {}
     units = int(meta.get("vocab_size", model.cfg.vocab_size - 1))
     if units + 1 != model.cfg.vocab_size:
@@ -220,7 +217,7 @@ def push(folder, repo_id, private=True):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="export_hf.py", description="train.py checkpoint -> Hugging Face Qwen2/Llama folder")
-    p.add_argument("run", help="train.py out_dir or ckpt.pt")
+    p.add_argument("run", help="train.py out_dir or its ckpt/")
     p.add_argument("folder", help="output folder (created; an existing one must be empty or an earlier export)")
     p.add_argument("--replace", action="store_true", help="replace a non-empty folder's whole contents")
     p.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the Hub (private repo)")

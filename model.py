@@ -21,6 +21,7 @@ In code:
 Vocabulary: cfg.vocab_size is the real vocabulary; the embedding/head tables have pad_vocab(vocab_size)
 rows (a multiple of 64) and logits are cut to vocab_size, so padding rows never enter a softmax.
 """
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import CheckpointPolicy, checkpoint, create_selective_checkpoint_contexts
 
-from training.checkpoint import CheckpointError, is_run_dir, load_verified
+from training.checkpoint import CheckpointError, is_checkpoint, is_run_dir, load_checkpoint, load_weights
 
 
 @dataclass
@@ -130,13 +132,37 @@ class MLP(nn.Module):
         return self.down(F.silu(self.gate(x)) * self.up(x))
 
 
+# activation checkpointing's selective policy: keep what the matmuls and attention computed, recompute the
+# elementwise ops (norms, RoPE, SiLU, products) in backward: no matmul runs twice
+_KEEP = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+         *(getattr(torch.ops.aten, f).default for f in ("_scaled_dot_product_flash_attention",
+                                                        "_scaled_dot_product_efficient_attention",
+                                                        "_scaled_dot_product_cudnn_attention",
+                                                        "_scaled_dot_product_flash_attention_for_cpu")
+           if hasattr(torch.ops.aten, f))}
+RECOMPUTE = ("off", "block", "selective")  # Block.recompute: what a block keeps for its backward
+
+
+def _keep_matmuls(ctx, op, *args, **kwargs):
+    return CheckpointPolicy.MUST_SAVE if op in _KEEP else CheckpointPolicy.PREFER_RECOMPUTE
+
+
 class Block(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg)
         self.mlp_norm, self.mlp = RMSNorm(cfg.d_model, cfg.norm_eps), MLP(cfg)
+        self.recompute = "off"  # activation checkpointing in training (RECOMPUTE): off keeps every activation;
+        # block keeps only the block's input and runs its forward again in backward; selective (_KEEP)
 
     def forward(self, x, cos, sin, kv=None):
+        if self.recompute == "off" or kv is not None or not torch.is_grad_enabled():
+            return self._forward(x, cos, sin, kv)
+        ctx = {} if self.recompute == "block" else {  # a partial: what torch.compile traces through
+            "context_fn": functools.partial(create_selective_checkpoint_contexts, _keep_matmuls)}
+        return checkpoint(self._forward, x, cos, sin, use_reentrant=False, **ctx)
+
+    def _forward(self, x, cos, sin, kv=None):
         x = x + self.attn(self.attn_norm(x), cos, sin, kv)
         return x + self.mlp(self.mlp_norm(x))
 
@@ -151,7 +177,17 @@ class Decoder(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))  # FSDP2/compile unit
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = nn.Linear(cfg.d_model, V, bias=False)
+        self.pad_head = None  # the head's matmul over all padded rows, logits cut after: None = on CUDA (rows
+        # a multiple of 64: aligned tensor-core tiles; 2049 rows are not 16-byte aligned); CPU keeps its arithmetic
         self.init_weights()  # also ties the head
+
+    def set_recompute(self, mode):
+        """Activation checkpointing of every block in training: off | block | selective (Block.forward)."""
+        if mode not in RECOMPUTE:
+            raise ValueError(f"activation checkpointing {mode!r}: choose one of {list(RECOMPUTE)}")
+        for block in self.blocks:
+            block.recompute = mode
+        return self
 
     @torch.no_grad()
     def init_weights(self):
@@ -210,12 +246,16 @@ class Decoder(nn.Module):
                 hidden.append(x)
         if cache is not None:
             cache.pos += T
-        # only the real vocabulary: the product is (B,T,vocab_size) and contiguous, padding rows unused
+        # only the real vocabulary in the logits (B,T,vocab_size): on CPU the product skips the padding rows; with
+        # pad_head it runs over all of them (aligned) and is cut after (a view, rows of the padded length)
+        pad = x.is_cuda if self.pad_head is None else self.pad_head
+        w = self.lm_head.weight if pad else self.lm_head.weight[: self.cfg.vocab_size]
         if fp32_head:  # evaluation: final norm + head in fp32 even under autocast (bf16 logits: ~0.03 nats off)
             with torch.autocast(x.device.type, enabled=False):
-                logits = F.linear(self.norm(x.float()), self.lm_head.weight[: self.cfg.vocab_size].float())
+                logits = F.linear(self.norm(x.float()), w.float())
         else:
-            logits = F.linear(self.norm(x), self.lm_head.weight[: self.cfg.vocab_size])
+            logits = F.linear(self.norm(x), w)
+        logits = logits[..., : self.cfg.vocab_size] if pad else logits
         return (logits, hidden) if return_hidden else logits
 
     @torch.no_grad()
@@ -246,34 +286,40 @@ class Decoder(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.tok_emb.weight.numel() if non_embedding else n
 
-    def flops_per_token(self, seq_len):
+    def flops_per_token(self, seq_len, causal=False):
         """Training FLOPs per token (fwd+bwd) = 6*N + 12*L*d*T. N: the weights of every matmul (blocks, final
         norm, and the head's vocab_size x d, tied or not; the embedding lookup costs nothing). 12*L*d*T:
-        attention's QK^T and AV, fwd+bwd, no causal discount (PaLM / nanoGPT / torchtitan convention)."""
+        attention's QK^T and AV, fwd+bwd, no causal discount (PaLM / nanoGPT / torchtitan convention, the MFU
+        train.py logs as mfu). causal: the work a causal kernel does, 12*L*d*(T+1)/2 (query t attends to t+1
+        keys; train.py's mfu_causal). Recomputation (activation checkpointing) is not useful work: not counted."""
         c = self.cfg
         n_matmul = sum(p.numel() for p in self.blocks.parameters()) + c.d_model + c.vocab_size * c.d_model
-        return 6 * n_matmul + 12 * c.n_layer * c.d_model * seq_len
+        return 6 * n_matmul + (6 * c.n_layer * c.d_model * (seq_len + 1) if causal else 12 * c.n_layer * c.d_model * seq_len)
 
     @classmethod
-    def from_hf(cls, path_or_hub_id, vocab_size=None, revision=None):
+    def from_hf(cls, path_or_hub_id, vocab_size=None, revision=None, weights=True):
         """Load a Qwen2ForCausalLM / LlamaForCausalLM from a local folder or a Hub id (config.json and
         safetensors only), as fp32 on CPU. With vocab_size, every body weight (blocks, final norm) is kept and
         the token embedding (and the head, if untied) starts fresh with pad_vocab(vocab_size) rows: N(0, s^2),
         s the std of the pretrained matrix it replaces, so the residual stream keeps the scale the body was
         trained on; drawn from torch.Generator seeded 0, so every rank gets the same weights. A folder whose
-        vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables."""
+        vocabulary already is vocab_size (a speech model written by export_hf.py) keeps its tables.
+        weights=False: the model of that shape on the meta device, no weight read (train.py's other ranks,
+        which receive rank 0's weights)."""
         from training.hf_weights import SafetensorsFolder, read_config, resolve_hf
         folder = resolve_hf(path_or_hub_id, revision)
         cfg_path = os.path.join(folder, "config.json")
         if not os.path.isfile(cfg_path):
             raise FileNotFoundError(f"{cfg_path} not found: an HF model folder needs config.json and *.safetensors")
         cfg = ModelConfig(**read_config(cfg_path))
-        weights = SafetensorsFolder(folder)
+        weights, load = SafetensorsFolder(folder), weights
         V_hf = weights.shape("model.embed_tokens.weight")[0]
-        emb = weights.get("model.embed_tokens.weight", (V_hf, cfg.d_model))
         cfg.vocab_size = V_hf if vocab_size is None else vocab_size
         with torch.device("meta"):
             model = cls(cfg)
+        if not load:
+            return model
+        emb = weights.get("model.embed_tokens.weight", (V_hf, cfg.d_model))
         shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         qkv_rows = [n * (cfg.d_model // cfg.n_head) for n in (cfg.n_head, cfg.n_kv_head, cfg.n_kv_head)]
         sd = {"norm.weight": weights.get("model.norm.weight", (cfg.d_model,))}
@@ -338,29 +384,25 @@ HF_NAMES = {
 
 
 def load_model(spec, vocab_size=None, map_location="cpu"):
-    """A train.py checkpoint file, an out_dir holding ckpt.pt, or an HF folder / Hub id -> Decoder (eval mode
+    """A train.py checkpoint (an out_dir or its ckpt/ directory) or an HF folder / Hub id -> Decoder (eval mode
     is the caller's choice). vocab_size: for HF, the new vocabulary; for a checkpoint, checked against it."""
     spec = str(spec)
-    if os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "ckpt.pt")):
-        spec = os.path.join(spec, "ckpt.pt")
-    if os.path.isfile(spec):
-        ckpt = load_verified(spec)  # ckpt.CheckpointError (a ValueError): unreadable, or checksums differ
-        if "model_config" not in ckpt or "model" not in ckpt:
-            raise CheckpointError(f"{spec}: not a train.py checkpoint (needs keys 'model_config' and 'model')")
-        cfg = ModelConfig(**ckpt["model_config"])
+    if is_checkpoint(spec):
+        d, info = load_checkpoint(spec)  # a CheckpointError (a ValueError): unreadable, or checksums differ
+        try:
+            cfg = ModelConfig(**info["model_config"])
+        except TypeError as e:
+            raise CheckpointError(f"{d}: its model_config does not describe a Decoder ({e})") from None
         if vocab_size is not None and vocab_size != cfg.vocab_size:
-            raise CheckpointError(f"{spec}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
+            raise CheckpointError(f"{d}: model vocabulary {cfg.vocab_size} != requested {vocab_size}; "
                                   "the checkpoint was trained on another corpus/vocabulary")
         with torch.device("meta"):
             model = Decoder(cfg)
-        sd = {k.removeprefix("_orig_mod.").replace("._orig_mod.", "."): v for k, v in ckpt["model"].items()}
-        try:
-            model.load_state_dict(sd, assign=True)
-        except RuntimeError as e:
-            raise CheckpointError(f"{spec}: weights do not match its model_config ({e})") from e
-        return model._tie_and_rope().to(map_location)
+        model.to_empty(device=map_location)._tie_and_rope()  # to_empty unties the head
+        load_weights(d, model)
+        return model
     if os.path.isdir(spec) and (is_run_dir(spec) or not os.path.isfile(os.path.join(spec, "config.json"))):
-        raise FileNotFoundError(f"{spec}: holds neither ckpt.pt (train.py) nor an HF model's config.json"
+        raise FileNotFoundError(f"{spec}: holds neither ckpt/ (train.py) nor an HF model's config.json"
                                 + (" (a train.py run that saved no checkpoint)" if is_run_dir(spec) else ""))
     return Decoder.from_hf(spec, vocab_size=vocab_size).to(map_location)
 

@@ -19,22 +19,31 @@ Config (training/config.py): the plain values below, then config files and --key
 checked against its default's type and its range (VALID); `.venv/bin/python train.py --help` lists them.
 
     .venv/bin/python train.py config/toy_pretrain.py                          # one CPU process, fp32
-    .venv/bin/python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt.pt
+    .venv/bin/python train.py config/toy_interleave.py --init_from=resume     # continue out_dir/ckpt/
     .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_360m_pretrain.py   # the paper
     .venv/bin/torchrun --standalone --nproc_per_node=8 train.py config/paper_360m_interleave.py \
         --tokens_per_step=0 --batch_size=19 --grad_accum=2  # 300 rows of 2048 do not split in 8
+    .venv/bin/torchrun --standalone --nproc_per_node=8 train.py config/paper_1b_interleave.py \
+        config/paper_1b_8x80gb.py                           # 1b on 8 x 80 GB: 19 x 2, selective checkpointing
 
-init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt.pt: model,
+init_from: scratch (model_preset; vocabulary from the corpus) | resume (out_dir/ckpt/: model,
 optimizer, step; the sampler is stateless, so the run continues on exactly the data it would have
-seen) | an earlier phase's ckpt.pt or out_dir (weights only: new optimizer, step 0, this phase's
-schedule) | an HF model folder or Hub id (Decoder.from_hf: body kept, new speech embedding and head).
+seen; at any world size) | an earlier phase's out_dir or its ckpt/ (weights only: new optimizer, step 0,
+this phase's schedule) | an HF model folder or Hub id (Decoder.from_hf: body kept, new speech embedding
+and head; fetched by rank 0 while the others wait, and only rank 0 holds the whole weights).
 What it is is decided by what is on disk (training/checkpoint.py: init_kind). A resume may change only
 RESUME_MAY_CHANGE.
 
 LR per stage: linear warmup over the first warmup_frac of max_iters to learning_rate, then linear
 decay to min_lr at max_iters. No dropout, no other randomness: a batch is a function of (seed, step),
-so there is no RNG state to checkpoint. Writes out_dir/ckpt.pt (atomic), and log.jsonl, train.log and
-config.json (training/log.py: every record, the console, the run described); with wandb_log, wandb too.
+so there is no RNG state to checkpoint. Writes out_dir/ckpt/ (sharded: each rank its own part; atomic;
+training/checkpoint.py), and log.jsonl, train.log and config.json (training/log.py: every record, the
+console, the run described); with wandb_log, wandb too.
+
+Under torchrun: FSDP2 in torchtitan's order (activation checkpointing, compile, shard), built on the meta
+device when the weights come from a checkpoint or HF; with grad_accum > 1 gradients are reduce-scattered
+once per step (grad_sync). dev/fsdp_memory.py estimates the memory of a split (config/paper_1b_8x80gb.py
+is the one for 1b on 8 x 80 GB); dev/collectives.py counts the collectives of a step.
 It holds out_dir/.lock meanwhile (training/lock.py: a second run there is refused). A checkpoint records
 its corpus's units and file hashes (training/corpus.py): a start from a model of other units (another
 tokenizer) and a resume on a corpus changed since are refused, naming what differs.
@@ -49,30 +58,32 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 import tokenbin
 from interleave import DataError, Mixture, Sampler, mixture_meta
-from model import PRESETS, Decoder, ModelConfig, estimate_mfu
-from training.checkpoint import (CheckpointError, init_kind, load_checkpoint, load_optimizer_state, parent_of,
-                                 remove_stale_tmp, save_training_state)
+from model import PRESETS, RECOMPUTE, Decoder, ModelConfig, estimate_mfu
+from training.batches import DeviceBatches
+from training.checkpoint import (CheckpointError, init_kind, is_checkpoint, load_checkpoint, load_optimizer,
+                                 load_weights, parent_of, remove_stale_tmp, save_training_state)
 from training.config import ConfigError, parse
 from training.corpus import CorpusError, check_checkpoint, check_unchanged, check_units, records, trained_on
 from training.cpu_malloc import keep_freed_memory
-from training.hf_weights import HFError
+from training.hf_weights import HFError, resolve_hf
 from training.lock import LockError, OutDirLock
 from training.log import LogError, RunLog, session
 from training.meter import Meter, NonFiniteError
 
 # ----------------------------------------------------------------------------- config (defaults)
 # I/O
-out_dir = ""                 # ckpt.pt and log.jsonl; "": out/<phase>
+out_dir = ""                 # ckpt/ and log.jsonl; "": out/<phase>
 data_dir = "data/toy_enfr"   # corpus in tokenbin's format (train and val splits, meta.json)
 data_mix = None              # else {corpus_dir: weight}, replacing data_dir: rows drawn from the
                              # corpora by weight (interleave.Mixture), e.g. {"data/libriheavy_en": 56,
                              # "data/stories_enfr": 20}; val loss per corpus and language
-init_from = ""               # scratch | resume | a ckpt.pt or out_dir | HF folder or id; "": the chain
+init_from = ""               # scratch | resume | a run's out_dir or ckpt/ | HF folder or id; "": the chain
                              # (pretrain: scratch, interleave: out/pretrain, finetune: out/interleave)
 phase = "pretrain"           # the data mode (PHASES below)
 log_interval = 10            # steps between log lines and log.jsonl records; 0: only the last step
@@ -111,6 +122,12 @@ compile_mode = "block"       # block: each block (one graph for every layer) | m
 reshard_after_forward = False  # FSDP2: True frees a block's gathered weights after its forward (less
                              # memory, one more all-gather per block in backward); False, for presets
                              # that fit (360m, 1b on 80-141 GB), keeps them for backward: one fewer all-gather
+activation_checkpointing = "off"  # per block; block: keep its input only, run its forward again in
+                             # backward (~1/3 more block compute); selective: keep matmul and attention
+                             # outputs, recompute norms, RoPE, SiLU (no matmul twice; ~half the bytes)
+grad_sync = "step"           # FSDP2 with grad_accum > 1; step: one reduce-scatter per block per optimizer
+                             # step (holds unsharded fp32 gradients, 4 bytes a parameter per GPU: 3.9 GB at
+                             # 1b, dev/fsdp_memory.py counts them); micro: one per micro-step (sharded only)
 # -----------------------------------------------------------------------------
 DEFAULTS = {k: v for k, v in globals().items() if k.islower() and not k.startswith("_")  # (PRESETS is no key)
             and isinstance(v, (int, float, str, bool, dict, type(None)))}
@@ -122,7 +139,8 @@ VALID = dict(data_mix=(dict, None), phase=["pretrain", "interleave", "finetune"]
              p_fr="[0, 1]", lang_probs=(dict, None), switch=["sentence", "story"], seed="[0, inf)",
              model_preset=sorted(PRESETS), learning_rate="[0, inf)", min_lr="[0, inf)", warmup_frac="[0, 1]",
              max_iters="[1, inf)", weight_decay="[0, inf)", beta1="[0, 1)", beta2="[0, 1)", grad_clip="[0, inf)",
-             dtype=["auto", "bfloat16", "float32"], compile=(bool, None), compile_mode=["block", "model"])
+             dtype=["auto", "bfloat16", "float32"], compile=(bool, None), compile_mode=["block", "model"],
+             activation_checkpointing=list(RECOMPUTE), grad_sync=["step", "micro"])
 PHASES = {"pretrain": dict(mode="mono", lang_probs={"en": 1.0}),
           "interleave": dict(mode="interleave", lang_probs=None),     # p_fr decides
           "finetune": dict(mode="mono", lang_probs={"en": 0.5, "fr": 0.5})}
@@ -132,7 +150,8 @@ PREVIOUS = {"interleave": "pretrain", "finetune": "interleave"}  # the chain: wh
 # checkpoint's, or the resumed run is not the run its saved config describes
 RESUME_MAY_CHANGE = ("out_dir", "data_dir", "init_from", "log_interval", "eval_interval", "ckpt_interval",
                      "stop_iter", "wandb_log", "wandb_project", "wandb_run_name", "batch_size", "grad_accum",
-                     "tokens_per_step", "device", "compile", "compile_mode", "reshard_after_forward")
+                     "tokens_per_step", "device", "compile", "compile_mode", "reshard_after_forward",
+                     "activation_checkpointing", "grad_sync")
 EVAL_SEED = 20251201         # val batches are the same in every run and phase
 
 
@@ -151,8 +170,8 @@ def get_config(argv):
 def check_chain(C):
     """A later phase of the default chain needs the earlier phase's checkpoint: say which command makes it."""
     prev = PREVIOUS.get(C.phase)
-    if prev and C.init_from == f"out/{prev}" and not os.path.isfile(f"out/{prev}/ckpt.pt"):
-        raise CheckpointError(f"phase {C.phase} starts from out/{prev}/ckpt.pt, which does not exist: run "
+    if prev and C.init_from == f"out/{prev}" and not is_checkpoint(f"out/{prev}"):
+        raise CheckpointError(f"phase {C.phase} starts from out/{prev}/ckpt, which does not exist: run "
                               f"`torchrun --standalone --nproc_per_node=1 train.py --phase {prev}` first, or "
                               f"give --init_from (scratch, a checkpoint or an HF model).")
 
@@ -175,6 +194,11 @@ def setup_system(C):
     if dev_type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={C.device!r}: this machine has no CUDA device (torch {torch.__version__} sees "
                           f"none); use --device=cpu, or auto")
+    use_compile = dev_type == "cuda" if C.compile is None else C.compile
+    if distributed and use_compile and C.compile_mode == "model":
+        raise ConfigError("compile_mode=model under torchrun: FSDP2's hooks at every block would split the "
+                          "whole-model graph at each block anyway (each block compiled alone, silently). Use "
+                          "--compile_mode=block (the same graphs, said so), or one process without torchrun.")
     if distributed:
         if dev_type == "cuda":
             dev = f"cuda:{int(os.environ['LOCAL_RANK'])}"
@@ -187,7 +211,7 @@ def setup_system(C):
     torch.manual_seed(C.seed)
     return types.SimpleNamespace(
         distributed=distributed, rank=rank, world=world, master=rank == 0, dev=dev, dev_type=dev_type,
-        dtype=dtype, use_compile=dev_type == "cuda" if C.compile is None else C.compile,
+        dtype=dtype, use_compile=use_compile,
         tokens_per_step=C.batch_size * C.seq_len * C.grad_accum * world,
         # FSDP2 casts to dtype itself; one process computes under autocast (fp32 master weights)
         autocast=nullcontext() if distributed or dtype == torch.float32 else torch.autocast(dev_type, dtype=dtype))
@@ -219,13 +243,17 @@ def load_data(C, S):
                     for d, (_, val) in splits.items() for lang in val.langs}
     val_rows = list(range(S.rank, C.eval_iters * C.batch_size * C.grad_accum * S.world, S.world))
     return types.SimpleNamespace(meta=meta, mix=mix, names=names, vocab=tokenbin.model_vocab_size(meta),
-                                 mode=mode, sampler=sampler, val_samplers=val_samplers, val_rows=val_rows,
-                                 langs=sampler.langs, corpus=corpus)
+                                 mode=mode, sampler=sampler, batches=DeviceBatches(sampler, S.dev),
+                                 val_samplers=val_samplers, val_rows=val_rows, langs=sampler.langs, corpus=corpus)
 
 
 def resume_checkpoint(C, S, D):
-    """out_dir/ckpt.pt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
-    the same rows per step, and a sampler that draws the same data -> (path, checkpoint)."""
+    """out_dir/ckpt for init_from=resume, checked: same phase, same settings but RESUME_MAY_CHANGE,
+    the same rows per step, and a sampler that draws the same data -> (checkpoint directory, its info)."""
+    if S.master:  # a save killed between its renames left the checkpoint as ckpt.old: put it back first
+        remove_stale_tmp(C.out_dir)
+    if S.distributed:
+        dist.barrier()
     ckpt_path, ckpt = load_checkpoint(C.out_dir)
     check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
     if ckpt["phase"] != C.phase:
@@ -244,6 +272,9 @@ def resume_checkpoint(C, S, D):
                           f"would not continue the one its checkpoint describes; keep them. Only "
                           f"{', '.join(RESUME_MAY_CHANGE)} may change (rows per step kept).")
     check_unchanged(ckpt_path, ckpt.get("corpus"), D.corpus)  # the same files, wherever data_dir is now
+    if "optimizer" not in ckpt["state"]:
+        raise CheckpointError(f"{ckpt_path} holds weights only (no optimizer state): it can start a phase "
+                              f"(--init_from={ckpt_path}, another out_dir) but not be resumed.")
     try:  # the global batch re-split: rows per step checked above, the sampler checks the rest
         D.sampler.load_state_dict({**ckpt["sampler"], "batch_size": C.batch_size, "world_size": S.world})
     except ValueError as e:
@@ -251,32 +282,51 @@ def resume_checkpoint(C, S, D):
     return ckpt_path, ckpt
 
 
+def hf_model(C, S, D):
+    """init_from an HF model: rank 0 resolves it (a Hub id: downloads it once) while the other ranks wait,
+    and only rank 0 reads the weights; the others get the same shape on the meta device (build_model
+    sends them their shards)."""
+    folder = [resolve_hf(C.init_from, None) if S.master else None]
+    if S.distributed:
+        dist.broadcast_object_list(folder, src=0)
+    return Decoder.from_hf(folder[0], vocab_size=D.vocab, weights=S.master or not S.distributed)
+
+
 def build_model(C, S, D):
-    """The model (from scratch, a checkpoint or HF weights), compiled and sharded as configured
-    -> (model, first step, the checkpoint it came from or None, (parameters, training FLOPs per token))."""
-    ckpt, step = None, 0
-    if C.init_from == "resume":
-        ckpt_path, ckpt = resume_checkpoint(C, S, D)
-        step = ckpt["step"]
-    elif init_kind(C.init_from) == "checkpoint":
-        ckpt_path, ckpt = load_checkpoint(C.init_from)
-        check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
-    if ckpt is not None:
-        model = Decoder(ModelConfig(**ckpt["model_config"]))
-        model.load_state_dict(ckpt["model"])
-    elif C.init_from == "scratch":
-        model = Decoder(ModelConfig.preset(C.model_preset, D.vocab))
+    """The model (from scratch, a checkpoint or HF weights), in torchtitan's order: activation
+    checkpointing, compile, shard -> (model, first step, (the checkpoint directory it came from and its
+    info, or None twice), (parameters, training FLOPs per token, the same counting causal attention only)).
+    Scratch
+    initialises the whole model on every rank (seeded: the same weights); a checkpoint or HF weights are
+    loaded into the model built on the meta device after sharding, so each rank holds only its shards."""
+    kind, step, ckpt_path, ckpt, hf = init_kind(C.init_from), 0, None, None, None
+    if kind in ("resume", "checkpoint"):
+        ckpt_path, ckpt = resume_checkpoint(C, S, D) if kind == "resume" else load_checkpoint(C.init_from)
+        step = ckpt["step"] if kind == "resume" else 0
+        if kind == "checkpoint":  # (resume_checkpoint checked its own)
+            check_checkpoint(ckpt_path, ckpt, "this data_mix" if C.data_mix else C.data_dir, D.meta)
+        cfg = ModelConfig(**ckpt["model_config"])
+    elif kind == "scratch":
+        cfg = ModelConfig.preset(C.model_preset, D.vocab)
     else:  # an HF model: body kept, new speech embedding and head (model.py documents the rule)
         check_units(C.init_from, trained_on(C.init_from)[0], C.data_dir, D.meta)  # an export_hf.py folder
-        model = Decoder.from_hf(C.init_from, vocab_size=D.vocab)
-    if model.cfg.max_seq_len < C.seq_len:  # RoPE tables (not in the state dict)
-        model.cfg.max_seq_len = C.seq_len
-        model.init_rope()
-    if model.cfg.vocab_size != D.vocab:
-        raise CheckpointError(f"{C.init_from}: model vocabulary {model.cfg.vocab_size} != {D.vocab} of "
+        hf = hf_model(C, S, D)
+        cfg = hf.cfg
+    cfg.max_seq_len = max(cfg.max_seq_len, C.seq_len)  # RoPE tables (not in the state dict)
+    if cfg.vocab_size != D.vocab:
+        raise CheckpointError(f"{C.init_from}: model vocabulary {cfg.vocab_size} != {D.vocab} of "
                               f"{C.data_dir} (meta.json vocab_size + boundary): corpus/vocabulary mismatch.")
-    size = model.num_params(), model.flops_per_token(C.seq_len)  # before sharding: whole tensors
-    model.to(S.dev)
+    on_meta = kind in ("resume", "checkpoint") or hf is not None and S.distributed
+    if on_meta:
+        with torch.device("meta"):
+            model = Decoder(cfg)
+    else:
+        model = Decoder(cfg) if hf is None else hf
+        if model.rope_cos.shape[0] != cfg.max_seq_len:
+            model.init_rope()
+        model.to(S.dev)
+    size = model.num_params(), model.flops_per_token(C.seq_len), model.flops_per_token(C.seq_len, causal=True)
+    model.set_recompute(C.activation_checkpointing)
     if S.use_compile:  # in place: parameter names stay the same (checkpoints load anywhere)
         for m in [model] if C.compile_mode == "model" else model.blocks:
             m.compile()
@@ -285,17 +335,24 @@ def build_model(C, S, D):
         mp = MixedPrecisionPolicy(param_dtype=S.dtype, reduce_dtype=torch.float32)  # fp32 gradient reduction
         for m in [*model.blocks, model]:
             fully_shard(m, mesh=mesh, mp_policy=mp, reshard_after_forward=C.reshard_after_forward)
-    return model, step, ckpt, size
+    if on_meta:  # memory for this rank's shards only, then the weights into them
+        model.to_empty(device=S.dev)._tie_and_rope()
+        if ckpt_path is not None:
+            load_weights(ckpt_path, model)
+        else:  # rank 0's whole HF weights, each rank keeping its shards
+            set_model_state_dict(model, hf.state_dict() if S.master else {},
+                                 options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
+    return model, step, (ckpt_path, ckpt), size
 
 
-def build_optimizer(C, S, model, ckpt):
-    """AdamW, weight decay on 2-D weights only; on resume its state, keyed by parameter name (the full
-    form of torch.distributed.checkpoint: any world size wrote it)."""
+def build_optimizer(C, S, model, ckpt_path):
+    """AdamW, weight decay on 2-D weights only; on resume its state from the checkpoint (any world size
+    wrote it: each rank reads its own shards)."""
     groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": C.weight_decay},
               {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]  # norms/biases
     opt = torch.optim.AdamW(groups, lr=C.learning_rate, betas=(C.beta1, C.beta2), fused=S.dev_type == "cuda")
     if C.init_from == "resume":
-        load_optimizer_state(model, opt, ckpt["optimizer"], S.distributed)
+        load_optimizer(ckpt_path, model, opt)
     return opt
 
 
@@ -311,14 +368,14 @@ def prepare_out_dir(C, S, D, n_params, step, stop, parent):
                              params=n_params, parent=parent),
                  track=(C.wandb_project, C.wandb_run_name or C.out_dir) if C.wandb_log else None)
     if S.master:
-        remove_stale_tmp(os.path.join(C.out_dir, "ckpt.pt"))
+        remove_stale_tmp(C.out_dir)
         print(f"phase {C.phase} ({D.mode}, lang_probs {D.sampler.lang_probs}), init_from {C.init_from}, "
               f"{n_params / 1e6:.2f}M params | {S.world} x {S.dev} {str(S.dtype)[6:]}, compile "
               f"{C.compile_mode if S.use_compile else 'off'}{', FSDP2' if S.distributed else ''}"
               f" | {S.tokens_per_step:,} tokens/step = {C.batch_size} "
               f"x {C.seq_len} x grad_accum {C.grad_accum} x {S.world} | steps {step} -> {stop}")
     if step >= stop:  # a resume of a finished run (or one past its stop_iter)
-        log.say(f"nothing to train: {C.out_dir}/ckpt.pt is at step {step}, and this run stops at step {stop} "
+        log.say(f"nothing to train: {C.out_dir}/ckpt is at step {step}, and this run stops at step {stop} "
                 f"(max_iters {C.max_iters}, stop_iter {C.stop_iter})")
     return log
 
@@ -334,8 +391,8 @@ def get_lr(step, C):
 
 
 def xent(model, batch, S, reduction):
-    """numpy (x, y, lang) -> the fp32 cross-entropy of the model's logits, and y, lang on the device."""
-    x, y, lang = [torch.from_numpy(a).to(S.dev, non_blocking=True) for a in batch]
+    """(x, y, lang) on the device -> the fp32 cross-entropy of the model's logits, and y, lang."""
+    x, y, lang = batch
     with S.autocast:
         logits = model(x)  # (B, T, V)
     return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction=reduction), y, lang
@@ -348,7 +405,12 @@ def train_step(model, opt, step, C, S, D, meter):
         g["lr"] = lr
     step_loss = 0.0  # sum over micro-steps: non-finite if any is
     for micro in range(C.grad_accum):
-        loss_tok, _, lang = xent(model, D.sampler.get_batch(step * C.grad_accum + micro), S, "none")
+        if S.distributed and C.grad_sync == "step":  # FSDP2: reduce-scatter on the last micro-step only, and
+            last = micro == C.grad_accum - 1  # (blocks kept gathered for backward anyway) gather once a step
+            model.set_requires_gradient_sync(last)
+            if not C.reshard_after_forward:
+                model.set_reshard_after_backward(last)
+        loss_tok, _, lang = xent(model, D.batches(step * C.grad_accum + micro), S, "none")
         loss = loss_tok.mean()  # every row has seq_len real tokens: the mean of means is the mean
         (loss / C.grad_accum).backward()
         step_loss = step_loss + loss.detach()
@@ -370,7 +432,8 @@ def evaluate(model, C, S, D):
         tot = torch.zeros(2, device=S.dev, dtype=torch.float64)  # loss sum, tokens
         for i in range(0, len(D.val_rows), C.batch_size):  # eval_iters x grad_accum batches per rank
             rows = [s.get_batch(g) for g in D.val_rows[i:i + C.batch_size]]
-            loss, y, _ = xent(model, [np.concatenate(a) for a in zip(*rows)], S, "sum")
+            batch = [torch.from_numpy(np.concatenate(a)).to(S.dev) for a in zip(*rows)]
+            loss, y, _ = xent(model, batch, S, "sum")
             tot[0] += loss
             tot[1] += y.numel()
         if S.distributed:
@@ -384,6 +447,16 @@ def evaluate(model, C, S, D):
     out["val_loss"] = sum(out[f"val_loss_{l}"] for l in D.langs) / len(D.langs)  # equal weight per language
     model.train()
     return out
+
+
+def mfu_of(S, flops_per_token, flops_per_token_causal):
+    """tokens/s (all ranks) -> {"mfu", "mfu_causal"}: model FLOPs per second over the bf16 dense spec peak of
+    every GPU (model.PEAK_FLOPS_BF16, looked up once). mfu counts attention as if not causal (PaLM, nanoGPT,
+    torchtitan: the stated convention), mfu_causal only the work a causal kernel does; both None on CPU."""
+    per = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=S.world)
+           if S.dev_type == "cuda" else None)
+    return lambda tps: ({"mfu": None, "mfu_causal": None} if per is None or tps is None else
+                        {"mfu": per * tps, "mfu_causal": per * tps * flops_per_token_causal / flops_per_token})
 
 
 def stop_on_non_finite(msg, step, log):
@@ -406,14 +479,12 @@ def main(argv=None):
 def run(C, S):
     """The run: data, model, optimizer, then the loop (main holds the out_dir's lock around it)."""
     D = load_data(C, S)
-    model, step, ckpt, (n_params, flops_per_token) = build_model(C, S, D)
-    opt = build_optimizer(C, S, model, ckpt)
-    parent = parent_of(C.init_from, ckpt)  # lineage: what this run started from
-    del ckpt
+    model, step, (ckpt_path, ckpt), (n_params, *flops_per_token) = build_model(C, S, D)
+    opt = build_optimizer(C, S, model, ckpt_path)
+    parent = parent_of(C.init_from, ckpt_path, ckpt)  # lineage: what this run started from
     start, stop = step, min(C.max_iters, C.stop_iter or C.max_iters)
     log = prepare_out_dir(C, S, D, n_params, step, stop, parent)
-    mfu_per_tps = (estimate_mfu(flops_per_token, 1.0, torch.cuda.get_device_name(), n_devices=S.world)
-                   if S.dev_type == "cuda" else None)  # MFU = this * tokens/s: the bf16 peak looked up once
+    mfu = mfu_of(S, *flops_per_token)
     meter = Meter(step, len(D.langs), S.dev, S.distributed)
     if step == 0 and stop > 0 and C.eval_interval:
         rec = {"step": 0, "tokens": 0, **evaluate(model, C, S, D)}
@@ -439,8 +510,7 @@ def run(C, S):
         rec = {"step": step, "tokens": step * S.tokens_per_step}
         if is_log:
             train, tps = meter.train_record(D.langs, C.grad_accum * S.world, S.tokens_per_step)
-            rec.update(train, lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps,
-                       mfu=None if mfu_per_tps is None or tps is None else mfu_per_tps * tps)
+            rec.update(train, lr=lr, grad_norm=gnorm.item(), tokens_per_s=tps, **mfu(tps))
         if is_eval:
             rec.update(evaluate(model, C, S, D))
         if not all(map(math.isfinite, (v for v in rec.values() if isinstance(v, float)))):
@@ -448,16 +518,15 @@ def run(C, S):
         if is_log or is_eval:
             log.write(rec)
         if is_ckpt:
-            save_training_state(os.path.join(C.out_dir, "ckpt.pt"), model, opt, S.master, step=step,
+            save_training_state(C.out_dir, model, opt, S.master, step=step,
                                 config={**vars(C), "world_size": S.world}, phase=C.phase, meta=D.meta,
                                 sampler=D.sampler.state_dict(), parent=parent, corpus=D.corpus)
         meter.resume()
     if S.master and step > start:
-        print(f"saved {os.path.join(C.out_dir, 'ckpt.pt')} at step {step}")
+        print(f"saved {os.path.join(C.out_dir, 'ckpt')} at step {step}")
         n, tps = meter.tokens_per_s(step, S.tokens_per_step)
         peak = torch.cuda.max_memory_allocated(S.dev) / 2**30 if S.dev_type == "cuda" else None
-        log.write({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak,
-                                                 mfu=None if None in (tps, mfu_per_tps) else mfu_per_tps * tps)})
+        log.write({"step": step, "summary": dict(timed_steps=n, tokens_per_s=tps, peak_memory_gib=peak, **mfu(tps))})
     if S.distributed:
         dist.barrier()
         dist.destroy_process_group()

@@ -1,8 +1,8 @@
 # Paper recipe (arXiv 2512.01865), 1b, stage 2: interleaving (each sentence EN or FR, p_fr 0.5).
 # Reading "text" of the stage lengths: 50k EN / 20k interleave / 15k FT, 35k baseline (paper_recipe.py).
 #   .venv/bin/torchrun --standalone --nproc_per_node=4 train.py config/paper_1b_interleave.py
-# On 8 GPUs (paper_recipe.py): --tokens_per_step=0 --batch_size=19 --grad_accum=2; GPU memory for 19
-# rows of 1b is not measured, and --batch_size=2 --grad_accum=19 is the same batch.
+# On 8 x 80 GB: add config/paper_1b_8x80gb.py (19 rows x 2 micro-steps per GPU, selective activation
+# checkpointing: 50.6 GB per GPU by dev/fsdp_memory.py's estimate; without checkpointing 82.5 GB, no fit).
 import os
 exec(open(os.path.join(os.path.dirname(__file__), "paper_recipe.py")).read())  # the shared recipe
 phase = "interleave"

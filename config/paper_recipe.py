@@ -3,6 +3,7 @@
 # 614,400 tokens per step = 300 rows of 2048 (the paper: 4 x H100, 75 rows per GPU); a stage file's
 # batch_size x grad_accum x GPUs must make 300 rows. On 8 GPUs 300 rows cannot split evenly; the
 # nearest is 304 rows = 622,592 tokens per step (+1.3%): add --tokens_per_step=0 --batch_size=19 --grad_accum=2
+# (360m: 60.5 GB per GPU on 8 x 80 GB by dev/fsdp_memory.py's estimate); 1b: add config/paper_1b_8x80gb.py
 #
 # Stage lengths: the source can be read two ways, so both are shipped, each with its matched baseline.
 #   text   config/paper_{360m,1b}_{pretrain,interleave,finetune,baseline}.py: its text says 50k EN /

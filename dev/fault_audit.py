@@ -3,21 +3,24 @@ and a sweep of bad inputs through the real command lines.
 
     .venv/bin/python data/toy_enfr/prepare.py                            # the toy corpus, once (~5 s)
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 10 --nans 3  # ~15 s per trial on a busy CPU core
+    OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --kills 4 --nans 0 --world 2   # 2 processes (torchrun),
+                                                          # all killed at once, each saving its own shard
     OMP_NUM_THREADS=1 .venv/bin/python -m dev.fault_audit --sweep        # the bad inputs (dev/fault_sweep.py), 4-8 min
 
 1. A reference: a short toy pretraining run (tiny model, a checkpoint after every step), uninterrupted.
 2. Kill trials: the same run started from scratch and killed with SIGKILL at a random moment after
    its first checkpoint (every other trial: at the first save after that moment, as soon as its
-   ckpt.pt.tmp file shows), then resumed (init_from=resume) to the end. Exact: the final checkpoint's
-   tensors (model and optimizer, by their sha256) and every logged loss equal the reference's, bit
-   for bit. Also counted: kills that left a half-written ckpt.pt.tmp<pid> behind, and such files
-   still there after the resume (must be 0).
+   ckpt.tmp directory shows), then resumed (init_from=resume) to the end. Exact: the final checkpoint's
+   tensors (model and AdamW state, each by its sha256) and every logged loss equal the reference's, bit
+   for bit. Also counted: kills that left a half-written ckpt.tmp (or a ckpt.old) behind, and such
+   leftovers still there after the resume (must be 0).
 3. NaN trials: a run stopped at a checkpoint, resumed with a NaN injected into the logits at a random
-   later step. Caught: the process exits non-zero with train.py's clear error, ckpt.pt is the earlier
+   later step. Caught: the process exits non-zero with train.py's clear error, ckpt/ is the earlier
    one byte for byte, and log.jsonl is strict JSON.
 The slow loops of the fault tests (tests/test_faults.py, tests/test_train.py hold the fast ones).
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -47,22 +50,23 @@ runpy.run_path("train.py", run_name="__main__")
 
 
 def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
-    """Run train.py -> (return code, stderr, seconds until ckpt.pt first appeared). kill_after: SIGKILL
-    that many seconds after ckpt.pt first appears, or (in_save) at the first ckpt.pt.tmp file after."""
-    head = [sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"]
+    """Run train.py -> (return code, stderr, seconds until ckpt/ first appeared). kill_after: SIGKILL
+    that many seconds after ckpt/ first appears, or (in_save) at the first ckpt.tmp directory after."""
+    head = ([sys.executable, "-c", NAN_AT, str(nan_at)] if nan_at else [sys.executable, "train.py"] if args.world == 1
+            else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.world}", "train.py"])
     cmd = head + RUN + [f"--data_dir={args.data_dir}", f"--out_dir={out_dir}", f"--max_iters={args.steps}",
                         *extra]
     with tempfile.TemporaryFile("w+") as err:  # a pipe could fill while we poll
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, text=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+                             env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
         t0, first_ckpt = time.perf_counter(), None
         while p.poll() is None:
             t = time.perf_counter() - t0
-            if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt.pt")):
+            if first_ckpt is None and os.path.exists(os.path.join(out_dir, "ckpt")):
                 first_ckpt = t
             late = kill_after is not None and first_ckpt is not None and t > first_ckpt + kill_after
-            if late and (not in_save or stale(out_dir)):
-                p.send_signal(signal.SIGKILL)
+            if late and (not in_save or stale(out_dir)):  # every process at once (torchrun's ranks too): a crash
+                os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
                 break
             time.sleep(0.001 if late else 0.01)
@@ -71,17 +75,31 @@ def train(args, out_dir, extra=(), kill_after=None, in_save=False, nan_at=None):
 
 
 def fingerprint(out_dir):
-    """(step, tensor checksums, logged losses): what must match the reference bit for bit."""
-    ck = torch.load(os.path.join(out_dir, "ckpt.pt"), map_location="cpu", weights_only=True)
-    sums = {k: v for k, v in ck["checksums"].items() if k.startswith(("model/", "optimizer/"))}
+    """(step, sha256 of every tensor: weights and AdamW state, logged losses): what must match the
+    reference bit for bit (the shard files themselves differ: torch.save writes a fresh id in each)."""
+    from model import load_model
+    from training.checkpoint import load_checkpoint, load_optimizer
+    d, info = load_checkpoint(out_dir)
+    model = load_model(d)
+    opt = torch.optim.AdamW(model.parameters())
+    load_optimizer(d, model, opt)
+    names = {id(p): n for n, p in model.named_parameters()}
+    tensors = {**model.state_dict(), **{f"{names[id(p)]}.{k}": v for p, st in opt.state.items() for k, v in st.items()}}
+    sums = {k: hashlib.sha256(v.contiguous().reshape(-1).view(torch.uint8).numpy()).hexdigest() for k, v in tensors.items()}
     with open(os.path.join(out_dir, "log.jsonl")) as f:
         recs = [json.loads(line) for line in f]
     keep = ("step", "loss", "loss_en", "val_loss_en", "lr", "grad_norm")
-    return ck["step"], sums, [{k: r[k] for k in keep if k in r} for r in recs if "summary" not in r]
+    return info["step"], sums, [{k: r[k] for k in keep if k in r} for r in recs if "summary" not in r]
 
 
-def stale(out_dir):
-    return [f for f in os.listdir(out_dir) if ".tmp" in f] if os.path.isdir(out_dir) else []
+def snapshot(out_dir):
+    """Every byte of out_dir/ckpt/: what "the earlier checkpoint, unchanged" means."""
+    d = os.path.join(out_dir, "ckpt")
+    return {f: open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))}
+
+
+def stale(out_dir):  # what a killed save leaves: ckpt.tmp, or ckpt.old (killed between the swap's renames)
+    return [f for f in os.listdir(out_dir) if f in ("ckpt.tmp", "ckpt.old")] if os.path.isdir(out_dir) else []
 
 
 def main():
@@ -92,6 +110,7 @@ def main():
     ap.add_argument("--data_dir", default="data/toy_enfr")
     ap.add_argument("--out_dir", default="out/fault_audit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--world", type=int, default=1, help="processes (torchrun, gloo; kill trials only)")
     ap.add_argument("--sweep", action="store_true", help="instead: the sweep of bad inputs (dev/fault_sweep.py), "
                     "its fixtures in out_dir/sweep")
     ap.add_argument("--only", default=None, help="--sweep: only the cases whose name holds these words")
@@ -101,6 +120,8 @@ def main():
         from dev.fault_sweep import sweep
         shutil.rmtree(args.out_dir, ignore_errors=True)
         sys.exit(0 if sweep(os.path.abspath(os.path.join(args.out_dir, "sweep")), args.only, args.timeout) else 1)
+    if args.world > 1 and args.nans:
+        sys.exit("dev/fault_audit.py: NaN trials run one process: give --nans 0 with --world > 1")
     if not os.path.isfile(os.path.join(ROOT, args.data_dir, "meta.json")):
         sys.exit(f"dev/fault_audit.py: no corpus in {args.data_dir}: run python data/toy_enfr/prepare.py first")
     rng = random.Random(args.seed)
@@ -124,7 +145,7 @@ def main():
         n["kill_trials"] += 1
         n["killed_mid_run"] += code == -signal.SIGKILL
         n["killed_mid_save"] += bool(stale(out))
-        has_ckpt = os.path.isfile(os.path.join(out, "ckpt.pt"))
+        has_ckpt = any(os.path.isdir(os.path.join(out, f)) for f in ("ckpt", "ckpt.old"))
         n["before_first_ckpt"] += not has_ckpt
         code, err, _ = train(args, out, ["--init_from=resume" if has_ckpt else "--init_from=scratch"])
         n["stale_tmp_left"] += len(stale(out))
@@ -135,14 +156,14 @@ def main():
         out = os.path.join(args.out_dir, f"nan{i}")
         stop = rng.randrange(1, args.steps - 5)
         train(args, out, ["--init_from=scratch", f"--stop_iter={stop}"])
-        good = open(os.path.join(out, "ckpt.pt"), "rb").read()
+        good = snapshot(out)
         # the n-th training forward after the resume is step stop + n (grad_accum 1); checks (and
         # checkpoints) every 5 steps: the NaN comes before the next one, which must catch it
         at = rng.randint(1, (stop // 5 + 1) * 5 - stop)
         code, err, _ = train(args, out, ["--init_from=resume", "--log_interval=5", "--ckpt_interval=5"], nan_at=at)
         caught = (code not in (0, -signal.SIGKILL) and "train.py: error: non-finite" in err
                   and "Traceback" not in err and strict_json(os.path.join(out, "log.jsonl"))
-                  and open(os.path.join(out, "ckpt.pt"), "rb").read() == good)
+                  and snapshot(out) == good)
         n["nan_trials"] += 1
         n["nans_caught"] += caught
         print(f"nan {i}: NaN at step {stop + at}, checkpoint of step {stop}: {'caught' if caught else 'MISSED'}")

@@ -59,7 +59,7 @@ SWEEP = [
     ("train: init_from an HF folder of the wrong shapes", ["train.py", TOY, "--out_dir={W}/o", "--init_from={W}/hf_shape", *T],
      "has shape"),
     ("train: init_from a damaged checkpoint", ["train.py", TOY, "--out_dir={W}/o", "--init_from={W}/bad_run", "--phase=interleave", *T],
-     "cannot be read as a train.py checkpoint"),
+     "the checkpoint changed after it was written"),
     ("train: init_from a checkpoint of other units (Mimi onto the toy)",
      ["train.py", TOY, "--out_dir={W}/o", "--init_from={W}/run_mimi", "--phase=interleave", *T], "other units"),
     ("train: init_from a toy of another seed", ["train.py", TOY, "--out_dir={W}/o", "--init_from={W}/run7", "--phase=interleave", *T],
@@ -96,7 +96,7 @@ SWEEP = [
     ("eval: an HF model with no corpus and no --corpus", ["eval_cloze.py", "{W}/hf_plain"], "give --corpus"),
     ("eval: an export of toy units on a Mimi corpus", ["eval_cloze.py", "{W}/hf", "--corpus", "{W}/mimi"], "other units"),
     ("eval: --device cuda without CUDA", ["eval_cloze.py", "{W}/run", "--device", "cuda"], "no CUDA device"),
-    ("eval: a damaged checkpoint", ["eval_cloze.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "cannot be read"),
+    ("eval: a damaged checkpoint", ["eval_cloze.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "the checkpoint changed after it was written"),
     ("eval: a bench item longer than the context", ["eval_cloze.py", "{W}/run", "--corpus", "{W}/toy_long", "--out_dir", "{W}/o_long"],
      "longer than the model's context"),
     # align_probe.py
@@ -105,7 +105,7 @@ SWEEP = [
     ("probe: align.json would replace one of another corpus", ["align_probe.py", "{W}/run_res", "--corpus", "{W}/toy_copy",
                                                                "--n_pairs", "8"], "holds results on"),
     ("probe: --device cuda without CUDA", ["align_probe.py", "{W}/run", "--device", "cuda"], "no CUDA device"),
-    ("probe: a damaged checkpoint", ["align_probe.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "cannot be read"),
+    ("probe: a damaged checkpoint", ["align_probe.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "the checkpoint changed after it was written"),
     ("probe: an HF folder with bad JSON", ["align_probe.py", "{W}/hf_badjson", "--corpus", "{W}/data/toy_enfr"],
      "not a readable JSON config"),
     # sample.py
@@ -116,7 +116,7 @@ SWEEP = [
     ("sample: temperature -1", ["sample.py", "{W}/run", "--corpus", "{W}/data/toy_enfr", "--temperature", "-1"], "--temperature -1.0"),
     ("sample: a continuation past the context", ["sample.py", "{W}/run", "--corpus", "{W}/data/toy_enfr", "--max_new_tokens", "5000"],
      "context"),
-    ("sample: a damaged checkpoint", ["sample.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "cannot be read"),
+    ("sample: a damaged checkpoint", ["sample.py", "{W}/bad_run", "--corpus", "{W}/data/toy_enfr"], "the checkpoint changed after it was written"),
     ("sample: --mimi_weights a pickle", ["sample.py", "{W}/run_mimi", "--audio", "{W}/prompt.wav", "--mimi_weights", "{W}/mimi.pt"],
      "not a safetensors file"),
     ("sample: another Mimi than the corpus's", ["sample.py", "{W}/run_mimi", "--audio", "{W}/prompt.wav", "--mimi_weights",
@@ -128,7 +128,7 @@ SWEEP = [
     ("sample: an audio prompt through the corpus's Mimi", ["sample.py", "{W}/run_mimi", "--audio", "{W}/prompt.wav", "--mimi_weights",
                                                            "{W}/mimi_a.safetensors", "--n", "1", "--max_new_tokens", "4"], OK),
     # export_hf.py
-    ("export: a damaged checkpoint", ["export_hf.py", "{W}/bad_run", "{W}/exp_new"], "cannot be read"),
+    ("export: a damaged checkpoint", ["export_hf.py", "{W}/bad_run", "{W}/exp_new"], "the checkpoint changed after it was written"),
     ("export: into a folder holding the user's README.md", ["export_hf.py", "{W}/run", "{W}/exp_user"], "not empty"),
     ("export: into a folder with an older sharded model", ["export_hf.py", "{W}/run", "{W}/exp_old"], "not empty"),
     ("export: into a file", ["export_hf.py", "{W}/run", "{W}/afile"], "is a file"),
@@ -250,9 +250,9 @@ def make_fixtures(W):
     tokenbin.write_bench(f"{W}/toy_long", "long_en", [(np.arange(1100) % 2048, [1, 2], [3, 4])], 2048)
     must(["eval_cloze.py", f"{W}/run_res", "--corpus", toy], W)
     must(["align_probe.py", f"{W}/run_res", "--corpus", toy, "--n_pairs", "8"], W)
-    os.makedirs(f"{W}/bad_run")
-    data = open(f"{W}/run/ckpt.pt", "rb").read()
-    open(f"{W}/bad_run/ckpt.pt", "wb").write(data[:len(data) // 3])
+    shutil.copytree(f"{W}/run/ckpt", f"{W}/bad_run/ckpt")  # its shard cut to a third
+    data = open(f"{W}/run/ckpt/__0_0.distcp", "rb").read()
+    open(f"{W}/bad_run/ckpt/__0_0.distcp", "wb").write(data[:len(data) // 3])
     must(["export_hf.py", f"{W}/run", f"{W}/hf"], W)
     for d in ("hf_plain", "hf_badjson", "hf_nokey", "hf_shape"):
         copy("hf", d)
@@ -282,7 +282,8 @@ def make_fixtures(W):
                               stderr=subprocess.DEVNULL, text=True)
     if holder.stdout.readline().strip() != "held":  # a version without training/lock.py: nothing holds it
         holder.wait()
-    open(f"{W}/busy/ckpt.pt.tmp{holder.pid}", "wb").write(data[:5000])  # the first run, mid-save
+    os.makedirs(f"{W}/busy/ckpt.tmp", exist_ok=True)  # the first run, mid-save
+    open(f"{W}/busy/ckpt.tmp/__0_0.distcp", "wb").write(data[:5000])
     return holder
 
 
@@ -321,9 +322,10 @@ def post_checks(W, results):
     """What the refused cases must have left alone -> [(what, held)]."""
     out = []
     if "train: a second run in an out_dir in use" in results:
-        first = open(f"{W}/run/ckpt.pt", "rb").read() == open(f"{W}/busy/ckpt.pt", "rb").read()
-        tmp = [f for f in os.listdir(f"{W}/busy") if f.startswith("ckpt.pt.tmp")]
-        out.append(("the first run's ckpt.pt and in-flight ckpt.pt.tmp in an out_dir in use are untouched", first and bool(tmp)))
+        files = lambda d: {f: open(f"{d}/{f}", "rb").read() for f in os.listdir(d)}  # noqa: E731
+        first = files(f"{W}/run/ckpt") == files(f"{W}/busy/ckpt")
+        tmp = os.path.isfile(f"{W}/busy/ckpt.tmp/__0_0.distcp")
+        out.append(("the first run's ckpt/ and in-flight ckpt.tmp/ in an out_dir in use are untouched", first and tmp))
     if "export: --replace an older sharded model" in results:
         left = [f for f in os.listdir(f"{W}/exp_old_r") if f.startswith("model-") or f.endswith(".index.json")]
         out.append(("export --replace leaves no stale shard or index", not left))

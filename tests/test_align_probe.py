@@ -1,6 +1,5 @@
 """align_probe.py on constructed truth: FR identical to EN (retrieval 1, large centred gap), FR unrelated (chance, ~0)."""
 import json
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import torch
 import align_probe
 import tokenbin
 from model import PRESETS, Decoder, ModelConfig
+from training.checkpoint import save_training_state
 
 UNITS = 50                    # unit ids 0..49; the boundary token is 50
 
@@ -127,10 +127,8 @@ def test_pairs_are_a_seeded_derangement():
     assert not np.array_equal(o3, other)
 
 
-def save(model, run):
-    run.mkdir(exist_ok=True)
-    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 0,
-                "config": {}, "phase": "pretrain", "meta": {}}, run / "ckpt.pt")
+def save(model, run):  # a train.py checkpoint of the weights (training/checkpoint.py)
+    save_training_state(str(run), model, None, True, step=0, config={}, phase="pretrain", meta={}, sampler={})
 
 
 def test_cli_writes_json_and_png(model, tmp_path, capsys):
@@ -161,7 +159,7 @@ def test_guards_nan_one_language_format_error(model, tmp_path, capsys):
     bad = Decoder(model.cfg)
     bad.load_state_dict(model.state_dict())
     with torch.no_grad():
-        bad.blocks[0].attn.o.weight[3, 3] = float("nan")
+        bad.blocks[0].attn.o.weight[3] = 3e38  # finite (a checkpoint refuses NaN weights); its sums overflow
     run = tmp_path / "nan"
     save(bad, run)
     with pytest.raises(SystemExit) as e:                                # NaN model: an error, not NaN in JSON

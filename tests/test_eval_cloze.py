@@ -141,12 +141,11 @@ def test_length_batches_cover_sorted_and_capped():
     assert all(len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 40 for b in batches)
 
 
-def save_checkpoint(model, run_dir):
+def save_checkpoint(model, run_dir):  # a train.py checkpoint of the weights (training/checkpoint.py)
+    from training.checkpoint import save_training_state
     os.makedirs(run_dir, exist_ok=True)
-    from dataclasses import asdict
-    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 0,
-                "config": {}, "phase": "pretrain", "meta": {"vocab_size": UNITS, "languages": ["en", "fr"]}},
-               os.path.join(run_dir, "ckpt.pt"))
+    save_training_state(run_dir, model, None, True, step=0, config={}, phase="pretrain", sampler={},
+                        meta={"vocab_size": UNITS, "languages": ["en", "fr"]})
 
 
 def test_cli_json_schema_and_report(model, corpus, tmp_path, capsys):
@@ -236,6 +235,8 @@ def test_nan_model_is_an_error_not_an_accuracy(corpus, tmp_path, capsys):
     with pytest.raises(eval_cloze.NonFiniteError):
         eval_cloze.evaluate(bad, d)
     run = str(tmp_path / "nan")
+    with torch.no_grad():  # finite (a checkpoint refuses NaN weights), and its sums overflow: NaN scores
+        bad.blocks[1].mlp.down.weight[0] = 3e38
     save_checkpoint(bad, run)
     with pytest.raises(SystemExit) as e:
         eval_cloze.main([run, "--corpus", d])

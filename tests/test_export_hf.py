@@ -5,13 +5,13 @@
 import json
 import os
 import sys
-from dataclasses import asdict
 
 import pytest
 import torch
 
 import export_hf
 from model import Decoder, ModelConfig, load_model
+from training.checkpoint import save_training_state
 
 transformers = pytest.importorskip("transformers")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,9 +38,8 @@ def make_ckpt(path, style, meta):
         for name, p in model.named_parameters():
             p.copy_(1 + 0.2 * torch.randn_like(p) if "norm" in name else 0.15 * torch.randn_like(p))
     os.makedirs(path, exist_ok=True)
-    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 7,
-                "config": {"phase": "interleave", "max_iters": 7, "learning_rate": 1e-3, "p_fr": 0.5, "seed": 1},
-                "phase": "interleave", "meta": meta, "sampler": {}}, os.path.join(path, "ckpt.pt"))
+    save_training_state(path, model, None, True, step=7, phase="interleave", meta=meta, sampler={},
+                        config={"phase": "interleave", "max_iters": 7, "learning_rate": 1e-3, "p_fr": 0.5, "seed": 1})
     return model.eval()
 
 
@@ -126,9 +125,8 @@ def chain_checkpoint(path):
         for x, nxt in CHAIN.items():
             model.lm_head.weight[nxt] = 10 * e[x] / e[x].norm()
     os.makedirs(path)
-    torch.save({"model_config": asdict(model.cfg), "model": model.state_dict(), "optimizer": {}, "step": 1,
-                "config": {}, "phase": "finetune", "meta": {"vocab_size": 64, "languages": ["en", "fr"]},
-                "sampler": {}}, os.path.join(path, "ckpt.pt"))
+    save_training_state(path, model, None, True, step=1, config={}, phase="finetune", sampler={},
+                        meta={"vocab_size": 64, "languages": ["en", "fr"]})
     return model.eval()
 
 
@@ -175,4 +173,4 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
         export_hf.main([str(tmp_path / "nope"), str(tmp_path / "hf")])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 1 and len(err) == 1
-    assert err[0].startswith("export_hf.py: error: ") and "neither a ckpt.pt nor an out_dir" in err[0]
+    assert err[0].startswith("export_hf.py: error: ") and "neither a train.py out_dir nor its ckpt/" in err[0]

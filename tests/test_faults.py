@@ -8,14 +8,18 @@ one line `<script>: error: ...` naming the fault (or to succeed, for the good in
 sweep runs the same cases as real command lines (`python -m dev.fault_audit --sweep`). Then train.py's own
 errors (ConfigError, CheckpointError, NonFiniteError) with the last good checkpoint unchanged: bad
 configs, damaged or foreign checkpoints, a changed resume, a full disk mid-run, a process killed
-mid-save, the lock and the corpus fingerprint. The slow loops (SIGKILL at random moments, NaN injections
+mid-save (a real SIGKILL), the lock and the corpus fingerprint. The slow loops (SIGKILL at random moments, NaN injections
 in a subprocess) are dev/fault_audit.py.
 """
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -27,8 +31,9 @@ from training.corpus import CorpusError
 from training.lock import LockError, OutDirLock
 import tokenbin
 import train
-from tests.test_train import TINY, write_corpus
-from tests.training.test_checkpoint import flip_bytes_inside
+from model import load_model
+from tests.test_train import ROOT, TINY, write_corpus
+from tests.training.test_checkpoint import RunsCode, flip_bytes
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +53,17 @@ def test_the_fault_table(sweep_dir, name, cmd, expect):
 
 
 def test_a_second_run_leaves_the_first_runs_files_alone(sweep_dir):
-    """The out_dir is held by another process with a checkpoint save in flight (ckpt.pt.tmp<its pid>): a
-    second train.py is refused before it removes anything as "stale" or writes anything."""
-    before = {f: open(os.path.join(sweep_dir, "busy", f), "rb").read() for f in os.listdir(f"{sweep_dir}/busy")}
+    """The out_dir is held by another process with a checkpoint save in flight (ckpt.tmp/): a second
+    train.py is refused before it removes anything as "stale" or writes anything."""
+    def tree(d):  # every file below d, by its path there -> its bytes
+        return {os.path.relpath(os.path.join(r, f), d): open(os.path.join(r, f), "rb").read()
+                for r, _, names in os.walk(d) for f in names}
+    before = tree(f"{sweep_dir}/busy")
     code, err = run_here(fill(["train.py", "--data_dir={W}/data/toy_enfr", "--out_dir={W}/busy", "--max_iters=2",
                                "--seq_len=32", "--batch_size=2", "--eval_iters=1"], sweep_dir), sweep_dir)
     assert code == 1 and "in use by another run" in err and "pid" in err
-    assert {f: open(os.path.join(sweep_dir, "busy", f), "rb").read() for f in os.listdir(f"{sweep_dir}/busy")} == before
-    assert any(f.startswith("ckpt.pt.tmp") for f in before)
+    assert tree(f"{sweep_dir}/busy") == before
+    assert any(f.startswith("ckpt.tmp/") for f in before)
 
 
 def test_export_replace_leaves_no_stale_shard(sweep_dir):
@@ -100,22 +108,28 @@ def test_bad_config_is_a_clear_error(argv, message):
 
 
 def damage(kind, src, dst):
-    data = open(src, "rb").read()
+    """A copy of checkpoint directory src at dst, damaged: a shard emptied, cut or overwritten, 32 bytes of
+    it flipped, meta.json not a dict, or an index (.metadata) that would run code (meta.json's checksums made
+    to match: a foreign checkpoint, not a damaged one)."""
+    shutil.copytree(src, dst)
+    shard, meta = os.path.join(dst, "__0_0.distcp"), os.path.join(dst, "meta.json")
+    data = open(shard, "rb").read()
     if kind == "zero bytes":
-        data = b""
+        open(shard, "wb").close()
     elif kind == "truncated":
-        data = data[: len(data) // 3]
+        open(shard, "wb").write(data[: len(data) // 3])
     elif kind == "random bytes":
-        data = os.urandom(len(data))
-    elif kind == "a pickle that runs code":  # weights_only loading refuses it, nothing is executed
-        torch.save({"model": train.types.SimpleNamespace(x=1)}, dst)
-        return
+        open(shard, "wb").write(os.urandom(len(data)))
+    elif kind == "32 flipped bytes":
+        flip_bytes(shard)
     elif kind == "not a dict":
-        torch.save([1, 2, 3], dst)
-        return
-    open(dst, "wb").write(data)
-    if kind == "32 flipped bytes":
-        flip_bytes_inside(dst, "")
+        json.dump([1, 2, 3], open(meta, "w"))
+    elif kind == "a pickle that runs code":  # the unpickler refuses it, nothing is executed
+        index = os.path.join(dst, ".metadata")
+        open(index, "wb").write(pickle.dumps(RunsCode()))
+        info = json.load(open(meta))
+        info["files"][".metadata"] = {"bytes": os.path.getsize(index), "sha256": ckpt.sha256_file(index)}
+        json.dump({**info, "checksum": ckpt._checksum(info)}, open(meta, "w"))
 
 
 DAMAGE = ["zero bytes", "truncated", "random bytes", "a pickle that runs code", "not a dict", "32 flipped bytes"]
@@ -127,13 +141,14 @@ def test_damaged_checkpoint_is_a_clear_error_naming_the_file(good, kind, how):
     tmp, corpus, pre = good
     out = tmp / f"{how}-{kind.replace(' ', '_')}"
     out.mkdir()
-    damage(kind, os.path.join(pre, "ckpt.pt"), out / "ckpt.pt")
+    damage(kind, os.path.join(pre, "ckpt"), out / "ckpt")
     args = TINY + [f"--data_dir={corpus}", "--max_iters=2"]
     args += ([f"--init_from={out}", "--phase=interleave", f"--out_dir={tmp / 'unused'}"] if how == "init_from"
              else ["--init_from=resume", "--phase=pretrain", f"--out_dir={out}"])
     with pytest.raises(train.CheckpointError) as e:
         train.main(args)
-    assert str(out / "ckpt.pt") in str(e.value)
+    assert str(out / "ckpt") in str(e.value)
+    assert not os.path.exists("/tmp/crosstalk_pwned")
 
 
 def test_foreign_runs_are_refused(good):
@@ -149,15 +164,14 @@ def test_foreign_runs_are_refused(good):
 
 
 def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
-    """The second save of a run hits ENOSPC: a clear error, no tmp file, the first checkpoint intact."""
+    """The second save of a run hits ENOSPC: a clear error, no ckpt.tmp, the first checkpoint intact."""
     tmp, corpus, pre = good
     out = str(tmp / "full")
-    real, saves = torch.save, []
+    real = torch.save
 
-    def fills_the_disk(obj, f):
-        saves.append(1)
-        real(obj, f)
-        if len(saves) == 2:
+    def fills_the_disk(obj, f, *a, **k):  # DCP writes each tensor with torch.save
+        real(obj, f, *a, **k)
+        if os.path.exists(os.path.join(out, "ckpt")):  # the first checkpoint is written: now the disk is full
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     monkeypatch.setattr(torch, "save", fills_the_disk)
     with pytest.raises(train.CheckpointError, match="could not write the checkpoint \\(No space left on device\\); "
@@ -165,24 +179,47 @@ def test_full_disk_mid_run_keeps_the_last_checkpoint(good, monkeypatch):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=4",
                            "--ckpt_interval=1"])
     monkeypatch.undo()
-    assert sorted(os.listdir(out)) == ["ckpt.pt", "config.json", "log.jsonl", "train.log"]
-    assert ckpt.load_verified(os.path.join(out, "ckpt.pt"))["step"] == 1
+    assert sorted(os.listdir(out)) == ["ckpt", "config.json", "log.jsonl", "train.log"]
+    assert ckpt.load_checkpoint(out)[1]["step"] == 1
     with open(os.path.join(out, "config.json")) as f:  # the run says how it ended
         assert json.load(f)["sessions"][-1]["status"].startswith("CheckpointError: ")
 
 
-def test_kill_mid_save_leftovers_are_removed_and_resume_is_exact(good, capsys):
-    """A SIGKILL inside save_atomic leaves ckpt.pt.tmp<pid> (a whole checkpoint at 1b); the next start
-    in that out_dir removes it, says so, and the resumed run ends where a straight one does."""
+# train.py as `python train.py` runs it, SIGKILLed inside its second save: the shards written, meta.json not yet
+KILL_IN_SAVE = """import os, runpy, signal, sys
+import training.checkpoint as c
+hash_file = c.sha256_file
+def killed(path):
+    run = os.path.dirname(os.path.dirname(path))
+    if os.path.basename(os.path.dirname(path)) == "ckpt.tmp" and os.path.isdir(os.path.join(run, "ckpt")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return hash_file(path)
+c.sha256_file = killed
+sys.argv[0] = "train.py"
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def test_kill_mid_save_keeps_the_previous_checkpoint_and_resume_is_exact(good, capsys):
+    """Issue 18.3, a real SIGKILL inside the second save: ckpt/ is the first checkpoint, whole (every file
+    checks), and ckpt.tmp/ holds the half-made one; the next start removes it (and puts back ckpt.old, the
+    state a kill between the swap's two renames leaves), says so, and the resumed run ends where a straight
+    one does, bit for bit."""
     tmp, corpus, pre = good
     out = tmp / "killed"
     args = TINY + [f"--data_dir={corpus}", f"--out_dir={out}", "--phase=pretrain", "--max_iters=2"]
-    train.main(args + ["--stop_iter=1"])
-    (out / "ckpt.pt.tmp4242").write_bytes(open(out / "ckpt.pt", "rb").read()[:5000])
+    p = subprocess.run([sys.executable, "-c", KILL_IN_SAVE] + args + ["--ckpt_interval=1"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode == -signal.SIGKILL, p.stderr[-2000:]
+    assert sorted(os.listdir(out)) == [".lock", "ckpt", "ckpt.tmp", "config.json", "log.jsonl", "train.log"]
+    assert "__0_0.distcp" in os.listdir(out / "ckpt.tmp") and "meta.json" not in os.listdir(out / "ckpt.tmp")
+    assert ckpt.load_checkpoint(str(out))[1]["step"] == 1
+    os.rename(out / "ckpt", out / "ckpt.old")  # and as if killed a moment later, between the swap's renames
     train.main(args + ["--init_from=resume"])
-    assert "removed" in capsys.readouterr().out and not (out / "ckpt.pt.tmp4242").exists()
-    a, b = (torch.load(os.path.join(d, "ckpt.pt"), weights_only=True) for d in (out, pre))
-    assert all(torch.equal(a["model"][k], v) for k, v in b["model"].items())
+    assert "removed" in capsys.readouterr().out and not (out / "ckpt.tmp").exists()
+    assert sorted(os.listdir(out)) == ["ckpt", "config.json", "log.jsonl", "train.log"]
+    a, b = (load_model(d).state_dict() for d in (out, pre))
+    assert all(torch.equal(a[k], v) for k, v in b.items())
 
 
 def test_resume_refuses_a_changed_corpus_and_accepts_a_moved_one(good, tmp_path):
@@ -193,7 +230,7 @@ def test_resume_refuses_a_changed_corpus_and_accepts_a_moved_one(good, tmp_path)
     shutil.copytree(corpus, data)
     args = TINY + [f"--out_dir={out}", "--phase=pretrain", "--max_iters=2"]
     train.main(args + [f"--data_dir={data}", "--stop_iter=1"])
-    saved = ckpt.load_verified(os.path.join(out, "ckpt.pt"))["corpus"]
+    saved = ckpt.load_checkpoint(out)[1]["corpus"]
     assert saved[0]["dir"] == os.path.abspath(data) and saved[0]["files"] == tokenbin.fingerprint(data, tokenbin.read_meta(data))
     for name in ("train_en.bin", "val_fr.bin"):
         path = os.path.join(data, name)
@@ -206,7 +243,7 @@ def test_resume_refuses_a_changed_corpus_and_accepts_a_moved_one(good, tmp_path)
     moved = str(tmp_path / "moved")
     shutil.move(data, moved)
     train.main(args + [f"--data_dir={moved}", "--init_from=resume"])
-    assert ckpt.load_verified(os.path.join(out, "ckpt.pt"))["step"] == 2
+    assert ckpt.load_checkpoint(out)[1]["step"] == 2
 
 
 def test_units_of_another_tokenizer_are_refused_everywhere_in_train(good, tmp_path):
@@ -240,13 +277,13 @@ def test_out_dir_lock(good, tmp_path, capsys):
     with OutDirLock(out, "train.py"):
         with pytest.raises(LockError, match=f"{out} is in use by another run \\(train.py, pid {os.getpid()}"):
             train.main(args)
-        assert not os.path.exists(os.path.join(out, "ckpt.pt"))
+        assert not os.path.exists(os.path.join(out, "ckpt"))
     assert not os.path.exists(os.path.join(out, ".lock"))           # released
     with open(os.path.join(out, ".lock"), "w") as f:                # a killed holder's file, no flock on it
         json.dump(dict(pid=999999, host="elsewhere", script="train.py", since="yesterday"), f)
     train.main(args)
     assert "took over the lock of a run that ended without releasing it (train.py, pid 999999" in capsys.readouterr().out
-    assert ".lock" not in os.listdir(out) and "ckpt.pt" in os.listdir(out)
+    assert ".lock" not in os.listdir(out) and "ckpt" in os.listdir(out)
 
 
 def test_newcomer_scores_their_own_corpus_by_default(tmp_path, small_toy_corpus, capsys):

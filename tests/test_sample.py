@@ -16,6 +16,7 @@ import sample
 import tokenbin
 from audio.mimi import decode_units
 from model import Decoder, ModelConfig
+from training.checkpoint import save_training_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +54,7 @@ def test_mimi_decode_length_and_audio_prompt(tmp_path):
     from safetensors.torch import save_file
     save_file({k: v.contiguous() for k, v in mimi.state_dict().items()}, str(tmp_path / "mimi.safetensors"))
     m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))
-    torch.save({"model_config": vars(m.cfg), "model": m.state_dict()}, tmp_path / "ckpt.pt")
+    save_training_state(str(tmp_path), m, None, True, step=0, config={}, phase="pretrain", meta={}, sampler={})
     sample.main([str(tmp_path), "--audio", path, "--mimi_weights", str(tmp_path / "mimi.safetensors"),
                  "--wav_dir", str(tmp_path / "wavs"), "--n", "2", "--max_new_tokens", "5", "--temperature", "0",
                  "--out", str(tmp_path / "a.json")])
@@ -140,7 +141,7 @@ def test_continuations_cut_at_the_boundary(corpus):
 def test_cli_on_the_toy(corpus, tmp_path):
     torch.manual_seed(0)
     m = Decoder(ModelConfig.preset("tiny", vocab_size=2049))
-    torch.save({"model_config": vars(m.cfg), "model": m.state_dict()}, tmp_path / "ckpt.pt")
+    save_training_state(str(tmp_path), m, None, True, step=0, config={}, phase="pretrain", meta={}, sampler={})
     out = tmp_path / "s.json"
     sample.main([str(tmp_path), "--corpus", corpus, "--story", "2", "--n", "3", "--max_new_tokens", "12",
                  "--top_k", "50", "--out", str(out)])

@@ -16,7 +16,7 @@ from training import checkpoint as ckpt
 from training.meter import per_language
 import tokenbin
 import train
-from model import load_model
+from model import Decoder, load_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # rows per step: 4 x 2 micro-steps on one process == 4 x 2 processes (same global batch)
@@ -46,6 +46,19 @@ def log(out_dir, summaries=False):  # the per-step records (and the closing summ
         return [r for r in map(json.loads, f) if summaries or "summary" not in r]
 
 
+def info(out_dir):  # a checkpoint's plain values (meta.json), its files checked
+    return ckpt.load_checkpoint(out_dir)[1]
+
+
+def weights(out_dir):  # a checkpoint's weights, whole, on one process
+    return load_model(out_dir).state_dict()
+
+
+def files(out_dir):  # every byte of a checkpoint directory: what "unchanged" means
+    d = os.path.join(out_dir, "ckpt")
+    return {f: open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))}
+
+
 def losses(records):  # what must match between runs (timings and mfu need not)
     keep = ("step", "tokens", "loss", "loss_en", "loss_fr", "val_loss_en", "val_loss_fr", "lr", "grad_norm")
     return [{k: r[k] for k in keep if k in r} for r in records]
@@ -68,9 +81,9 @@ def test_phase_chain(runs):
     tmp, corpus, pre, inter = runs
     fin = str(tmp / "fin")
     train.main(TINY + ["--phase=finetune", f"--data_dir={corpus}", f"--out_dir={fin}",
-                       f"--init_from={inter}/ckpt.pt", "--max_iters=3"])
+                       f"--init_from={inter}/ckpt", "--max_iters=3"])
     for out, phase, steps in ((pre, "pretrain", 3), (inter, "interleave", 6), (fin, "finetune", 3)):
-        ck = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
+        ck = info(out)
         assert (ck["phase"], ck["step"]) == (phase, steps)
         recs = log(out)
         assert [r["step"] for r in recs] == list(range(steps + 1))  # step 0 = val of the initial model
@@ -80,7 +93,7 @@ def test_phase_chain(runs):
         assert log(nxt)[0]["val_loss_en"] == pytest.approx(log(prev)[-1]["val_loss_en"], rel=1e-6)
         assert log(nxt)[1]["lr"] == 3e-3 > log(prev)[-1]["lr"]  # a new schedule from step 0
     # each phase draws its own rows: a later phase must not replay pretraining's rows step by step
-    seeds = [torch.load(os.path.join(o, "ckpt.pt"), weights_only=True)["sampler"]["seed"] for o in (pre, inter, fin)]
+    seeds = [info(o)["sampler"]["seed"] for o in (pre, inter, fin)]
     assert len(set(seeds)) == 3
     split = tokenbin.load_split(corpus, "train")
     rows = [train.Sampler(split, 32, 4, mode="mono", lang_probs={"en": 1.0}, seed=s, boundary_token=64).get_batch(0)[0]
@@ -124,10 +137,10 @@ def test_init_from_hf_folder_keeps_the_body(runs):
     sd = write_hf_qwen2(hf)
     train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", f"--init_from={hf}",
                        "--max_iters=1", "--learning_rate=0"])
-    ck = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
-    assert ck["model_config"]["vocab_size"] == 65 and ck["model"]["tok_emb.weight"].shape == (128, 32)
-    assert torch.equal(ck["model"]["blocks.1.mlp.down.weight"], sd["model.layers.1.mlp.down_proj.weight"])
-    assert torch.equal(ck["model"]["blocks.0.attn.qkv.bias"][:32], sd["model.layers.0.self_attn.q_proj.bias"])
+    w = weights(out)
+    assert info(out)["model_config"]["vocab_size"] == 65 and w["tok_emb.weight"].shape == (128, 32)
+    assert torch.equal(w["blocks.1.mlp.down.weight"], sd["model.layers.1.mlp.down_proj.weight"])
+    assert torch.equal(w["blocks.0.attn.qkv.bias"][:32], sd["model.layers.0.self_attn.q_proj.bias"])
 
 
 def test_resume_is_exact(runs):
@@ -138,10 +151,11 @@ def test_resume_is_exact(runs):
     assert [r["step"] for r in log(out)] == [0, 1, 2, 3]
     with open(os.path.join(out, "log.jsonl"), "a") as f:  # a crash after logging step 4, before its
         f.write(json.dumps({"step": 4, "loss": 0.0}) + "\n")  # checkpoint: resume drops that record
-    open(os.path.join(out, "ckpt.pt.tmp99999"), "wb").write(b"half")  # a kill mid-save left it
+    os.makedirs(os.path.join(out, "ckpt.tmp"))  # a kill mid-save left it
+    open(os.path.join(out, "ckpt.tmp", "__0_0.distcp"), "wb").write(b"half")
     train.main(args + ["--init_from=resume"])
     assert losses(log(out)) == losses(log(inter))  # identical floats, every step, train and val
-    assert not os.path.exists(os.path.join(out, "ckpt.pt.tmp99999"))  # removed at start (issue 8.11)
+    assert not os.path.exists(os.path.join(out, "ckpt.tmp"))  # removed at start (issue 8.11)
     with pytest.raises(train.ConfigError, match=r"rows per step.*checkpoint 8, now 4"):  # other batch
         train.main(args + ["--init_from=resume", "--grad_accum=1"])
 
@@ -165,71 +179,196 @@ def test_resume_refuses_every_key_but_the_listed_ones(runs):
     # allowed: intervals, stop_iter, and the same 8 rows per step split as 8 x 1 instead of 4 x 2
     train.main(args + ["--init_from=resume", "--batch_size=8", "--grad_accum=1", "--log_interval=2",
                        "--eval_interval=5", "--ckpt_interval=2", "--stop_iter=2"])
-    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 2
+    assert info(out)["step"] == 2
 
 
-def test_two_processes_fsdp2_match_one(runs):
-    """One process, 8 rows x 1, stops at step 3; torchrun resumes it on 2 CPU processes (gloo,
-    FSDP2, 4 rows x 2: the optimizer state is loaded into the sharded model) up to step 6. Every
-    step matches the one-process run of 4 rows x 2 micro-steps (same global batch), and the sharded
-    run's checkpoint holds the full weights."""
+def launch(n, jobs, tmp):
+    """tests/dist_jobs.py's jobs (train.py runs) on n CPU processes (torchrun, gloo): one launch."""
+    import signal
+    import socket
+    path = tmp / f"jobs{n}.json"
+    path.write_text(json.dumps(jobs))
+    with socket.socket() as sock:  # job i's process group: port + i (tests/dist_jobs.py)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           os.path.join(ROOT, "tests", "dist_jobs.py"), str(path), str(port)]
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=600)
+    except subprocess.TimeoutExpired:  # a hung process group: stop torchrun and its workers, all of them
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+    assert p.returncode == 0, out[-3000:] + err[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def sharded(runs):
+    """The sharded checkpoint and FSDP2's step on 2 and 4 CPU processes, two launches. From the 1-process
+    pretrain checkpoint, 2 processes (4 rows x 1 each; every run keeps 8 rows per step): interleave up to
+    step 3 (twice: out2, out2r), out2r resumed to 6 there, and straight to 6 (out2full). Four short pretraining
+    runs of 2 rows x 2 micro-steps, collectives counted: grad_sync micro and step, activation checkpointing
+    block and selective. Then copies of out2 resumed on 4 processes (2 x 1) and on 1 (4 x 2) to step 6, and
+    out2 read into 4 and 1 processes' layouts and saved again at once (re4, re1)."""
+    import shutil
     tmp, corpus, pre, inter = runs
-    out = str(tmp / "fsdp")
-    args = TINY + ["--phase=interleave", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=6"]
-    train.main(args + ["--batch_size=8", "--grad_accum=1", f"--init_from={pre}", "--stop_iter=3"])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           os.path.join(ROOT, "train.py")] + args + ["--grad_accum=1", "--init_from=resume"]
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "2 x cpu float32, compile off, FSDP2" in p.stdout
-    one, two = losses(log(inter)), losses(log(out))
-    assert [r.keys() for r in one] == [r.keys() for r in two]
-    for a, b in zip(one, two):
-        for k in a:  # val too: eval_iters x 8 rows per step, however split (8 x 1, 4 x 2, 2 procs)
-            assert b[k] == pytest.approx(a[k], rel=2e-4), (a["step"], k)
-    ck_one = torch.load(os.path.join(inter, "ckpt.pt"), weights_only=True)
-    ck_two = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
-    assert ck_two["model"].keys() == ck_one["model"].keys()
-    for k, v in ck_one["model"].items():
-        torch.testing.assert_close(ck_two["model"][k], v, rtol=0, atol=1e-4)
-    assert ck_two["optimizer"]["state"].keys() == ck_one["optimizer"]["state"].keys()
+    d = tmp / "sharded"
+    d.mkdir()
+    hf = str(d / "hf_qwen2")
+    hf_weights = write_hf_qwen2(hf)
+    args = TINY + ["--phase=interleave", f"--data_dir={corpus}", "--max_iters=6"]
+    two = args + ["--batch_size=4", "--grad_accum=1"]
+    small = TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--max_iters=3", "--batch_size=2", "--grad_accum=2",
+                    "--init_from=scratch", "--eval_interval=0"]  # val once, at the end: counts of steps only
+    out2 = launch(2, [{"argv": two + [f"--init_from={pre}", "--stop_iter=3", f"--out_dir={d / 'out2'}"]},
+                      {"argv": two + [f"--init_from={pre}", "--stop_iter=3", f"--out_dir={d / 'out2r'}"]},
+                      {"argv": two + ["--init_from=resume", f"--out_dir={d / 'out2r'}"]},
+                      {"argv": two + [f"--init_from={pre}", f"--out_dir={d / 'out2full'}"]}]
+                  + [{"argv": small + [f"--out_dir={d / name}", *extra], "count": True} for name, extra in (
+                      ("micro", ["--grad_sync=micro"]), ("step", ["--grad_sync=step"]),
+                      ("ac_block", ["--activation_checkpointing=block"]),
+                      ("ac_selective", ["--activation_checkpointing=selective"]))]
+                  + [{"argv": TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={d / 'hf2'}",
+                                      f"--init_from={hf}", "--max_iters=1", "--learning_rate=0"]}], tmp)
+    for name in ("out4", "out1"):
+        shutil.copytree(d / "out2", d / name)
+    four = args + ["--batch_size=2", "--grad_accum=1", "--init_from=resume"]
+    launch(4, [{"argv": four + [f"--out_dir={d / 'out4'}"]},
+               {"argv": four + [f"--out_dir={d / 'out2'}"], "resave": str(d / "re4")}], tmp)
+    one = args + ["--batch_size=4", "--grad_accum=2", "--init_from=resume"]
+    train.main(one + [f"--out_dir={d / 'out1'}"])
+    from tests.dist_jobs import resave
+    resave(one + [f"--out_dir={d / 'out2'}"], str(d / "re1"))
+    return d, inter, out2, hf_weights
+
+
+def test_hf_weights_on_two_processes_come_from_rank_0(sharded):
+    """init_from an HF folder under torchrun: rank 0 reads the weights, the other rank builds on the meta
+    device and receives its shards (learning_rate 0: the checkpoint holds what each rank started from);
+    every body weight is the HF one, the new embedding the one a single process draws."""
+    d, inter, out, sd = sharded
+    w = weights(d / "hf2")
+    assert torch.equal(w["blocks.1.mlp.down.weight"], sd["model.layers.1.mlp.down_proj.weight"])
+    assert torch.equal(w["blocks.0.attn.qkv.bias"][:32], sd["model.layers.0.self_attn.q_proj.bias"])
+    one = Decoder.from_hf(str(d / "hf_qwen2"), vocab_size=65)
+    assert all(torch.equal(w[k], v) for k, v in one.state_dict().items())
+
+
+def test_whole_model_compile_is_refused_under_torchrun(monkeypatch):
+    """compile_mode=model under FSDP2 was silently split at every block: now a clear error, before any
+    process group starts."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    C = train.types.SimpleNamespace(**train.get_config(["--compile=True", "--compile_mode=model", "--device=cpu"]))
+    with pytest.raises(train.ConfigError, match="compile_mode=model under torchrun"):
+        train.setup_system(C)
+
+
+def close(a, b, rel):  # two runs' logged losses, record by record, to a relative tolerance -> the largest
+    assert [r.keys() for r in a] == [r.keys() for r in b]
+    for x, y in zip(a, b):
+        for k in x:
+            assert y[k] == pytest.approx(x[k], rel=rel), (x["step"], k)
+    return max(abs(y[k] - x[k]) / abs(x[k]) for x, y in zip(a, b) for k in x if x[k])
+
+
+def test_two_processes_fsdp2_match_one(sharded):
+    """2 processes (FSDP2, gloo; 4 rows x 1 each) from a 1-process checkpoint loaded into their shards: every
+    step matches the 1-process run of 4 rows x 2 micro-steps (the same global batch) to fp32 rounding."""
+    d, inter, out, _ = sharded
+    assert "2 x cpu float32, compile off, FSDP2" in out
+    close(losses(log(inter)), losses(log(d / "out2full")), 1e-5)  # val too: the same rows however split
+    one, two = weights(inter), weights(d / "out2full")
+    assert one.keys() == two.keys()
+    for k, v in one.items():
+        torch.testing.assert_close(two[k], v, rtol=0, atol=1e-5)
+
+
+def test_sharded_checkpoint_resumes_at_any_world_size(sharded):
+    """Issue 18.3: saved by 2 processes (one shard file each, half the bytes each); resumed at 2 it continues
+    as the uninterrupted run bit for bit; read into 4 and 1 processes' layouts, the state is the saved one
+    exactly (weights and AdamW state, saved again at once and compared); resumed at 4 and 1 it continues as
+    the uninterrupted 2-process run to fp32 rounding (sums in another order)."""
+    d, inter, out, _ = sharded
+    files2 = info(d / "out2")["files"]
+    assert sorted(files2) == [".metadata", "__0_0.distcp", "__1_0.distcp"]
+    assert 0.45 < files2["__0_0.distcp"]["bytes"] / files2["__1_0.distcp"]["bytes"] < 2.2  # each rank its part
+    assert len([f for f in info(d / "re4")["files"] if f.endswith(".distcp")]) == 4
+    assert losses(log(d / "out2")) == losses(log(d / "out2full"))[:4]  # the runs agree up to the save
+    assert losses(log(d / "out2r")) == losses(log(d / "out2full"))  # 2 -> 2: exact
+    for again in ("re4", "re1"):
+        saved, back = weights(d / "out2"), weights(d / again)
+        assert all(torch.equal(back[k], v) for k, v in saved.items()), again
+        a, b = optimizer_state(d / "out2"), optimizer_state(d / again)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), again
+    for n in ("out4", "out1"):
+        worst = close(losses(log(d / "out2full")), losses(log(d / n)), 1e-5)
+        assert [r["step"] for r in log(d / n)] == list(range(7))
+        print(f"saved at 2 processes, resumed at {n[3:]}: largest relative difference to the straight run {worst:.1e}")
+
+
+def optimizer_state(out_dir):
+    """A checkpoint's AdamW state read on one process -> {"<param>.<key>": tensor}."""
+    d, _ = ckpt.load_checkpoint(out_dir)
+    model = load_model(out_dir)
+    opt = torch.optim.AdamW(model.parameters())
+    ckpt.load_optimizer(d, model, opt)
+    names = {id(p): n for n, p in model.named_parameters()}
+    return {f"{names[id(p)]}.{k}": v for p, st in opt.state.items() for k, v in st.items()}
+
+
+def test_one_reduce_scatter_per_step_with_the_same_losses(sharded):
+    """Issue 18.2, counted on gloo: 3 steps x 2 micro-steps x 3 FSDP2 groups (2 blocks, the root) reduce-scatter
+    18 times with grad_sync=micro, 9 with step (the default), and all-gather as often (the blocks stay
+    gathered from forward to backward anyway, so also between micro-steps); losses equal to fp32 rounding."""
+    d, inter, out, _ = sharded
+    counts = {n: json.load(open(d / n / "collectives.json")) for n in ("micro", "step")}
+    assert counts["micro"] == {"all_gather_single": 18, "reduce_scatter_single": 18}
+    assert counts["step"] == {"all_gather_single": 9, "reduce_scatter_single": 9}
+    print(f"grad_sync micro {counts['micro']}, step {counts['step']}; largest relative difference of the logged "
+          f"values {close(losses(log(d / 'micro')), losses(log(d / 'step')), 1e-6):.1e}")
+
+
+def test_activation_checkpointing_under_fsdp2_changes_nothing(sharded):
+    """Recomputing a block in backward (every block, or the selective policy) under FSDP2 gives the same
+    losses and grad norms bit for bit, with the same collectives (the recompute reuses the gathered weights)."""
+    d, inter, out, _ = sharded
+    for n in ("ac_block", "ac_selective"):
+        assert losses(log(d / n)) == losses(log(d / "step")), n
+        assert json.load(open(d / n / "collectives.json")) == json.load(open(d / "step" / "collectives.json"))
 
 
 def test_corrupt_checkpoint_is_a_clear_error(runs):
+    import shutil
+    from tests.training.test_checkpoint import flip_bytes
     tmp, corpus, pre, inter = runs
-    good = os.path.join(pre, "ckpt.pt")
-    bad = tmp / "bad"
-    bad.mkdir()
-    data = open(good, "rb").read()
-    cases = {"truncated.pt": data[: len(data) // 2], "text.pt": b"not a checkpoint\n"}
-    for name, blob in cases.items():
-        (bad / name).write_bytes(blob)
-    torch.save({"model": {}, "step": 1}, bad / "partial.pt")
     args = TINY + ["--phase=interleave", f"--data_dir={corpus}", f"--out_dir={tmp / 'x'}"]
-    for name in ("truncated.pt", "text.pt"):
-        with pytest.raises(train.CheckpointError, match="truncated or corrupt") as e:
-            train.main(args + [f"--init_from={bad / name}"])
-        assert str(bad / name) in str(e.value)
-    with pytest.raises(train.CheckpointError, match=r"missing \['model_config'"):
-        train.main(args + [f"--init_from={bad / 'partial.pt'}"])
+
+    def broken(name):  # a copy of the pretraining run to damage
+        shutil.copytree(pre, tmp / name)
+        return tmp / name
+    half = broken("half") / "ckpt" / "__0_0.distcp"
+    half.write_bytes(half.read_bytes()[: half.stat().st_size // 2])
+    with pytest.raises(train.CheckpointError, match=rf"{half}: missing or not [\d,]+ bytes"):
+        train.main(args + [f"--init_from={half.parent.parent}"])
+    text = broken("text") / "ckpt" / "meta.json"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(train.CheckpointError, match=rf"{text}: cannot be read .* truncated or corrupt"):
+        train.main(args + [f"--init_from={text.parent}"])  # the ckpt/ directory itself names it too
+    part = broken("partial") / "ckpt" / "meta.json"
+    meta = {k: v for k, v in json.load(open(part)).items() if k != "model_config"}
+    json.dump({**meta, "checksum": ckpt._checksum(meta)}, open(part, "w"))
+    with pytest.raises(train.CheckpointError, match=r"missing \['model_config'\]"):
+        train.main(args + [f"--init_from={part.parent.parent}"])
     # 32 flipped bytes inside a tensor's data (issue 8.6): refused as init_from and on resume
-    from tests.training.test_checkpoint import flip_bytes_inside
-    rot = tmp / "rot"
-    rot.mkdir()
-    (rot / "ckpt.pt").write_bytes(data)
-    flip_bytes_inside(rot / "ckpt.pt", "")
-    with pytest.raises(train.CheckpointError, match="rot/ckpt.pt: corrupt: 1 of"):
-        train.main(args + [f"--init_from={rot}"])
-    with pytest.raises(train.CheckpointError, match="rot/ckpt.pt: corrupt: 1 of"):
-        train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={rot}", "--init_from=resume"])
-    # resume from a truncated out_dir/ckpt.pt names that file too
-    res = tmp / "res"
-    res.mkdir()
-    (res / "ckpt.pt").write_bytes(data[:1000])
-    with pytest.raises(train.CheckpointError, match="res/ckpt.pt: cannot be read"):
-        train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={res}",
-                           "--init_from=resume"])
+    rot = broken("rot")
+    flip_bytes(rot / "ckpt" / "__0_0.distcp")
+    for argv in (args + [f"--init_from={rot}"],
+                 TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={rot}", "--init_from=resume"]):
+        with pytest.raises(train.CheckpointError, match="rot/ckpt/__0_0.distcp: corrupt: its sha256"):
+            train.main(argv)
 
 
 def test_corpus_vocabulary_mismatch_is_a_clear_error(runs):
@@ -333,10 +472,9 @@ def test_huge_learning_rate_stops_nonzero_without_saving_nan(runs):
     assert "Traceback" not in p.stderr
     recs = strict_log(out)
     assert "error" in recs[-1] and recs[-1]["step"] < 20
-    if os.path.exists(os.path.join(out, "ckpt.pt")):
-        ck = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
-        assert ck["step"] < recs[-1]["step"]
-        assert all(torch.isfinite(v).all() for v in ck["model"].values())
+    if os.path.exists(os.path.join(out, "ckpt")):
+        assert info(out)["step"] < recs[-1]["step"]
+        assert all(torch.isfinite(v).all() for v in weights(out).values())
 
 
 def test_nan_injection_keeps_the_last_good_checkpoint(runs, monkeypatch):
@@ -347,7 +485,7 @@ def test_nan_injection_keeps_the_last_good_checkpoint(runs, monkeypatch):
     args = TINY + ["--phase=interleave", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=9",
                    "--log_interval=3"]
     train.main(args + [f"--init_from={pre}", "--stop_iter=3"])
-    good = open(os.path.join(out, "ckpt.pt"), "rb").read()
+    good = files(out)
     forward, calls = train.Decoder.forward, []
 
     def poisoned(self, idx, **kw):
@@ -360,7 +498,7 @@ def test_nan_injection_keeps_the_last_good_checkpoint(runs, monkeypatch):
     monkeypatch.setattr(train.Decoder, "forward", poisoned)
     with pytest.raises(train.NonFiniteError, match="non-finite loss or grad norm at step 5"):
         train.main(args + ["--init_from=resume"])
-    assert open(os.path.join(out, "ckpt.pt"), "rb").read() == good
+    assert files(out) == good
     recs = strict_log(out)
     assert recs[-1]["step"] == 6 and "error" in recs[-1]
     assert not [f for f in os.listdir(out) if ".tmp" in f]
@@ -385,25 +523,25 @@ def test_zero_intervals_mean_only_at_the_end(runs):
                        "--eval_interval=0", "--log_interval=0"])
     recs = [r for r in log(out) if "summary" not in r]
     assert [r["step"] for r in recs] == [4] and "val_loss_en" in recs[0] and "loss" in recs[0]
-    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 4
+    assert info(out)["step"] == 4
     with pytest.raises(train.ConfigError, match=r"eval_interval=-1: must be in \[0, inf\)"):
         train.get_config(["--eval_interval=-1"])
 
 
 def test_init_from_is_decided_by_what_is_on_disk(runs, monkeypatch):
     """An HF folder under out/ is an HF model (the old rule said checkpoint by its out/ prefix); a
-    folder with neither ckpt.pt nor config.json, or a missing path that is no Hub id, is a clear error."""
+    folder with neither ckpt/ nor config.json, or a missing path that is no Hub id, is a clear error."""
     tmp, corpus, pre, inter = runs
     monkeypatch.chdir(tmp)
     write_hf_qwen2(os.path.join("out", "hf_model"))
     train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--out_dir=from_out_hf",
                        "--init_from=out/hf_model", "--max_iters=1", "--eval_interval=0"])
-    assert torch.load("from_out_hf/ckpt.pt", weights_only=True)["model_config"]["qkv_bias"]  # a Qwen2 body
+    assert info("from_out_hf")["model_config"]["qkv_bias"]  # a Qwen2 body
     os.makedirs("empty")
-    assert [ckpt.init_kind(s) for s in ("scratch", "resume", pre, os.path.join(pre, "ckpt.pt"),
+    assert [ckpt.init_kind(s) for s in ("scratch", "resume", pre, os.path.join(pre, "ckpt"),
                                          "out/hf_model", "Qwen/Qwen2.5-0.5B")] == \
         ["scratch", "resume", "checkpoint", "checkpoint", "hf", "hf"]
-    for spec, what in (("empty", "a folder with neither ckpt.pt"), ("out/x/ckpt.pt", "no such file or folder"),
+    for spec, what in (("empty", "a folder with neither ckpt/"), ("out/x/ckpt.pt", "no such file or folder"),
                        ("/nowhere/run", "no such file or folder")):
         with pytest.raises(train.CheckpointError, match=f"init_from={spec}: {what}"):
             train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", "--out_dir=o", f"--init_from={spec}"])
@@ -418,19 +556,19 @@ def test_default_chain_runs_as_printed(runs, monkeypatch):
     work.mkdir()
     monkeypatch.chdir(work)
     small = TINY + [f"--data_dir={corpus}", "--max_iters=2"]
-    with pytest.raises(train.CheckpointError, match=r"phase interleave starts from out/pretrain/ckpt.pt, "
+    with pytest.raises(train.CheckpointError, match=r"phase interleave starts from out/pretrain/ckpt, "
                        r"which does not exist: run `torchrun --standalone --nproc_per_node=1 train.py "
                        r"--phase pretrain` first"):
         train.main(small + ["--phase", "interleave"])
     for phase in ("pretrain", "interleave", "finetune"):
         train.main(small + ["--phase", phase])
     for prev, phase in (("pretrain", "interleave"), ("interleave", "finetune")):
-        ck = torch.load(f"out/{phase}/ckpt.pt", weights_only=True)
+        ck = info(f"out/{phase}")
         assert (ck["phase"], ck["config"]["init_from"], ck["config"]["out_dir"]) == (phase, f"out/{prev}", f"out/{phase}")
         assert log(f"out/{phase}")[0]["val_loss_en"] == pytest.approx(
             [r for r in log(f"out/{prev}") if "val_loss_en" in r][-1]["val_loss_en"], rel=1e-6)
     train.main(small + ["--phase=finetune", "--init_from=scratch", "--out_dir=fresh"])
-    assert torch.load("fresh/ckpt.pt", weights_only=True)["config"]["init_from"] == "scratch"
+    assert info("fresh")["config"]["init_from"] == "scratch"
     assert sorted(os.listdir("out")) == ["finetune", "interleave", "pretrain"]
 
 
@@ -450,9 +588,9 @@ def test_throughput_excludes_warm_up_eval_and_checkpoints(runs, monkeypatch):
         elif not self.training:
             time.sleep(0.05)  # every val batch
         return forward(self, idx, **kw)
-    save = ckpt.save_atomic
+    save = train.save_training_state
     monkeypatch.setattr(train.Decoder, "forward", slow_first)
-    monkeypatch.setattr(ckpt, "save_atomic", lambda *a: (time.sleep(0.5), save(*a)))
+    monkeypatch.setattr(train, "save_training_state", lambda *a, **k: (time.sleep(0.5), save(*a, **k)))
     t0 = time.perf_counter()
     train.main(TINY + ["--phase=pretrain", f"--data_dir={corpus}", f"--out_dir={out}", "--max_iters=6",
                        "--eval_interval=2", "--ckpt_interval=1"])

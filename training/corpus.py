@@ -22,7 +22,7 @@ import os
 import sys
 
 import tokenbin
-from training.checkpoint import CheckpointError, read_metadata
+from training.checkpoint import CheckpointError, is_checkpoint, read_metadata
 
 
 class CorpusError(ValueError):
@@ -45,10 +45,10 @@ def checkpoint_corpus(md):
 
 
 def trained_on(spec):
-    """A model spec (ckpt.pt or its out_dir, an HF folder or Hub id) -> (units or None, [corpus dirs]).
+    """A model spec (a run's out_dir or its ckpt/, an HF folder or Hub id) -> (units or None, [corpus dirs]).
     (None, []): a model that names no corpus (an HF text model: its speech embedding starts fresh)."""
     spec = str(spec)
-    if os.path.isfile(spec) or os.path.isfile(os.path.join(spec, "ckpt.pt")):
+    if is_checkpoint(spec):
         return checkpoint_corpus(read_metadata(spec))
     vocab = os.path.join(spec, "speech_vocab.json")
     if os.path.isfile(vocab):  # an export_hf.py folder

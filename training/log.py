@@ -2,7 +2,8 @@
 training/log.py: what a training run reports, all of it in its out_dir (master process only):
 
     log.jsonl    one JSON record per line (strict JSON: never a bare NaN): {"step", "tokens", ...} with the
-                 train loss per language, lr, grad norm, tokens/s and MFU at log steps, val losses at eval
+                 train loss per language, lr, grad norm, tokens/s and MFU (mfu: attention counted whole, the stated
+                 convention; mfu_causal: causal attention's work) at log steps, val losses at eval
                  steps, an "error" when the run stops, and a closing {"summary": ...}
     train.log    the console output, everything the run prints (a resume appends)
     config.json  the run described: "config" (every key, resolved: device, dtype, compile, grad_accum),
@@ -32,6 +33,10 @@ clock = time.monotonic  # the elapsed time of a session (a test may replace it)
 def fmt(value, spec):
     """A number formatted, or "-" for one not measured (None)."""
     return "-" if value is None else format(value, spec)
+
+
+def causal(rec):  # the causal-aware MFU beside the stated one, where measured
+    return "" if rec.get("mfu_causal") is None else f" (causal {rec['mfu_causal']:.1%})"
 
 
 class LogError(ValueError):
@@ -146,11 +151,13 @@ class RunLog:
             r = rec["summary"]
             line = [f"summary: {r['timed_steps']} timed steps (not the first {WARMUP_STEPS} after the start, "
                     f"nor evals and checkpoints)", f"{fmt(r['tokens_per_s'], ',.0f')} tok/s",
-                    f"mfu {fmt(r['mfu'], '.1%')}", f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
+                    f"mfu {fmt(r['mfu'], '.1%')}{causal(r)}",
+                    f"peak memory {fmt(r['peak_memory_gib'], '.2f')} GiB"]
         if "loss" in rec:
             per = " ".join(f"{lang} {rec[f'loss_{lang}']:.4f}" for lang in self.langs if f"loss_{lang}" in rec)
             line += [f"loss {rec['loss']:.4f} ({per})", f"lr {rec['lr']:.2e}",
-                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s", f"mfu {fmt(rec['mfu'], '.1%')}"]
+                     f"{fmt(rec['tokens_per_s'], ',.0f')} tok/s",
+                     f"mfu {fmt(rec['mfu'], '.1%')}{causal(rec)}"]
         if "val_loss" in rec:
             line.append("val " + " ".join(f"{lang} {rec[f'val_loss_{lang}']:.4f}" for lang in self.langs))
         if "error" in rec:

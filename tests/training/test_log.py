@@ -7,6 +7,7 @@ step lines with the elapsed time and an ETA; training/checkpoint.py prints the r
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -102,8 +103,8 @@ def test_an_error_is_recorded_in_train_log_and_config_json(chain):
     assert record(out)["sessions"][-1]["status"].startswith("NonFiniteError: non-finite loss")
     assert open(os.path.join(out, "train.log")).read().splitlines()[-1].startswith("NonFiniteError: non-finite")
     assert sys.stdout.__class__.__name__ != "Tee"  # the console is restored after an error
-    # such an out_dir has config.json but no ckpt.pt: not mistaken for an HF model folder
-    with pytest.raises(train.CheckpointError, match="a train.py out_dir with no ckpt.pt"):
+    # such an out_dir has config.json but no ckpt/: not mistaken for an HF model folder
+    with pytest.raises(train.CheckpointError, match="a train.py out_dir with no ckpt/"):
         train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={tmp / 'y'}", "--phase=interleave", f"--init_from={out}"])
     with pytest.raises(FileNotFoundError, match="a train.py run that saved no checkpoint"):
         load_model(out)
@@ -125,14 +126,14 @@ def test_checkpoint_tool_prints_config_and_lineage(chain):
                                    capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     p = run(inter)
     assert p.returncode == 0, p.stderr
-    fp_pre = ckpt.fingerprint(os.path.join(pre, "ckpt.pt"))
-    assert len(fp_pre) == 64 and fp_pre != ckpt.fingerprint(os.path.join(inter, "ckpt.pt"))
+    fp_pre = ckpt.fingerprint(pre)
+    assert len(fp_pre) == 64 and fp_pre != ckpt.fingerprint(inter)
     out = p.stdout.splitlines()
-    assert out[0] == f"{inter}/ckpt.pt: ok, step 3, phase interleave, fingerprint {ckpt.fingerprint(inter + '/ckpt.pt')[:12]}"
+    assert out[0].startswith(f"{inter}/ckpt: ok, step 3, phase interleave, fingerprint {ckpt.fingerprint(inter)[:12]}, ")
     assert "  phase = 'interleave'" in out and f"  init_from = '{pre}'" in out
     i = out.index("lineage:")
-    assert out[i + 1:] == [f"  {inter}/ckpt.pt: interleave, step 3",
-                           f"  <- {pre}/ckpt.pt: pretrain, step 4, fingerprint {fp_pre[:12]} (on disk: the same)",
+    assert out[i + 1:] == [f"  {inter}/ckpt: interleave, step 3",
+                           f"  <- {pre}/ckpt: pretrain, step 4, fingerprint {fp_pre[:12]} (on disk: the same)",
                            "  <- scratch"]
     # the parent checkpoint replaced (a new run into its out_dir), then another level removed
     copy = str(tmp / "fin")
@@ -141,8 +142,8 @@ def test_checkpoint_tool_prints_config_and_lineage(chain):
     train.main(TINY + [f"--data_dir={corpus}", f"--out_dir={pre}", "--max_iters=2", "--seed=7"])
     lines = ckpt.describe(copy)
     assert lines[-2].endswith(f"(on disk now: another checkpoint, step 2, fingerprint "
-                              f"{ckpt.fingerprint(pre + '/ckpt.pt')[:12]})")
+                              f"{ckpt.fingerprint(pre)[:12]})")
     assert lines[-3].endswith("(on disk: the same)") and lines[-1] == "  <- scratch"  # the new pretrain's parent
-    os.remove(os.path.join(inter, "ckpt.pt"))
+    shutil.rmtree(os.path.join(inter, "ckpt"))
     gone = ckpt.describe(copy)[-1]
-    assert gone.startswith(f"  <- {inter}/ckpt.pt: interleave, step 3") and gone.endswith("(no longer on disk)")
+    assert gone.startswith(f"  <- {inter}/ckpt: interleave, step 3") and gone.endswith("(no longer on disk)")
